@@ -1,0 +1,77 @@
+# Entry points for developers and CI. Every target that runs Python first runs `setup`, which
+# installs only what is missing and takes well under two seconds when nothing is.
+#
+#   make test PYTEST_ARGS='-m "not integration" -x'
+#   make run  RUN_ARGS='--help'
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+
+# Lint the trees that exist; several are still being written.
+LINT_PATHS := $(wildcard harness fake_services tests scenarios scripts benchmarks)
+
+.PHONY: help setup test run lint bench versions clean
+
+help:
+	@echo 'make setup     install missing prerequisites (apt packages, toxiproxy, .venv); idempotent'
+	@echo 'make test      setup, then all tests (unit + integration); extra args: PYTEST_ARGS=...'
+	@echo 'make run       setup, then the conformance suite (wrkh run); extra args: RUN_ARGS=...'
+	@echo 'make lint      setup, then ruff check, ruff format --check and mypy'
+	@echo 'make bench     setup, then benchmarks/run_all.py (when it exists)'
+	@echo 'make versions  print the versions of the tools the harness runs'
+	@echo 'make clean     remove generated reports (README.md stays) and tool caches'
+
+setup:
+	@bash scripts/setup.sh
+
+# pytest exits 5 when it collects nothing: a wrong path or a broken plugin would otherwise
+# look like a pass in a log that is only skimmed, so say it plainly.
+test: setup
+	$(info $(PYTHON) -m pytest tests -p no:locust $(PYTEST_ARGS))
+	@rc=0; $(PYTHON) -m pytest tests -p no:locust $(PYTEST_ARGS) || rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then \
+		echo 'make test: FAILED, pytest ran no tests (exit 5: nothing collected, or all deselected)' >&2; \
+	fi; \
+	exit $$rc
+
+run: setup
+	$(VENV)/bin/wrkh run $(RUN_ARGS)
+
+# All three linters run even when one fails, so a single pass shows every problem.
+lint: setup
+	@rc=0; \
+	echo '$(VENV)/bin/ruff check $(LINT_PATHS)'; \
+	$(VENV)/bin/ruff check $(LINT_PATHS) || rc=1; \
+	echo '$(VENV)/bin/ruff format --check $(LINT_PATHS)'; \
+	$(VENV)/bin/ruff format --check $(LINT_PATHS) || rc=1; \
+	echo '$(VENV)/bin/mypy'; \
+	$(VENV)/bin/mypy || rc=1; \
+	if [[ $$rc -ne 0 ]]; then echo 'make lint: FAILED' >&2; fi; \
+	exit $$rc
+
+bench: setup
+	@if [[ -f benchmarks/run_all.py ]]; then \
+		echo '$(PYTHON) benchmarks/run_all.py'; \
+		$(PYTHON) benchmarks/run_all.py; \
+	else \
+		echo 'bench: benchmarks/run_all.py does not exist yet, nothing to run'; \
+	fi
+
+versions:
+	@bash scripts/versions.sh
+
+# Keeps .venv and tools/ (slow to rebuild); removes outputs and caches only.
+clean:
+	@if [[ -d reports ]]; then \
+		find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +; \
+	fi
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . \( -path ./.venv -o -path ./tools -o -path ./.git \) -prune \
+		-o -type d -name __pycache__ -exec rm -rf {} +

@@ -1,0 +1,129 @@
+"""The Postgres pool, and the one place where driver failures become error codes.
+
+Every query goes through `Database.query(operation, table)`, which times it (metric + span) and
+maps connection failures to `db_unavailable` (503) and timeouts to `db_timeout` (504). Row locks
+taken before a status change go through `Database.lock_row`, which measures the lock wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from opentelemetry.trace import SpanKind, Tracer
+
+from fake_services.observability import (
+    DbMetrics,
+    ErrorCode,
+    ServiceError,
+    get_logger,
+)
+
+POOL_MIN_SIZE = 2
+POOL_MAX_SIZE = 10
+_RETRY_PAUSE_S = 0.5
+
+# QueryCanceledError covers statement_timeout and lock_timeout.
+_TIMEOUTS = (TimeoutError, asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError)
+# TimeoutError is an OSError: _TIMEOUTS must be tested first.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+_CONNECT_FAILURES = (*_UNAVAILABLE, asyncpg.PostgresError)
+
+_log = get_logger(__name__)
+
+
+class DatabaseUnreachableError(Exception):
+    """The database could not be reached within the startup deadline."""
+
+
+async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str) -> asyncpg.Pool:
+    """Connect, retrying until `deadline_s`: the database may start after us."""
+    deadline = time.monotonic() + deadline_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await asyncpg.create_pool(
+                dsn,
+                min_size=POOL_MIN_SIZE,
+                max_size=POOL_MAX_SIZE,
+                timeout=timeout_s,  # connection establishment
+                command_timeout=timeout_s,  # each statement
+            )
+        except _CONNECT_FAILURES as exc:
+            if time.monotonic() >= deadline:
+                _log.error(
+                    f"database unreachable after {deadline_s:g} s at {address}; giving up",
+                    error_code=ErrorCode.DB_UNAVAILABLE,
+                    error_type=type(exc).__name__,
+                    attempts=attempt,
+                )
+                raise DatabaseUnreachableError(address) from exc
+            _log.warning(
+                "database not reachable yet; retrying",
+                error_type=type(exc).__name__,
+                attempt=attempt,
+                database=address,
+            )
+            await asyncio.sleep(min(_RETRY_PAUSE_S, max(0.0, deadline - time.monotonic())))
+
+
+class Database:
+    def __init__(
+        self, pool: asyncpg.Pool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
+    ) -> None:
+        self.pool = pool
+        self._timeout_s = timeout_s
+        self._tracer = tracer
+        self._metrics = metrics
+        self._metrics.track_pool(
+            lambda: pool.get_size() - pool.get_idle_size(), pool.get_max_size()
+        )
+
+    async def close(self) -> None:
+        await asyncio.wait_for(self.pool.close(), timeout=self._timeout_s * 2)
+
+    @asynccontextmanager
+    async def query(self, operation: str, table: str) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for one logical query, timed and with failures mapped."""
+        started = time.perf_counter()
+        with self._tracer.start_as_current_span(
+            f"db {operation} {table}",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": "postgresql", "db.operation": operation, "db.table": table},
+        ):
+            try:
+                async with self.pool.acquire(timeout=self._timeout_s) as conn:
+                    yield conn
+            except _TIMEOUTS as exc:
+                raise _failure(ErrorCode.DB_TIMEOUT, "database timed out", exc) from exc
+            except _UNAVAILABLE as exc:
+                raise _failure(ErrorCode.DB_UNAVAILABLE, "database unavailable", exc) from exc
+            finally:
+                self._metrics.observe_query(operation, table, time.perf_counter() - started)
+
+
+    async def lock_row(
+        self, conn: asyncpg.Connection, table: str, sql: str, *args: Any
+    ) -> asyncpg.Record | None:
+        """Run a `SELECT ... FOR UPDATE` inside the caller's transaction, timing the wait."""
+        started = time.perf_counter()
+        try:
+            return await conn.fetchrow(sql, *args)
+        finally:
+            self._metrics.observe_lock_wait(table, time.perf_counter() - started)
+
+
+def _failure(code: ErrorCode, message: str, exc: BaseException) -> ServiceError:
+    _log.error(message, error_code=code, error_type=type(exc).__name__, detail=str(exc))
+    return ServiceError(code, message)

@@ -1,0 +1,1 @@
+"""The edge: authenticates API keys, assigns request ids and forwards to core."""

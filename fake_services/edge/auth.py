@@ -1,0 +1,34 @@
+"""API key authentication and scope checks (Studio API vs Admin API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fake_services.edge.settings import ApiKey
+from fake_services.observability import ErrorCode, ServiceError
+
+ADMIN_SCOPE = "admin"
+STUDIO_SCOPE = "studio"
+_ADMIN_PREFIX = "/v1/admin/"
+
+
+def required_scope(path: str) -> str:
+    return ADMIN_SCOPE if path.startswith(_ADMIN_PREFIX) else STUDIO_SCOPE
+
+
+def authenticate(authorization: str | None, keys: Mapping[str, ApiKey]) -> ApiKey:
+    """The key's grant from an `Authorization: Bearer <key>` header."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ServiceError(ErrorCode.AUTH_MISSING_KEY, "an API key is required (Bearer)")
+    grant = keys.get(token)
+    if grant is None:
+        raise ServiceError(ErrorCode.AUTH_UNKNOWN_KEY, "unknown API key")
+    return grant
+
+
+def authorize(grant: ApiKey, path: str) -> None:
+    scope = required_scope(path)
+    if scope not in grant.scopes:
+        raise ServiceError(ErrorCode.AUTH_FORBIDDEN, f"this API key lacks the {scope!r} scope")

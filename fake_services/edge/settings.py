@@ -1,0 +1,54 @@
+"""Edge configuration from the environment (read once, at startup)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from fake_services import env as envvars
+
+
+class ApiKey(BaseModel, frozen=True):
+    """What an API key grants: whose requests these are, and which APIs they may call."""
+
+    tenant_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    scopes: frozenset[str] = frozenset()
+
+
+_API_KEYS = TypeAdapter(dict[str, ApiKey])
+
+
+def _parse_api_keys(raw: object) -> dict[str, ApiKey]:
+    try:
+        keys = _API_KEYS.validate_python(raw)
+    except ValidationError as exc:
+        # Report field and reason but never the location's first element: it is the key itself.
+        reasons = sorted(
+            {f"{'.'.join(map(str, e['loc'][1:])) or 'entry'}: {e['msg']}" for e in exc.errors()}
+        )
+        raise envvars.ConfigError(f"WRK_API_KEYS is invalid ({'; '.join(reasons)})") from None
+    if not keys:
+        raise envvars.ConfigError("WRK_API_KEYS must define at least one key")
+    return keys
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    core_url: str
+    core_timeout_s: float
+    api_keys: Mapping[str, ApiKey]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EdgeSettings:
+        return cls(
+            core_url=envvars.http_url(env, "WRK_CORE_URL"),
+            # Longer than core's own dependency timeouts, so core's 504s reach the client.
+            core_timeout_s=envvars.positive_float(env, "WRK_CORE_TIMEOUT_S", 10.0),
+            api_keys=_parse_api_keys(envvars.json_value(env, "WRK_API_KEYS")),
+        )
+
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self.api_keys)

@@ -1,0 +1,41 @@
+"""The only door business code uses for logging, metrics and tracing (spec §7).
+
+Swapping a provider (another metrics backend, another trace exporter) happens here, never in
+the services.
+"""
+
+from fake_services.observability.app import create_service_app, error_response
+from fake_services.observability.context import RequestContext, current
+from fake_services.observability.errors import ErrorCode, ServiceError, error_body
+from fake_services.observability.logs import StructuredLogger, configure_logging, get_logger
+from fake_services.observability.metrics import (
+    LATENCY_BUCKETS,
+    DbMetrics,
+    HttpMetrics,
+    PlatformCallMetrics,
+)
+from fake_services.observability.propagation import outgoing_headers
+from fake_services.observability.redaction import Redactor
+from fake_services.observability.telemetry import Telemetry, create_telemetry, span_file_from_env
+
+__all__ = [
+    "LATENCY_BUCKETS",
+    "DbMetrics",
+    "ErrorCode",
+    "HttpMetrics",
+    "PlatformCallMetrics",
+    "Redactor",
+    "RequestContext",
+    "ServiceError",
+    "StructuredLogger",
+    "Telemetry",
+    "configure_logging",
+    "create_service_app",
+    "create_telemetry",
+    "current",
+    "error_body",
+    "error_response",
+    "get_logger",
+    "outgoing_headers",
+    "span_file_from_env",
+]

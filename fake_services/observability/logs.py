@@ -1,0 +1,125 @@
+"""Structured JSON logging: one object per line on stdout.
+
+Business code calls `get_logger(__name__).info("message", resource_id=...)`; the request context
+(request_id, trace_id, tenant_id, user_id, route) is added from contextvars, and every line goes
+through the redactor last, so nothing a caller passes can bypass it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from fake_services.observability import context
+from fake_services.observability.redaction import Redactor
+
+# The spec names WARN, not Python's WARNING; CRITICAL is folded into ERROR.
+LEVEL_NAMES = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARN",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "ERROR",
+}
+
+_FIELDS_ATTR = "wrk_fields"
+_NOISY_LIBRARIES = ("httpx", "httpcore")
+_UNREDACTED = ("timestamp", "level", "service")
+
+
+def rfc3339_utc(epoch_s: float) -> str:
+    """RFC3339 in UTC with millisecond precision, e.g. 2024-05-01T12:00:00.123Z."""
+    whole = int(epoch_s)
+    millis = int((epoch_s - whole) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str, redactor: Redactor) -> None:
+        super().__init__()
+        self.service = service
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "timestamp": rfc3339_utc(record.created),
+            "level": LEVEL_NAMES.get(record.levelno, record.levelname),
+            "service": self.service,
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        ctx = context.current()
+        if ctx is not None:
+            doc.update(ctx.log_fields())
+        fields = getattr(record, _FIELDS_ATTR, None)
+        if fields:
+            doc.update(fields)
+        if record.exc_info and record.exc_info[0] is not None:
+            doc["error_type"] = record.exc_info[0].__name__
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(self._redacted(doc), default=str, separators=(",", ":"))
+
+    def _redacted(self, doc: dict[str, Any]) -> dict[str, Any]:
+        safe = {k: doc.pop(k) for k in _UNREDACTED}
+        return {**safe, **self.redactor.redact(doc)}
+
+
+class StructuredLogger:
+    """Keyword fields instead of `extra=`; the single logging call site for business code."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self._log(logging.DEBUG, message, fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._log(logging.INFO, message, fields)
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self._log(logging.WARNING, message, fields)
+
+    def error(self, message: str, *, exc_info: bool = False, **fields: Any) -> None:
+        self._log(logging.ERROR, message, fields, exc_info=exc_info)
+
+    def exception(self, message: str, **fields: Any) -> None:
+        self._log(logging.ERROR, message, fields, exc_info=True)
+
+    def log(self, level: int, message: str, **fields: Any) -> None:
+        self._log(level, message, fields)
+
+    def _log(
+        self, level: int, message: str, fields: Mapping[str, Any], *, exc_info: bool = False
+    ) -> None:
+        if self._logger.isEnabledFor(level):
+            extra = {_FIELDS_ATTR: {k: v for k, v in fields.items() if v is not None}}
+            self._logger.log(level, message, extra=extra, exc_info=exc_info, stacklevel=3)
+
+
+def get_logger(name: str) -> StructuredLogger:
+    return StructuredLogger(logging.getLogger(name))
+
+
+def configure_logging(
+    service: str, redactor: Redactor, level: str = "INFO", stream: TextIO | None = None
+) -> logging.Handler:
+    """Route every logger (ours, uvicorn's, libraries') through one JSON handler on stdout.
+
+    Calling it again replaces the handler, which is how a service adds its own secrets to the
+    redactor once its settings are parsed.
+    """
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler.setFormatter(JsonFormatter(service, redactor))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The HTTP client logs every call at INFO: duplicate of our access log, and costly per hop.
+    for noisy in _NOISY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler

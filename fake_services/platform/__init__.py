@@ -1,0 +1,1 @@
+"""Fake WRK Platform: the external workflow engine core integrates with."""

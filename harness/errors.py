@@ -1,0 +1,84 @@
+"""The harness's one exception tree.
+
+HarnessError                 anything the harness raises on purpose
+├── ConfigError              bad input: scenario, catalogue or target file (all problems at once)
+├── ToolMissingError         a required binary is absent; says how to get it
+├── StackError               the stack could not start or stop
+│   └── ServiceStartError    one service failed to become ready (carries its log tail)
+├── FaultError               a fault could not be applied or rolled back
+├── LoadError                the load generator failed
+├── ObserveError             Prometheus / Alertmanager / logs could not be read
+└── Interrupted              the run was stopped by a signal (SIGINT / SIGTERM)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HarnessError(Exception):
+    """Base of every error the harness raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: where it is and what is wrong."""
+
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.reason}"
+
+
+class ConfigError(HarnessError):
+    """Input files are invalid; lists every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in the input:\n{lines}")
+
+
+class ToolMissingError(HarnessError):
+    """A binary the harness needs is not installed."""
+
+    def __init__(self, binary: str, how_to_get: str) -> None:
+        self.binary = binary
+        super().__init__(f"required binary {binary!r} not found; {how_to_get}")
+
+
+class StackError(HarnessError):
+    """The stack could not be started or stopped."""
+
+
+class ServiceStartError(StackError):
+    """A service did not become ready; the message ends with the tail of its log."""
+
+    def __init__(self, service: str, reason: str, log_tail: str = "") -> None:
+        self.service = service
+        self.reason = reason
+        self.log_tail = log_tail
+        tail = f"\n--- last lines of {service}'s log ---\n{log_tail}" if log_tail else ""
+        super().__init__(f"service {service!r} failed to start: {reason}{tail}")
+
+
+class FaultError(HarnessError):
+    """A fault could not be injected or rolled back."""
+
+
+class LoadError(HarnessError):
+    """The load generator failed."""
+
+
+class ObserveError(HarnessError):
+    """An observation backend (Prometheus, Alertmanager, logs) could not be read."""
+
+
+class Interrupted(HarnessError):
+    """The run was interrupted by a signal; cleanup has run."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by signal {signum}")

@@ -1,0 +1,226 @@
+"""Faults injected through Toxiproxy, always rolled back.
+
+toxiproxy-python has no timeouts and keeps the server address in class attributes, so every
+call goes through `ToxiproxyAPI`, which pins the address under a lock and runs the call on a
+worker thread with a deadline: a hung Toxiproxy can fail a run, never hang it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from toxiproxy.api import APIConsumer
+from toxiproxy.server import Toxiproxy
+
+from harness.errors import FaultError
+
+log = logging.getLogger("harness.faults")
+T = TypeVar("T")
+
+_API_LOCK = threading.Lock()  # toxiproxy-python keeps host/port class-wide
+
+
+class ToxiproxyAPI:
+    """toxiproxy-python behind a deadline and a lock."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.port:
+            raise FaultError(f"toxiproxy url {url!r} needs a host and a port")
+        self.url = url
+        self._host, self._port = parts.hostname, parts.port
+        self._timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxiproxy-api")
+
+    def _call(self, what: str, fn: Callable[[Toxiproxy], T]) -> T:
+        def pinned() -> T:
+            with _API_LOCK:
+                APIConsumer.host, APIConsumer.port = self._host, self._port
+                return fn(Toxiproxy())
+
+        future = self._pool.submit(pinned)
+        try:
+            return future.result(timeout=self._timeout_s)
+        except FutureTimeout:
+            raise FaultError(
+                f"toxiproxy at {self.url} did not answer {what} within {self._timeout_s} s"
+            ) from None
+        except Exception as exc:
+            raise FaultError(f"toxiproxy at {self.url}: {what} failed: {exc}") from exc
+
+    def _proxy(self, server: Toxiproxy, name: str) -> Any:
+        proxy = server.get_proxy(name)
+        if proxy is None:
+            known = sorted(server.proxies())
+            raise FaultError(f"toxiproxy has no proxy {name!r} (known: {known})")
+        return proxy
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        action = "enable" if enabled else "disable"
+        self._call(
+            f"{action} {proxy}",
+            lambda s: getattr(self._proxy(s, proxy), action)(),
+        )
+
+    def add_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
+        self._call(
+            f"add toxic {toxic.name} to {proxy}",
+            lambda s: self._proxy(s, proxy).add_toxic(
+                name=toxic.name,
+                type=toxic.type,
+                stream=toxic.stream,
+                toxicity=toxic.toxicity,
+                attributes=dict(toxic.attributes),
+            ),
+        )
+
+    def remove_toxic(self, proxy: str, name: str) -> None:
+        self._call(
+            f"remove toxic {name} from {proxy}",
+            lambda s: self._proxy(s, proxy).destroy_toxic(name),
+        )
+
+    def state(self, proxy: str) -> ProxyState:
+        def read(s: Toxiproxy) -> ProxyState:
+            p = self._proxy(s, proxy)
+            return ProxyState(proxy, bool(p.enabled), tuple(sorted(p.toxics())))
+
+        return self._call(f"read {proxy}", read)
+
+    def reset(self) -> None:
+        """Enable every proxy and remove every toxic (Toxiproxy's own reset)."""
+        self._call("reset", lambda s: s.reset())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class ToxicSpec:
+    """One Toxiproxy toxic: its type and attributes as the Toxiproxy API names them."""
+
+    name: str
+    type: str
+    attributes: dict[str, int | float] = field(default_factory=dict)
+    stream: str = "downstream"
+    toxicity: float = 1.0
+
+
+@dataclass(frozen=True)
+class ProxyState:
+    name: str
+    enabled: bool
+    toxics: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return self.enabled and not self.toxics
+
+
+class Fault(Protocol):
+    """Something that breaks a dependency and can be undone."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def proxy(self) -> str: ...
+
+    def apply(self, api: ToxiproxyAPI) -> None: ...
+    def rollback(self, api: ToxiproxyAPI) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outage:
+    """The dependency is unreachable: the proxy stops listening and drops connections."""
+
+    name: str
+    proxy: str
+
+    def apply(self, api: ToxiproxyAPI) -> None:
+        api.set_enabled(self.proxy, False)
+
+    def rollback(self, api: ToxiproxyAPI) -> None:
+        api.set_enabled(self.proxy, True)
+
+
+@dataclass(frozen=True)
+class Toxic:
+    """The dependency misbehaves (latency, timeout, bandwidth, ...) through one toxic."""
+
+    name: str
+    proxy: str
+    spec: ToxicSpec
+
+    def apply(self, api: ToxiproxyAPI) -> None:
+        api.add_toxic(self.proxy, self.spec)
+
+    def rollback(self, api: ToxiproxyAPI) -> None:
+        api.remove_toxic(self.proxy, self.spec.name)
+
+
+@dataclass(frozen=True)
+class ActiveFault:
+    fault: Fault
+    started_at: float  # unix seconds, comparable with Prometheus timestamps
+
+
+class FaultInjector:
+    """Applies faults and guarantees their rollback (reverse order, then a verified reset)."""
+
+    def __init__(self, api: ToxiproxyAPI) -> None:
+        self.api = api
+        self._active: list[ActiveFault] = []
+        self._touched: set[str] = set()
+
+    @property
+    def active(self) -> tuple[ActiveFault, ...]:
+        return tuple(self._active)
+
+    def apply(self, fault: Fault) -> ActiveFault:
+        self._touched.add(fault.proxy)
+        # Recorded before the call: a call that times out may still have taken effect.
+        active = ActiveFault(fault, time.time())
+        self._active.append(active)
+        fault.apply(self.api)
+        log.info("fault %s applied on %s", fault.name, fault.proxy)
+        return active
+
+    def remove(self, active: ActiveFault) -> float:
+        """Roll one fault back; returns when it ended (unix seconds)."""
+        active.fault.rollback(self.api)
+        self._active.remove(active)
+        log.info("fault %s removed from %s", active.fault.name, active.fault.proxy)
+        return time.time()
+
+    def rollback_all(self) -> None:
+        """Undo every active fault; fall back to a full reset; verify nothing is left."""
+        errors: list[str] = []
+        for active in reversed(self._active):
+            try:
+                self.remove(active)
+            except FaultError as exc:
+                errors.append(str(exc))
+        if errors or not self._verified_clean():
+            self.api.reset()
+            self._active.clear()
+            if not self._verified_clean():
+                raise FaultError(f"faults still present after reset: {errors}")
+
+    def _verified_clean(self) -> bool:
+        return all(self.api.state(p).clean for p in sorted(self._touched))
+
+    @contextmanager
+    def session(self) -> Iterator[FaultInjector]:
+        try:
+            yield self
+        finally:
+            self.rollback_all()

@@ -1,0 +1,1 @@
+"""Load generation with Locust, run in its own process (see runner.py for why)."""

@@ -1,0 +1,1 @@
+"""Reading what the system under test exposes: Prometheus, Alertmanager notifications, logs."""

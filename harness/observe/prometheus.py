@@ -1,0 +1,127 @@
+"""Prometheus queries, alert states and the alert history kept in the `ALERTS` series.
+
+prometheus-api-client answers PromQL queries; it has no alerts or rules API, so those two
+endpoints are called directly. Every call has a timeout and names the query when it fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+
+from harness.errors import ObserveError
+from harness.timescale import format_duration
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    timestamp: float
+    value: float
+
+
+@dataclass(frozen=True)
+class ActiveAlert:
+    """One entry of /api/v1/alerts."""
+
+    name: str
+    state: str  # pending | firing
+    active_at: float  # unix seconds when it went pending
+    labels: dict[str, str]
+
+
+class PrometheusClient:
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._session = requests.Session()
+        self._connect = PrometheusConnect(url=self.url, disable_ssl=True)
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        try:
+            resp = self._session.get(f"{self.url}{path}", params=params, timeout=self._timeout_s)
+            resp.raise_for_status()
+            body = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise ObserveError(f"prometheus {path} {params or ''}: {exc}") from exc
+        if body.get("status") != "success":
+            raise ObserveError(f"prometheus {path} {params or ''}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, promql: str, at: float | None = None) -> list[Sample]:
+        """Instant query; a range selector yields every raw sample in the range."""
+        params: dict[str, Any] = {"timeout": format_duration(self._timeout_s)}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        try:
+            result = self._connect.custom_query(query=promql, params=params)
+        except Exception as exc:
+            raise ObserveError(f"prometheus query failed: {promql}: {exc}") from exc
+        return list(_samples(result))
+
+    def scalar(self, promql: str, at: float | None = None) -> float | None:
+        """The single value of an instant query, or None when it returns nothing."""
+        samples = self.query(promql, at)
+        return samples[0].value if samples else None
+
+    def alerts(self) -> list[ActiveAlert]:
+        data = self._get("/api/v1/alerts")
+        return [
+            ActiveAlert(
+                name=a["labels"].get("alertname", ""),
+                state=a["state"],
+                active_at=_parse_rfc3339(a["activeAt"]),
+                labels=a["labels"],
+            )
+            for a in data.get("alerts", [])
+        ]
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        groups: list[dict[str, Any]] = self._get("/api/v1/rules").get("groups", [])
+        return groups
+
+    def reload(self) -> None:
+        """Ask Prometheus to re-read its configuration and rule files (lifecycle API)."""
+        try:
+            self._session.post(f"{self.url}/-/reload", timeout=self._timeout_s).raise_for_status()
+        except requests.RequestException as exc:
+            raise ObserveError(f"prometheus reload failed: {exc}") from exc
+
+    def alert_history(self, alertname: str, state: str, since: float, until: float) -> list[float]:
+        """Evaluation timestamps at which the alert was in `state`, from the ALERTS series."""
+        span = max(1, int(until - since + 1))
+        promql = f'ALERTS{{alertname="{alertname}",alertstate="{state}"}}[{span}s]'
+        return sorted(s.timestamp for s in self.query(promql, at=until) if s.timestamp >= since)
+
+    def alerts_active_between(self, since: float, until: float) -> dict[str, list[str]]:
+        """Every alert that was pending or firing at some evaluation in [since, until]."""
+        span = max(1, int(until - since + 1))
+        promql = f'ALERTS{{alertstate=~"pending|firing"}}[{span}s]'
+        seen: dict[str, set[str]] = {}
+        for s in self.query(promql, at=until):
+            if s.timestamp >= since:
+                seen.setdefault(s.labels.get("alertname", "?"), set()).add(s.labels["alertstate"])
+        return {name: sorted(states) for name, states in sorted(seen.items())}
+
+
+def _samples(result: list[dict[str, Any]]) -> list[Sample]:
+    out: list[Sample] = []
+    for series in result:
+        labels = {k: str(v) for k, v in series.get("metric", {}).items()}
+        if "value" in series:
+            ts, val = series["value"]
+            out.append(Sample(labels, float(ts), float(val)))
+        for ts, val in series.get("values", []):
+            out.append(Sample(labels, float(ts), float(val)))
+    return out
+
+
+def _parse_rfc3339(text: str) -> float:
+    # Prometheus writes nanoseconds; datetime takes at most microseconds.
+    head, _, frac = text.rstrip("Z").partition(".")
+    frac = (frac + "000000")[:6]
+    return datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()

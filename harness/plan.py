@@ -1,0 +1,71 @@
+"""Turns a validated scenario into a runnable plan: durations scaled, faults built, budgets set."""
+
+from __future__ import annotations
+
+from harness.catalog import Catalog
+from harness.faults import Fault, Outage, Toxic, ToxicSpec
+from harness.load.runner import LoadProfile
+from harness.runner import ExpectedAlert, Plan
+from harness.scenario import UNTIL_EXPECTATIONS, FaultSpec, OutageFault, Scenario
+from harness.timescale import Timing
+
+# Locust keeps running past the plan's own estimate by this much at most; it is stopped as
+# soon as the scenario ends, so this only bounds a run that went wrong.
+LOAD_SAFETY_FACTOR = 3.0
+
+
+def _fault(spec: FaultSpec) -> Fault:
+    if isinstance(spec, OutageFault):
+        return Outage(spec.name, spec.proxy)
+    toxic = ToxicSpec(
+        name=spec.name,
+        type=spec.kind,
+        attributes=dict(spec.toxiproxy_attributes),
+        stream=spec.direction,
+        toxicity=spec.toxicity,
+    )
+    return Toxic(spec.name, spec.proxy, toxic)
+
+
+def _hold_s(scenario: Scenario, scale: float) -> float | None:
+    """A fixed hold when any fault states one (the longest wins), else hold on expectations."""
+    fixed = [f.hold for f in scenario.faults if f.hold != UNTIL_EXPECTATIONS]
+    return max(float(h) for h in fixed) / scale if fixed else None
+
+
+def build_plan(
+    scenario: Scenario, catalog: Catalog, timing: Timing, without_faults: bool = False
+) -> Plan:
+    if without_faults:
+        scenario = scenario.without_faults()
+    scale = timing.time_scale
+
+    def expected(name: str) -> ExpectedAlert:
+        alert = catalog.alert(name)
+        return ExpectedAlert(name, alert.receiver.value, alert.budget(timing))
+
+    fires = tuple(expected(n) for n in scenario.expect.fires)
+    resolves = tuple(expected(n) for n in scenario.expect.resolves)
+    warmup, baseline = scenario.phases.warmup_s / scale, scenario.phases.baseline_s / scale
+    recovery_max = scenario.phases.recovery_max_s
+    longest = max((e.budget.budget_s + e.budget.resolve_budget_s for e in fires), default=0.0)
+    estimate = warmup + baseline + longest + 30.0
+    load = scenario.load
+    return Plan(
+        scenario=scenario.name,
+        load=LoadProfile(
+            users=load.users,
+            rate_per_user=load.rate_per_user,
+            mix={task.value: weight for task, weight in load.mix.items()},
+            max_duration_s=estimate * LOAD_SAFETY_FACTOR,
+        ),
+        warmup_s=warmup,
+        baseline_s=baseline,
+        faults=tuple(_fault(f) for f in scenario.faults),
+        hold_s=_hold_s(scenario, scale),
+        fires=fires,
+        resolves=resolves,
+        quiet=scenario.expect.quiet_in_baseline,
+        may_fire=scenario.expect.may_fire,
+        recovery_max_s=recovery_max / scale if recovery_max else None,
+    )

@@ -1,0 +1,193 @@
+"""pytest plugin: `pytest scenarios/` runs the conformance suite.
+
+Each scenario file in a folder that has a `catalog/` beside it becomes one test item. All
+scenario files are validated together before anything starts (a bad file stops the run with
+every problem listed). The stack starts once, on the first scenario, and is torn down at the
+end of the session whatever happens; SIGTERM is turned into pytest's own interrupt so the
+same teardown runs.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.discovery import SCENARIO_SUFFIXES, find_catalog_dir
+from harness.errors import ConfigError, HarnessError
+
+if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when running
+    from harness.runner import ScenarioResult
+    from harness.session import ConformanceSession, RunOptions
+
+_SESSION = pytest.StashKey["ConformanceSession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wrk", "WRK Copilot conformance harness")
+    group.addoption(
+        "--wrk-target",
+        default="local",
+        choices=["local"],
+        help="system under test: local (embedded stack of fakes)",
+    )
+    group.addoption(
+        "--wrk-time-scale",
+        type=float,
+        default=None,
+        help="compress the catalogue's durations by this factor (default 60)",
+    )
+    group.addoption("--wrk-report-dir", default="reports", help="where reports are written")
+    group.addoption(
+        "--wrk-scenario",
+        action="append",
+        default=[],
+        help="run only the scenario(s) with this name (repeatable)",
+    )
+    group.addoption(
+        "--wrk-without-faults",
+        action="store_true",
+        help="run scenarios with their faults left out (proves checks can fail)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a scenario of the conformance suite")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix in SCENARIO_SUFFIXES and find_catalog_dir(file_path) is not None:
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ScenarioItem.from_parent(self, name=self.path.stem)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario: passes when every check it states passed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker(pytest.mark.conformance)
+        self.result: ScenarioResult | None = None
+
+    def runtest(self) -> None:
+        session = _conformance(self.config)
+        self.result = session.run_file(self.path)
+        if not self.result.passed:
+            raise ScenarioFailed(self.result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.describe()
+        if isinstance(excinfo.value, HarnessError):
+            return f"scenario {self.name} could not run: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario {self.name}"
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.scenario)
+        self.result = result
+
+    def describe(self) -> str:
+        failed = [c for c in self.result.checks if not c.passed]
+        lines = [f"scenario {self.result.scenario}: {len(failed)} check(s) failed"]
+        lines += [
+            f"  FAIL {c.kind}{f' [{c.alert}]' if c.alert else ''}: {c.message}" for c in failed
+        ]
+        return "\n".join(lines)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Validate every collected scenario file at once, then apply --wrk-scenario."""
+    scenario_items = [i for i in items if isinstance(i, ScenarioItem)]
+    if not scenario_items:
+        return
+    from harness.session import ConformanceSession
+
+    options = _options(config, scenario_items[0].path)
+    try:
+        conformance = ConformanceSession.prepare(options, [i.path for i in scenario_items])
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_SESSION] = conformance
+    wanted = set(config.getoption("wrk_scenario"))
+    if wanted:
+        keep = [
+            i
+            for i in items
+            if not isinstance(i, ScenarioItem) or conformance.scenario_name(i.path) in wanted
+        ]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+def _options(config: pytest.Config, first: Path) -> RunOptions:
+    from harness.session import RunOptions
+
+    catalog = find_catalog_dir(first)
+    assert catalog is not None  # collected only when a catalogue is beside the file
+    return RunOptions(
+        catalog_dir=catalog,
+        reports_dir=Path(config.getoption("wrk_report_dir")).resolve(),
+        time_scale=config.getoption("wrk_time_scale"),
+        target=config.getoption("wrk_target"),
+        without_faults=config.getoption("wrk_without_faults"),
+    )
+
+
+def _conformance(config: pytest.Config) -> ConformanceSession:
+    session = config.stash[_SESSION]
+    if not session.started:
+        _install_sigterm()
+        session.start()
+    return session
+
+
+def _install_sigterm() -> None:
+    """SIGTERM takes pytest's interrupt path, so session teardown runs as for Ctrl-C."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    conformance = session.config.stash.get(_SESSION, None)
+    if conformance is not None:
+        conformance.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    conformance = config.stash.get(_SESSION, None)
+    if conformance is None or conformance.results_path is None:
+        return
+    for line in conformance.summary_lines():
+        terminalreporter.write_line(line)
+
+
+# -- fixtures for custom checks -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def wrk_session(pytestconfig: pytest.Config) -> ConformanceSession:
+    """The started conformance session (stack, observers, faults) shared by the whole run."""
+    if _SESSION not in pytestconfig.stash:
+        raise pytest.UsageError("wrk fixtures need scenario files collected in the same run")
+    return _conformance(pytestconfig)

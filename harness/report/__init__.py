@@ -1,0 +1,1 @@
+"""Run results and the reports written from them."""

@@ -1,0 +1,269 @@
+"""Runs one scenario plan on a started session: warm-up, baseline, fault, recovery.
+
+The timeline is driven by what is observed, not by fixed sleeps where an observation exists:
+the fault is held until every expected alert has fired and been delivered (or its budget has
+run out), and recovery lasts until every alert has resolved (or its resolve budget has).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.faults import ActiveFault, Fault, FaultInjector
+from harness.load.runner import LoadProfile, LoadResult, LoadRun
+from harness.observe.alert_watch import AlertWatcher, wait_until
+from harness.observe.prometheus import PrometheusClient
+from harness.observe.receiver import NotificationReceiver
+from harness.stack.target import Target
+from harness.timescale import AlertBudget, Timing
+from harness.verdicts import (
+    AlertLifecycle,
+    Check,
+    delivered_to_receiver,
+    fires_within_budget,
+    only_expected_fired,
+    quiet_in_baseline,
+    resolves_within_budget,
+)
+
+log = logging.getLogger("harness.runner")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExpectedAlert:
+    name: str
+    receiver: str
+    budget: AlertBudget
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A scenario with every duration already scaled and every name resolved."""
+
+    scenario: str
+    load: LoadProfile
+    warmup_s: float
+    baseline_s: float
+    faults: tuple[Fault, ...]
+    hold_s: float | None  # None: hold until every expected alert fired and was delivered
+    fires: tuple[ExpectedAlert, ...]
+    resolves: tuple[ExpectedAlert, ...]
+    quiet: tuple[str, ...]  # alerts that must stay silent in the baseline
+    may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
+    recovery_max_s: float | None = None  # default: the longest resolve budget
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Unix timestamps of the phase boundaries, for reports and plots."""
+
+    load_start: float
+    baseline_start: float
+    baseline_end: float
+    fault_start: float | None
+    fault_end: float | None
+    end: float
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    checks: list[Check]
+    phases: Phases
+    load: LoadResult | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+@dataclass
+class Observers:
+    prometheus: PrometheusClient
+    watcher: AlertWatcher
+    receiver: NotificationReceiver
+    faults: FaultInjector
+
+
+class ScenarioRunner:
+    def __init__(
+        self,
+        target: Target,
+        timing: Timing,
+        observers: Observers,
+        out_dir: Path,
+        progress: Progress = log.info,
+    ) -> None:
+        self.target, self.timing, self.obs = target, timing, observers
+        self.out_dir = out_dir
+        self.progress = progress
+
+    # -- the timeline ---------------------------------------------------------------------
+
+    def run(self, plan: Plan) -> ScenarioResult:
+        self._settle()
+        creds = self.target.credentials[0]
+        load = LoadRun(self.target.edge_url, creds.api_key, plan.load, self.out_dir / plan.scenario)
+        with load:
+            load_start = time.time()
+            self.progress(f"[{plan.scenario}] warm-up {plan.warmup_s:.1f} s under load")
+            time.sleep(plan.warmup_s)
+            b0 = time.time()
+            self.progress(f"[{plan.scenario}] healthy baseline {plan.baseline_s:.1f} s")
+            time.sleep(plan.baseline_s)
+            b1 = time.time()
+            quiet = self._quiet_check(plan, b0, b1)
+            f0, f1, lifecycles = self._fault_phase(plan)
+            load_result = self._finish_load(load)
+        end = time.time()
+        checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
+        phases = Phases(load_start, b0, b1, f0, f1, end)
+        return ScenarioResult(plan.scenario, checks, phases, load_result)
+
+    def _settle(self) -> None:
+        """Start from a clean slate: no fault left, nothing pending or firing."""
+        self.obs.faults.rollback_all()
+        if not wait_until(lambda: not self.obs.watcher.current(), timeout_s=60):
+            raise HarnessError(
+                f"alerts still active before the scenario: {self.obs.watcher.current()}"
+            )
+
+    def _quiet_check(self, plan: Plan, b0: float, b1: float) -> Check:
+        active = self.obs.prometheus.alerts_active_between(b0, b1)
+        notified = sorted(
+            {a.name for n in self.obs.receiver.notifications(since=b0) if n.received_at <= b1
+             for a in n.alerts if a.status == "firing"}
+        )  # fmt: skip
+        return quiet_in_baseline(plan.scenario, list(plan.quiet), active, notified, b1 - b0)
+
+    def _stray_check(self, plan: Plan, since: float, until: float) -> Check:
+        allowed = [e.name for e in plan.fires] + list(plan.may_fire)
+        active = self.obs.prometheus.alerts_active_between(since, until)
+        return only_expected_fired(plan.scenario, allowed, active, until - since)
+
+    def _fault_phase(
+        self, plan: Plan
+    ) -> tuple[float | None, float | None, dict[str, AlertLifecycle]]:
+        if not plan.faults:
+            # No fault: still watch the expected alerts for as long as a fault would have had.
+            t0 = time.time()
+            self._hold(plan, t0)
+            lifecycles = self._lifecycles(plan, t0, fault_end=None)
+            return None, None, lifecycles
+        actives: list[ActiveFault] = []
+        for fault in plan.faults:
+            self.progress(f"[{plan.scenario}] fault {fault.name} on {fault.proxy}")
+            actives.append(self.obs.faults.apply(fault))
+        f0 = actives[0].started_at
+        self._hold(plan, f0)
+        f1 = f0
+        for active in reversed(actives):
+            f1 = self.obs.faults.remove(active)
+        self.progress(f"[{plan.scenario}] fault removed; waiting for recovery")
+        self._wait_resolved(plan, f1)
+        return f0, f1, self._lifecycles(plan, f0, fault_end=f1)
+
+    def _hold(self, plan: Plan, f0: float) -> None:
+        longest = max((e.budget.budget_s for e in plan.fires), default=0.0)
+        limit = plan.hold_s if plan.hold_s is not None else longest + self._margin()
+
+        def settled() -> bool:
+            return all(self._fired(e.name, f0) and self._notified(e.name, f0) for e in plan.fires)
+
+        if plan.hold_s is not None:
+            time.sleep(plan.hold_s)
+        else:
+            wait_until(settled, timeout_s=limit, poll_s=0.05)
+
+    def _wait_resolved(self, plan: Plan, f1: float) -> None:
+        longest = max((e.budget.resolve_budget_s for e in plan.resolves), default=0.0)
+        limit = plan.recovery_max_s or longest + self._margin()
+
+        def resolved() -> bool:
+            return all(
+                self.obs.receiver.first(e.name, "resolved", f1) is not None for e in plan.resolves
+            )
+
+        wait_until(resolved, timeout_s=limit, poll_s=0.05)
+
+    def _margin(self) -> float:
+        """How long past a budget to keep watching, so 'late' can be told from 'never'."""
+        return 4 * self.timing.eval_interval_s + 2.0
+
+    def _fired(self, alert: str, since: float) -> bool:
+        return self.obs.watcher.first(alert, "firing", since) is not None
+
+    def _notified(self, alert: str, since: float) -> bool:
+        return self.obs.receiver.first(alert, "firing", since) is not None
+
+    def _finish_load(self, load: LoadRun) -> LoadResult | None:
+        try:
+            return load.result()
+        except HarnessError as exc:
+            log.warning("load results unavailable: %s", exc)
+            return None
+
+    # -- measurements -> checks -----------------------------------------------------------
+
+    def _lifecycles(
+        self, plan: Plan, f0: float, fault_end: float | None
+    ) -> dict[str, AlertLifecycle]:
+        now = time.time()
+        expected = {e.name: e for e in (*plan.fires, *plan.resolves)}
+        return {name: self._lifecycle(e, f0, fault_end, now) for name, e in expected.items()}
+
+    def _lifecycle(
+        self, e: ExpectedAlert, f0: float, f1: float | None, now: float
+    ) -> AlertLifecycle:
+        prom, rcv = self.obs.prometheus, self.obs.receiver
+        pending = prom.alert_history(e.name, "pending", f0, now)
+        firing = prom.alert_history(e.name, "firing", f0, now)
+        note = rcv.first(e.name, "firing", f0)
+        resolved_at = self._resolved_at(e.name, f1, firing)
+        resolved_note = rcv.first(e.name, "resolved", f1) if f1 is not None else None
+        return AlertLifecycle(
+            alert=e.name,
+            budget=e.budget,
+            expected_receiver=e.receiver,
+            time_to_pending_s=_since(f0, pending[0] if pending else None),
+            time_to_firing_s=_since(f0, firing[0] if firing else None),
+            time_to_notification_s=_since(f0, note.received_at if note else None),
+            notified_receiver=note.receiver if note else None,
+            time_to_resolved_s=_since(f1, resolved_at),
+            time_to_resolved_notification_s=_since(
+                f1, resolved_note.received_at if resolved_note else None
+            ),
+            waited_for_firing_s=(f1 or now) - f0,
+            waited_for_resolve_s=now - f1 if f1 is not None else None,
+        )
+
+    def _resolved_at(self, alert: str, f1: float | None, firing: list[float]) -> float | None:
+        """First evaluation without the alert: the last firing sample plus one interval."""
+        if f1 is None or not firing or self.obs.watcher.current().get(alert) == "firing":
+            return None
+        if self.obs.watcher.first(alert, "inactive", f1) is None:
+            return None
+        return max(firing[-1] + self.timing.eval_interval_s, f1)
+
+    def _alert_checks(self, plan: Plan, lcs: dict[str, AlertLifecycle]) -> list[Check]:
+        checks: list[Check] = []
+        for e in plan.fires:
+            checks += [
+                fires_within_budget(plan.scenario, lcs[e.name]),
+                delivered_to_receiver(plan.scenario, lcs[e.name]),
+            ]
+        checks += [resolves_within_budget(plan.scenario, lcs[e.name]) for e in plan.resolves]
+        return checks
+
+
+def _since(origin: float | None, moment: float | None) -> float | None:
+    if origin is None or moment is None:
+        return None
+    return round(max(0.0, moment - origin), 3)

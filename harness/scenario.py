@@ -1,0 +1,284 @@
+"""Chaos scenarios: one YAML file describes one experiment (data only; see harness.runner).
+
+A scenario puts load on the system, keeps a healthy baseline in which nothing may fire, breaks
+one or more dependencies through Toxiproxy, and states which alerts must fire, be delivered to
+their receivers and resolve. Every duration is written at REAL scale (as in the spec) and
+divided by the run's time scale when the scenario runs.
+
+Everything is validated before anything starts: `load_scenarios` reports every problem of
+every file (syntax, unknown fields, bad durations, alert names missing from the catalogue,
+unknown fault kinds...) in one `ConfigError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+)
+
+from harness.catalog import Catalog
+from harness.errors import ConfigError, Problem
+from harness.validation import (
+    PositiveSeconds,
+    Seconds,
+    StrictModel,
+    display_path,
+    load_model,
+    to_seconds,
+)
+
+UNTIL_EXPECTATIONS: Final = "until_expectations"
+ALL_ALERTS: Final = "all"
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+ProxyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
+
+
+def _catalog(info: ValidationInfo) -> Catalog | None:
+    catalog = (info.context or {}).get("catalog")
+    return catalog if isinstance(catalog, Catalog) else None
+
+
+def _known_alert(name: str, info: ValidationInfo) -> str:
+    """Alert names are checked against the catalogue the loader passes as context."""
+    catalog = _catalog(info)
+    if catalog is not None and name not in catalog.alert_names:
+        known = ", ".join(catalog.alert_names)
+        raise ValueError(f"unknown alert {name!r}; the catalogue has: {known}")
+    return name
+
+
+def _in_fires(name: str, info: ValidationInfo) -> str:
+    fires = info.data.get("fires")
+    if fires is not None and name not in fires:  # None: `fires` was invalid, already reported
+        raise ValueError(f"{name!r} must also be in expect.fires to be expected to resolve")
+    return name
+
+
+def _expand_all(value: object, info: ValidationInfo) -> object:
+    """`all` means every alert of the catalogue, resolved at load time."""
+    if value != ALL_ALERTS:
+        return value
+    catalog = _catalog(info)
+    if catalog is None:
+        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
+    return catalog.alert_names
+
+
+def _hold(value: object) -> object:
+    """One validator for the whole union, so an error names `hold`, not a union branch."""
+    return value if value == UNTIL_EXPECTATIONS else to_seconds(value)
+
+
+AlertName = Annotated[str, AfterValidator(_known_alert)]
+ResolvingAlertName = Annotated[str, AfterValidator(_known_alert), AfterValidator(_in_fires)]
+Hold = Annotated[float | Literal["until_expectations"], BeforeValidator(_hold)]
+
+
+class Task(StrEnum):
+    """Locust tasks the load generator knows (harness/load/locustfile.py)."""
+
+    STUDIO_READ = "studio_read"
+    STUDIO_WRITE = "studio_write"
+
+
+class Load(StrictModel):
+    """Constant-throughput Locust load, running from warm-up to the end of recovery."""
+
+    users: PositiveInt
+    """Number of Locust users."""
+    rate_per_user: PositiveFloat
+    """Requests per second each user sends (constant throughput)."""
+    mix: dict[Task, PositiveInt] = Field(min_length=1)
+    """Task weights, e.g. {studio_read: 4, studio_write: 1}."""
+
+    @property
+    def total_rate(self) -> float:
+        """Requests per second over all users."""
+        return self.users * self.rate_per_user
+
+
+class Phases(StrictModel):
+    """Lengths of the timeline's fixed phases, REAL scale."""
+
+    warmup_s: Seconds = Field(alias="warmup")
+    """Load runs, nothing is checked: windows fill with healthy traffic."""
+    baseline_s: PositiveSeconds = Field(alias="baseline")
+    """Healthy window: the alerts of expect.quiet_in_baseline must not fire."""
+    recovery_max_s: PositiveSeconds | None = Field(default=None, alias="recovery_max")
+    """Upper bound on waiting for resolution after the faults are removed; by default the
+    longest resolve budget of the alerts in expect.resolves."""
+
+
+class _FaultBase(StrictModel):
+    """Fields every fault has."""
+
+    name: Slug
+    """Unique within the scenario; names the fault in reports."""
+    proxy: ProxyName
+    """A Toxiproxy proxy of the target, e.g. `wrk_platform` (checked against the target)."""
+    hold: Hold = UNTIL_EXPECTATIONS
+    """`until_expectations` (removed once every alert in expect.fires fired and was delivered,
+    or its budget ran out) or a duration, REAL scale."""
+
+
+class _ToxicBase(_FaultBase):
+    """Fields every Toxiproxy toxic has."""
+
+    direction: Literal["downstream", "upstream"] = "downstream"
+    """Which way the toxic acts (Toxiproxy `stream`): downstream = responses."""
+    toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of connections affected."""
+
+
+class OutageFault(_FaultBase):
+    """The proxy is disabled: connections are refused."""
+
+    kind: Literal["outage"]
+
+
+class LatencyFault(_ToxicBase):
+    """Every response is delayed by latency_ms ± jitter_ms."""
+
+    kind: Literal["latency"]
+    latency_ms: PositiveInt
+    jitter_ms: NonNegativeInt = 0
+
+    @property
+    def toxiproxy_attributes(self) -> dict[str, int]:
+        """Attributes as the Toxiproxy API names them."""
+        return {"latency": self.latency_ms, "jitter": self.jitter_ms}
+
+
+class TimeoutFault(_ToxicBase):
+    """Data stops flowing; the connection closes after timeout_ms (0: never)."""
+
+    kind: Literal["timeout"]
+    timeout_ms: NonNegativeInt
+
+    @property
+    def toxiproxy_attributes(self) -> dict[str, int]:
+        """Attributes as the Toxiproxy API names them."""
+        return {"timeout": self.timeout_ms}
+
+
+class BandwidthFault(_ToxicBase):
+    """Throughput limited to rate_kb_s kilobytes per second."""
+
+    kind: Literal["bandwidth"]
+    rate_kb_s: PositiveInt
+
+    @property
+    def toxiproxy_attributes(self) -> dict[str, int]:
+        """Attributes as the Toxiproxy API names them."""
+        return {"rate": self.rate_kb_s}
+
+
+class ResetPeerFault(_ToxicBase):
+    """Connections are reset (TCP RST) after timeout_ms."""
+
+    kind: Literal["reset_peer"]
+    timeout_ms: NonNegativeInt = 0
+
+    @property
+    def toxiproxy_attributes(self) -> dict[str, int]:
+        """Attributes as the Toxiproxy API names them."""
+        return {"timeout": self.timeout_ms}
+
+
+# Faults applied as one Toxiproxy toxic: `kind` is the toxic's Toxiproxy type, `direction` its
+# stream, `toxicity` its toxicity, `toxiproxy_attributes` its attributes.
+ToxicFault = LatencyFault | TimeoutFault | BandwidthFault | ResetPeerFault
+# One fault of a scenario; `kind` picks the model, so each kind's parameters are checked.
+FaultSpec = Annotated[OutageFault | ToxicFault, Field(discriminator="kind")]
+
+
+class Expect(StrictModel):
+    """What must (and must not) happen, checked against Prometheus and Alertmanager."""
+
+    fires: tuple[AlertName, ...] = ()
+    """Must go firing within its budget after the faults start and be delivered to its
+    receiver."""
+    may_fire: tuple[AlertName, ...] = ()
+    """May fire during the fault without failing the scenario; any other alert firing then
+    is a failure."""
+    quiet_in_baseline: Annotated[tuple[AlertName, ...], BeforeValidator(_expand_all)] = Field(
+        default=ALL_ALERTS, validate_default=True
+    )
+    """Must not fire in the baseline: `all` (every catalogue alert) or a list of names."""
+    resolves: tuple[ResolvingAlertName, ...] = ()
+    """Must resolve within its resolve budget after the faults are removed (subset of fires)."""
+
+
+class Scenario(StrictModel):
+    """One chaos experiment."""
+
+    name: Slug
+    """Unique across the suite, e.g. `wrk-platform-outage`."""
+    description: str = Field(min_length=1)
+    load: Load
+    phases: Phases
+    faults: tuple[FaultSpec, ...] = ()
+    """Applied together at the end of the baseline; an empty list is a steady-state run."""
+    expect: Expect
+
+    def without_faults(self) -> Scenario:
+        """The same scenario with no fault injected: its `fires` expectations must fail."""
+        return self.model_copy(update={"faults": ()})
+
+
+def load_scenario(path: Path, catalog: Catalog) -> Scenario:
+    """Load and validate one scenario file; ConfigError lists every problem in it."""
+    return load_scenarios([path], catalog)[0]
+
+
+def load_scenarios(paths: Iterable[Path], catalog: Catalog) -> list[Scenario]:
+    """Load every file, in order; one ConfigError with every problem of every file."""
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    first_file: dict[str, str] = {}
+    for path in paths:
+        scenario, found = load_model(Scenario, path, {"catalog": catalog})
+        file = display_path(path)
+        if scenario is not None:
+            found += _semantic_problems(file, scenario)
+            found += _duplicate_name(file, scenario.name, first_file)
+            scenarios.append(scenario)
+        problems += found
+    if problems:
+        raise ConfigError(problems)
+    return scenarios
+
+
+def _semantic_problems(file: str, scenario: Scenario) -> list[Problem]:
+    """Rules across sections; they need a structurally valid scenario."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, fault in enumerate(scenario.faults):
+        if fault.name in seen:
+            problems.append(Problem(file, f"faults[{i}].name", f"duplicate {fault.name!r}"))
+        seen.add(fault.name)
+        if fault.hold == UNTIL_EXPECTATIONS and not scenario.expect.fires:
+            reason = f"{UNTIL_EXPECTATIONS!r} needs at least one alert in expect.fires"
+            problems.append(Problem(file, f"faults[{i}].hold", reason))
+    return problems
+
+
+def _duplicate_name(file: str, name: str, first_file: dict[str, str]) -> list[Problem]:
+    if name in first_file:
+        return [
+            Problem(file, "name", f"duplicate scenario name {name!r} (also {first_file[name]})")
+        ]
+    first_file[name] = file
+    return []

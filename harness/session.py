@@ -1,0 +1,173 @@
+"""One conformance run's composition root: catalogue, stack, observers, faults, results.
+
+Everything a run owns is created here and torn down here (in reverse, each step guarded so
+one failure cannot leak the rest). The pytest plugin and the CLI both drive this object.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.catalog import Catalog, load_catalog
+from harness.errors import HarnessError
+from harness.faults import FaultInjector, ToxiproxyAPI
+from harness.observe.alert_watch import AlertWatcher
+from harness.observe.prometheus import PrometheusClient
+from harness.observe.receiver import NotificationReceiver
+from harness.plan import build_plan
+from harness.report.results import RunResult, new_run_id, write_results
+from harness.rules import render_alertmanager_config, render_rules
+from harness.runner import Observers, ScenarioResult, ScenarioRunner
+from harness.scenario import Scenario, load_scenarios
+from harness.stack.local import LocalStack, LocalStackConfig
+from harness.stack.target import Target
+from harness.timescale import Timing
+
+log = logging.getLogger("harness.session")
+DEFAULT_TIME_SCALE = 60.0
+
+
+def stderr_progress(message: str) -> None:
+    print(f"[wrkh {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    catalog_dir: Path
+    reports_dir: Path
+    time_scale: float | None = None
+    target: str = "local"
+    without_faults: bool = False
+    run_id: str = field(default_factory=new_run_id)
+
+
+class ConformanceSession:
+    """Validated inputs first (`prepare`), infrastructure only on `start`."""
+
+    def __init__(
+        self,
+        options: RunOptions,
+        catalog: Catalog,
+        scenarios: dict[Path, Scenario],
+        progress: Callable[[str], None] = stderr_progress,
+    ) -> None:
+        self.options, self.catalog, self.scenarios = options, catalog, scenarios
+        self.progress = progress
+        scale = options.time_scale or DEFAULT_TIME_SCALE
+        self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
+        self.result = RunResult(options.run_id, self.timing, options.target, time.time())
+        self.results_path: Path | None = None
+        self._cleanups: list[Callable[[], None]] = []
+        self._runner: ScenarioRunner | None = None
+        self.target: Target | None = None
+
+    @classmethod
+    def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
+        """Load and validate the catalogue and every scenario; raises ConfigError with all."""
+        catalog = load_catalog(options.catalog_dir)
+        scenarios = load_scenarios(scenario_files, catalog)
+        return cls(options, catalog, dict(zip(scenario_files, scenarios, strict=True)))
+
+    @property
+    def started(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.options.reports_dir / self.options.run_id
+
+    def scenario_name(self, path: Path) -> str:
+        return self.scenarios[path].name
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        receiver = NotificationReceiver().start()
+        self._cleanups.append(receiver.stop)
+        stack_dir = self.run_dir / "stack"
+        stack_dir.mkdir(parents=True, exist_ok=True)
+        rules = stack_dir / "rules.yml"
+        rules.write_text(render_rules(self.catalog, self.timing.time_scale))
+        am_config = stack_dir / "alertmanager.yml"
+        am_config.write_text(
+            render_alertmanager_config(self.catalog, receiver.base_url, self.timing)
+        )
+        self.progress(f"starting the local stack (time scale {self.timing.time_scale:g})")
+        stack = LocalStack(
+            LocalStackConfig(
+                base_dir=stack_dir,
+                timing=self.timing,
+                alertmanager_config=am_config,
+                rules_file=rules,
+                run_id=self.options.run_id,
+            )
+        )
+        self._cleanups.append(stack.stop)
+        self.target = target = stack.start()
+        self.result.cold_start_s = target.cold_start_s
+        self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
+        prometheus = PrometheusClient(target.prometheus_url)
+        watcher = AlertWatcher(prometheus).start()
+        self._cleanups.append(watcher.stop)
+        api = ToxiproxyAPI(target.toxiproxy_url)
+        faults = FaultInjector(api)
+        self._cleanups += [api.close, lambda: self._rollback(faults)]
+        observers = Observers(prometheus, watcher, receiver, faults)
+        self._runner = ScenarioRunner(target, self.timing, observers, self.run_dir, self.progress)
+
+    def _rollback(self, faults: FaultInjector) -> None:
+        count = len(faults.active)
+        faults.rollback_all()
+        self.progress(
+            f"faults rolled back ({count} were active); every touched proxy verified clean"
+        )
+
+    def run_file(self, path: Path) -> ScenarioResult:
+        if self._runner is None:
+            raise HarnessError("the session has not been started")
+        scenario = self.scenarios[path]
+        plan = build_plan(scenario, self.catalog, self.timing, self.options.without_faults)
+        self.progress(f"scenario {scenario.name}")
+        result = self._runner.run(plan)
+        self.result.scenarios.append(result)
+        return result
+
+    def close(self) -> None:
+        """Tear down everything started, newest first; write the results if any ran."""
+        while self._cleanups:
+            step = self._cleanups.pop()
+            try:
+                step()
+            except Exception as exc:
+                log.error("cleanup step %s failed: %s", getattr(step, "__qualname__", step), exc)
+                self.result.errors.append(f"cleanup failed: {exc}")
+        self._runner = None
+        if self.result.scenarios and self.results_path is None:
+            self.result.finished_at = time.time()
+            self.results_path = write_results(self.result, self.options.reports_dir)
+
+    def summary_lines(self) -> list[str]:
+        r = self.result
+        checks = r.checks
+        failed = [c for c in checks if not c.passed]
+        head = "PASSED" if r.passed else "FAILED"
+        lines = [
+            f"WRK conformance {head}: {len(checks) - len(failed)}/{len(checks)} checks passed "
+            f"(run {r.run_id}, time scale {r.timing.time_scale:g}, "
+            f"stack cold start {r.cold_start_s or 0:.1f} s)",
+        ]
+        for c in checks:
+            lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.kind:<16} {c.message}")
+        lines += [f"  ERROR {e}" for e in r.errors]
+        lines.append(f"results: {self.results_path}")
+        return lines

@@ -1,0 +1,439 @@
+"""The SLOs of spec §3 as typed data, and the verdicts computed from what a run measured.
+
+`scenarios/catalog/slos.yaml` holds every SLO at its real values. Three kinds:
+
+- availability: an objective (99.5 %) over a period (30 days) and two PromQL templates, the
+  number of requests and of failed ones in a window (`[{{window}}]`). Their ratio is the error
+  ratio the burn-rate alerts record and compare with the error budget (1 - objective).
+- latency: a quantile (95 %) of a request-duration histogram below a threshold (400 ms). The
+  threshold must be a bucket edge of the histogram (checked against metrics.yaml), because
+  only then does a histogram decide "at least 95 % of requests took <= 400 ms" exactly; between
+  edges `histogram_quantile` interpolates and can be off by a whole bucket.
+- async: a percentile of end-to-end delays measured in Postgres (`job_runs`, `run_events`)
+  by an SQL query kept in the YAML; a row whose work never finished counts as a miss.
+
+Time scale. Request latencies are never scaled (400 ms is 400 ms at any scale: the services
+really answer that fast or not). Availability is a ratio of counts and has nothing to scale.
+Async thresholds ARE divided by the run's time scale, because what they bound is mostly
+waiting (queues, polling, retries, batching), which the system under test compresses by the
+same factor: a run at scale 60 checks "95 % of build jobs within 5 min" as within 5 s, "run
+events stored within 30 s" as within 0.5 s and "notifications within 60 s" as within 1 s. The
+real work inside (a database insert, an HTTP call) is not compressed, so a very large scale
+ends up measuring CPU speed, not the pipeline: 30 s at scale 600 leaves 50 ms.
+
+The verdict functions (`availability`, `latency_held`, `async_result`, `async_held`) are pure:
+numbers in, verdict out. No data is never a pass: no request, no latency sample or no row
+gives a verdict that did not hold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from harness.errors import Problem
+from harness.timescale import PRODUCTION_SCALE
+from harness.validation import (
+    Percent,
+    PositiveSeconds,
+    SeriesVocabulary,
+    SpecRef,
+    StrictModel,
+    display_path,
+    literal_duration,
+    placeholders,
+    read_yaml,
+    render_template,
+    validate_data,
+    vocabulary_problems,
+)
+
+SLOS_FILE = "slos.yaml"
+WINDOW = "window"
+# Exactly on budget holds; float noise (0.005 vs 1 - 0.995) must not decide a verdict.
+_TOLERANCE = 1e-9
+_SQL_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_SQL_LATENCY_COLUMN = re.compile(r"\bAS\s+latency_s\b", re.IGNORECASE)
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+
+
+# -- verdicts (pure) ------------------------------------------------------------------------
+
+
+class AvailabilityResult(NamedTuple):
+    """Availability measured over a window. A tuple, so `ratio, burn, held = ...` reads well;
+    test `.held`, never the tuple itself (a non-empty tuple is always true)."""
+
+    ratio: float | None
+    """Share of requests that did not fail; None when there was no request."""
+    budget_burn: float | None
+    """Error ratio / error budget: 1 spends the budget exactly at the pace the period allows,
+    14.4 spends a 30-day budget in 50 hours."""
+    held: bool
+
+
+def availability(total: float, errors: float, objective: float) -> AvailabilityResult:
+    """Did `total` requests with `errors` failures meet `objective` (e.g. 0.995)?"""
+    if not 0 < objective < 1:
+        raise ValueError(f"objective must be between 0 and 1 (exclusive), got {objective}")
+    if not 0 <= errors <= total:
+        raise ValueError(f"need 0 <= errors <= total, got errors={errors}, total={total}")
+    if total == 0:
+        return AvailabilityResult(None, None, held=False)
+    error_ratio = errors / total
+    burn = error_ratio / (1 - objective)
+    return AvailabilityResult(1 - error_ratio, burn, held=burn <= 1 + _TOLERANCE)
+
+
+def latency_held(p95_s: float, threshold_s: float) -> bool:
+    """Whether an observed quantile (named for the spec's p95) is within `threshold_s`.
+
+    `<=`, not `<`: with a bucket edge at the threshold, what a histogram decides exactly is
+    "at least 95 % of requests took <= 400 ms" (`le` means <=); `histogram_quantile` returns
+    at most the edge exactly when that holds. NaN (no request in the window) never holds.
+    """
+    if not threshold_s > 0:
+        raise ValueError(f"threshold must be positive, got {threshold_s}")
+    return not math.isnan(p95_s) and p95_s <= threshold_s
+
+
+@dataclass(frozen=True)
+class AsyncResult:
+    """End-to-end delays of one async SLO, judged against a (scaled) threshold."""
+
+    count: int
+    """Items judged: rows measured, plus items expected but missing."""
+    within: int
+    """Items finished within the threshold."""
+    share_within: float | None
+    """within / count; None when nothing was measured."""
+    percentile_s: float | None
+    """Nearest-rank percentile of the delays; inf when that rank is an unfinished item."""
+    threshold_s: float
+    held: bool
+
+
+def async_result(
+    latencies_s: Sequence[float | None],
+    percentile: float,
+    threshold_s: float,
+    expected: int | None = None,
+) -> AsyncResult:
+    """Judge delays: held when at least `percentile` of the items finished within threshold.
+
+    None in `latencies_s` is an item that never finished (counts as a miss). `expected`, when
+    the harness knows how many items it submitted, makes missing rows misses too.
+    """
+    _check_async_inputs(latencies_s, percentile, threshold_s, expected)
+    finished = sorted(x for x in latencies_s if x is not None)
+    count = max(len(latencies_s), expected or 0)
+    within = sum(1 for x in finished if x <= threshold_s)
+    share = within / count if count else None
+    delays = finished + [math.inf] * (count - len(finished))
+    rank = math.ceil(percentile * count - _TOLERANCE) if count else 0
+    return AsyncResult(
+        count=count,
+        within=within,
+        share_within=share,
+        percentile_s=delays[max(rank, 1) - 1] if count else None,
+        threshold_s=threshold_s,
+        held=share is not None and share >= percentile - _TOLERANCE,
+    )
+
+
+def async_held(
+    latencies_s: Sequence[float | None],
+    percentile: float,
+    threshold_s: float,
+    expected: int | None = None,
+) -> bool:
+    """`async_result(...).held`: at least `percentile` of the items within `threshold_s`."""
+    return async_result(latencies_s, percentile, threshold_s, expected).held
+
+
+def _check_async_inputs(
+    latencies_s: Sequence[float | None], percentile: float, threshold_s: float, expected: int | None
+) -> None:
+    if not 0 < percentile <= 1:
+        raise ValueError(f"percentile must be in (0, 1], got {percentile}")
+    if not threshold_s > 0:
+        raise ValueError(f"threshold must be positive, got {threshold_s}")
+    if any(x is not None and (x < 0 or math.isnan(x)) for x in latencies_s):
+        raise ValueError("a latency is negative or NaN: clocks or the query are wrong")
+    if expected is not None and expected < len(latencies_s):
+        raise ValueError(f"{len(latencies_s)} rows measured but only {expected} expected")
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def _template_problems(template: str, vocabulary: SeriesVocabulary | None) -> list[str]:
+    """A PromQL template of an SLO: one `{{window}}` placeholder, nothing literal, known series."""
+    used = placeholders(template)
+    problems = [] if WINDOW in used else ["must use the window placeholder, e.g. [{{window}}]"]
+    if used - {WINDOW}:
+        problems.append(f"unknown placeholder(s) {sorted(used - {WINDOW})}; only {{{{window}}}}")
+    literal = literal_duration(template)
+    if literal:
+        problems.append(f"literal duration {literal!r} would not be time-scaled; use [{{window}}]")
+    return problems + vocabulary_problems(template, vocabulary)
+
+
+def _vocabulary(info: ValidationInfo) -> SeriesVocabulary | None:
+    vocabulary = (info.context or {}).get("vocabulary")
+    return vocabulary if isinstance(vocabulary, SeriesVocabulary) else None
+
+
+class _Slo(StrictModel):
+    """Fields every SLO has."""
+
+    name: Slug
+    """Unique, e.g. `studio-api-availability`."""
+    spec_ref: SpecRef
+    service: str = Field(min_length=1)
+    """What the SLO is about, as the spec names it (`Studio API`, `Build Orchestration`)."""
+    description: str = Field(min_length=1)
+
+
+class AvailabilitySlo(_Slo):
+    """Share of requests that must not fail (5xx) over `period`."""
+
+    kind: Literal["availability"]
+    objective: Percent
+    """E.g. 99.5 %: the error budget is the rest, 0.5 % of requests."""
+    period_s: PositiveSeconds = Field(alias="period")
+    """The SLO period ("monthly": 30d); burn-rate factors are relative to it."""
+    total: str
+    """PromQL: requests in `[{{window}}]`, one series (e.g. `sum(increase(...))`)."""
+    errors: str
+    """PromQL: failed requests in `[{{window}}]`, one series."""
+
+    @field_validator("objective")
+    @classmethod
+    def _leaves_a_budget(cls, objective: float) -> float:
+        if objective >= 1:
+            raise ValueError("an objective of 100% leaves no error budget")
+        return objective
+
+    @field_validator("total", "errors")
+    @classmethod
+    def _check_template(cls, template: str, info: ValidationInfo) -> str:
+        problems = _template_problems(template, _vocabulary(info))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return template
+
+    @property
+    def error_budget(self) -> float:
+        """1 - objective, without float noise (0.005, not 0.0050000000000000044)."""
+        return round(1 - self.objective, 12)
+
+    def total_at(self, window_s: float) -> str:
+        """The request-count query over a window of `window_s` seconds."""
+        return render_template(self.total, {WINDOW: window_s}, PRODUCTION_SCALE)
+
+    def errors_at(self, window_s: float) -> str:
+        """The failed-request query over a window of `window_s` seconds."""
+        return render_template(self.errors, {WINDOW: window_s}, PRODUCTION_SCALE)
+
+    def error_ratio_at(self, window_s: float) -> str:
+        """Failed / total over the window; 0 (not "no data") when requests came and none failed."""
+        return f"({self.errors_at(window_s)} or vector(0)) / {self.total_at(window_s)}"
+
+    def burn_rate(self, budget_consumed: float, window_s: float) -> float:
+        """Burn-rate factor at which `budget_consumed` of the period's budget goes in `window_s`.
+
+        The SRE workbook's numbers for a 30-day period: 2 % in 1h = 14.4, 5 % in 6h = 6,
+        10 % in 3d = 1.
+        """
+        return round(budget_consumed * self.period_s / window_s, 6)
+
+    def verdict(self, total: float, errors: float) -> AvailabilityResult:
+        """Availability of `total` requests with `errors` failures against the objective."""
+        return availability(total, errors, self.objective)
+
+
+class LatencySlo(_Slo):
+    """A quantile of a request-duration histogram under a threshold; never time-scaled."""
+
+    kind: Literal["latency"]
+    histogram: str
+    """The `_bucket` series, e.g. `http_request_duration_seconds_bucket`."""
+    selector: str
+    """Label matchers without braces: `job="edge", route=~"/v1/admin/.*", method="GET"`."""
+    quantile: Percent
+    """E.g. 95 % for p95."""
+    threshold_s: PositiveSeconds = Field(alias="threshold")
+    """Must be a bucket edge of `histogram` (metrics.yaml `buckets`)."""
+
+    @field_validator("histogram")
+    @classmethod
+    def _is_a_histogram(cls, histogram: str, info: ValidationInfo) -> str:
+        vocabulary = _vocabulary(info)
+        if vocabulary is not None and histogram not in vocabulary.buckets:
+            raise ValueError(f"{histogram!r} is not a histogram _bucket series of metrics.yaml")
+        return histogram
+
+    @field_validator("selector")
+    @classmethod
+    def _known_labels(cls, selector: str, info: ValidationInfo) -> str:
+        histogram = info.data.get("histogram")
+        if histogram is not None:  # None: invalid, already reported
+            problems = vocabulary_problems(f"{histogram}{{{selector}}}", _vocabulary(info))
+            if problems:
+                raise ValueError("; ".join(problems))
+        return selector
+
+    @field_validator("quantile")
+    @classmethod
+    def _below_one(cls, quantile: float) -> float:
+        if quantile >= 1:
+            raise ValueError("a latency quantile must be below 100%")
+        return quantile
+
+    @field_validator("threshold_s")
+    @classmethod
+    def _is_a_bucket_edge(cls, threshold_s: float, info: ValidationInfo) -> float:
+        vocabulary = _vocabulary(info)
+        edges = vocabulary.buckets.get(info.data.get("histogram", "")) if vocabulary else None
+        if edges is not None and not any(math.isclose(threshold_s, e) for e in edges):
+            raise ValueError(
+                f"{threshold_s:g} s is not a bucket edge of {info.data['histogram']} "
+                f"({', '.join(f'{e:g}' for e in edges)}): the quantile would be interpolated "
+                "inside a bucket"
+            )
+        return threshold_s
+
+    @property
+    def quantile_template(self) -> str:
+        """histogram_quantile over `[{{window}}]`."""
+        rate = f"rate({self.histogram}{{{self.selector}}}[{{{{{WINDOW}}}}}])"
+        return f"histogram_quantile({self.quantile:g}, sum by (le) ({rate}))"
+
+    def quantile_at(self, window_s: float) -> str:
+        """PromQL of the observed quantile over a window of `window_s` seconds."""
+        return render_template(self.quantile_template, {WINDOW: window_s}, PRODUCTION_SCALE)
+
+    def within_threshold_at(self, window_s: float) -> str:
+        """PromQL of the share of requests within the threshold (exact: a bucket edge)."""
+        w = render_template(f"[{{{{{WINDOW}}}}}]", {WINDOW: window_s}, PRODUCTION_SCALE)
+        le = _le_regex(self.threshold_s)
+        within = f'sum(rate({self.histogram}{{{self.selector}, le=~"{le}"}}{w}))'
+        total = f'sum(rate({self.histogram}{{{self.selector}, le="+Inf"}}{w}))'
+        return f"{within} / {total}"
+
+    def held(self, observed_s: float) -> bool:
+        """Whether the observed quantile is within the threshold (see `latency_held`)."""
+        return latency_held(observed_s, self.threshold_s)
+
+
+def _le_regex(edge: float) -> str:
+    """`le` as client libraries print it: Go writes `1`, Python `1.0`; match both."""
+    forms = sorted({f"{edge:g}", repr(float(edge))})
+    return "|".join(re.escape(f).replace("\\", "\\\\") for f in forms)
+
+
+class AsyncSlo(_Slo):
+    """A percentile of end-to-end delays measured in Postgres; the threshold is time-scaled."""
+
+    kind: Literal["async"]
+    percentile: Percent
+    """Share of items that must finish within the threshold; 100 % = every one."""
+    threshold_s: PositiveSeconds = Field(alias="threshold")
+    """REAL scale; divided by the run's time scale (`threshold_at`)."""
+    clock_starts: str = Field(min_length=1)
+    """Column where the delay starts, e.g. `job_runs.enqueued_at`."""
+    clock_stops: str = Field(min_length=1)
+    """Column where it stops, e.g. `job_runs.finished_at`."""
+    sql: str
+    """One row per item with its delay as `latency_s` (NULL: never finished); `$1` and `$2`
+    bound the start of the items (timestamptz, half-open [$1, $2))."""
+
+    @field_validator("sql")
+    @classmethod
+    def _check_sql(cls, sql: str) -> str:
+        problems = [f"must use parameter {p}" for p in ("$1", "$2") if p not in sql]
+        if not _SQL_LATENCY_COLUMN.search(sql):
+            problems.append("must return the delay as a column named latency_s (AS latency_s)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return sql
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """Tables the query reads (FROM / JOIN)."""
+        return frozenset(t.lower() for t in _SQL_TABLE.findall(self.sql))
+
+    def threshold_at(self, scale: float) -> float:
+        """The threshold a run at `scale` checks: 5 min at scale 60 is 5 s."""
+        if not scale > 0:
+            raise ValueError(f"time scale must be positive, got {scale}")
+        return self.threshold_s / scale
+
+    def verdict(
+        self, latencies_s: Sequence[float | None], scale: float, expected: int | None = None
+    ) -> AsyncResult:
+        """Judge measured delays (seconds, as measured) against the scaled threshold."""
+        return async_result(latencies_s, self.percentile, self.threshold_at(scale), expected)
+
+
+Slo = Annotated[AvailabilitySlo | LatencySlo | AsyncSlo, Field(discriminator="kind")]
+
+
+class SlosFile(StrictModel):
+    """Shape of slos.yaml: the tables async SLOs read, and the SLOs."""
+
+    tables: dict[Identifier, dict[Identifier, str]] = {}
+    """Postgres tables the system under test keeps (name -> column -> SQL type): a contract."""
+    slos: tuple[Slo, ...] = Field(min_length=1)
+
+
+def load_slos(
+    path: Path, vocabulary: SeriesVocabulary | None
+) -> tuple[SlosFile | None, list[Problem]]:
+    """Read and validate slos.yaml; the file (if valid) and every problem found."""
+    data, problems = read_yaml(path)
+    if data is None and problems:
+        return None, problems
+    file = display_path(path)
+    problems += _duplicate_names(file, data)
+    slos, more = validate_data(SlosFile, data, file, {"vocabulary": vocabulary})
+    problems += more
+    if slos is not None:
+        problems += _table_problems(file, slos)
+    return (slos if not problems else None), problems
+
+
+def _duplicate_names(file: str, data: object) -> list[Problem]:
+    """Checked on the raw data so it is reported even when other fields are invalid."""
+    items: Any = data.get("slos") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return []
+    names = [i.get("name") if isinstance(i, dict) else None for i in items]
+    twice = {n for n, c in Counter(n for n in names if isinstance(n, str)).items() if c > 1}
+    return [
+        Problem(file, f"slos[{i}].name", f"duplicate SLO name {n!r}")
+        for i, n in enumerate(names)
+        if n in twice and names.index(n) != i
+    ]
+
+
+def _table_problems(file: str, slos: SlosFile) -> list[Problem]:
+    """Async queries may read only the tables the file declares."""
+    declared: Mapping[str, object] = slos.tables
+    problems = []
+    for i, slo in enumerate(slos.slos):
+        unknown = sorted(slo.tables - set(declared)) if isinstance(slo, AsyncSlo) else []
+        if unknown:
+            reason = f"reads undeclared table(s) {unknown}; declared: {sorted(declared)}"
+            problems.append(Problem(file, f"slos[{i}].sql", reason))
+    return problems

@@ -1,0 +1,1 @@
+"""Starting, reaching and stopping a system under test (local processes, compose, external)."""

@@ -1,0 +1,108 @@
+"""A fresh directory per run: logs, storage of every service, rendered configuration.
+
+A run directory is never reused: a reused Prometheus TSDB brings back samples inside the
+5-minute lookback and would make a new run see the last run's alerts.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import StackError
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside `<base>/<run_id>/`."""
+
+    run_id: str
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def prometheus_data(self) -> Path:
+        return self.root / "prometheus-data"
+
+    @property
+    def pg_data(self) -> Path:
+        return self.root / "pg-data"
+
+    @property
+    def alertmanager_data(self) -> Path:
+        return self.root / "alertmanager"
+
+    @property
+    def spans(self) -> Path:
+        return self.root / "spans"
+
+    @property
+    def prometheus_config(self) -> Path:
+        return self.root / "prometheus.yml"
+
+    def log_file(self, service: str) -> Path:
+        return self.logs / f"{service}.log"
+
+    def span_file(self, service: str) -> Path:
+        return self.spans / f"{service}.jsonl"
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across concurrent runs."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def create_run_dir(base: Path, run_id: str | None = None) -> RunDir:
+    """Create `<base>/<run_id>/` with its sub-folders; an existing one is an error."""
+    rid = run_id or new_run_id()
+    if rid in (".", "..") or "/" in rid:
+        raise StackError(f"run id {rid!r} must be a plain folder name")
+    run = RunDir(rid, Path(base).resolve() / rid)
+    run.root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run.root.mkdir()
+    except FileExistsError:
+        raise StackError(f"run directory {run.root} already exists; runs never reuse one") from None
+    for folder in (run.logs, run.prometheus_data, run.alertmanager_data, run.spans):
+        folder.mkdir()
+    # initdb insists on an owner-only data directory.
+    run.pg_data.mkdir(mode=0o700)
+    return run
+
+
+def hand_over(path: Path, user: str) -> None:
+    """Give a directory to another OS user (postgres runs as `postgres` when we are root)."""
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def check_traversable(path: Path, user: str) -> None:
+    """Raise StackError unless `user` can reach `path` through all of its parents.
+
+    Checks the classic permission bits only (not ACLs); enough for the usual culprit, a
+    0700 temporary or home directory somewhere above the run directory.
+    """
+    entry = pwd.getpwnam(user)
+    groups = set(os.getgrouplist(user, entry.pw_gid))
+    for folder in reversed(path.resolve().parents):
+        info = folder.stat()
+        if info.st_uid == entry.pw_uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            raise StackError(
+                f"user {user!r} cannot traverse {folder} (mode {stat.filemode(info.st_mode)}), "
+                f"so it cannot reach {path}; choose a base directory whose parents are "
+                f"searchable by others (e.g. chmod o+x {folder})"
+            )

@@ -1,0 +1,175 @@
+"""Expectation checks: measured facts in, typed pass/fail results with readable messages out.
+
+Every check here can fail; each message says what was expected and what was seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.timescale import AlertBudget
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict. Alert checks also carry the alert's measured lifecycle and its budget."""
+
+    id: str
+    kind: str
+    scenario: str
+    passed: bool
+    message: str
+    alert: str | None = None
+    time_to_pending_s: float | None = None
+    time_to_firing_s: float | None = None
+    time_to_notification_s: float | None = None
+    time_to_resolved_s: float | None = None
+    budget_s: float | None = None
+    floor_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertLifecycle:
+    """One alert's lifecycle in one scenario; times from fault start (resolve: from fault end)."""
+
+    alert: str
+    budget: AlertBudget
+    expected_receiver: str
+    time_to_pending_s: float | None
+    time_to_firing_s: float | None
+    time_to_notification_s: float | None
+    notified_receiver: str | None
+    time_to_resolved_s: float | None
+    time_to_resolved_notification_s: float | None
+    waited_for_firing_s: float
+    waited_for_resolve_s: float | None
+
+    def check(self, kind: str, scenario: str, passed: bool, message: str) -> Check:
+        return Check(
+            id=f"{scenario}::{kind}::{self.alert}",
+            kind=kind,
+            scenario=scenario,
+            passed=passed,
+            message=message,
+            alert=self.alert,
+            time_to_pending_s=self.time_to_pending_s,
+            time_to_firing_s=self.time_to_firing_s,
+            time_to_notification_s=self.time_to_notification_s,
+            time_to_resolved_s=self.time_to_resolved_s,
+            budget_s=self.budget.budget_s,
+            floor_s=self.budget.floor_s,
+        )
+
+
+def _s(value: float | None) -> str:
+    return "never" if value is None else f"{value:.2f} s"
+
+
+def fires_within_budget(scenario: str, lc: AlertLifecycle) -> Check:
+    b = lc.budget
+    if lc.time_to_firing_s is None:
+        pending = (
+            f"it went pending after {_s(lc.time_to_pending_s)} but never fired"
+            if lc.time_to_pending_s is not None
+            else "it never went pending"
+        )
+        msg = (
+            f"expected {lc.alert} firing within {b.budget_s:.2f} s of the fault; "
+            f"{pending} (watched {lc.waited_for_firing_s:.1f} s)"
+        )
+        return lc.check("alert_fires", scenario, False, msg)
+    ok = lc.time_to_firing_s <= b.budget_s
+    verdict = "within" if ok else "over"
+    msg = (
+        f"{lc.alert} fired {_s(lc.time_to_firing_s)} after the fault began, {verdict} its "
+        f"budget of {b.budget_s:.2f} s (floor {b.floor_s:.2f} s, pending at "
+        f"{_s(lc.time_to_pending_s)})"
+    )
+    return lc.check("alert_fires", scenario, ok, msg)
+
+
+def delivered_to_receiver(scenario: str, lc: AlertLifecycle) -> Check:
+    want, b = lc.expected_receiver, lc.budget
+    if lc.time_to_notification_s is None:
+        msg = (
+            f"expected a firing notification of {lc.alert} at receiver {want!r} within "
+            f"{b.budget_s:.2f} s; none arrived"
+        )
+        return lc.check("alert_delivered", scenario, False, msg)
+    ok = lc.notified_receiver == want and lc.time_to_notification_s <= b.budget_s
+    msg = (
+        f"{lc.alert} notified to receiver {lc.notified_receiver!r} "
+        f"{_s(lc.time_to_notification_s)} after the fault (expected {want!r} within "
+        f"{b.budget_s:.2f} s)"
+    )
+    return lc.check("alert_delivered", scenario, ok, msg)
+
+
+def resolves_within_budget(scenario: str, lc: AlertLifecycle) -> Check:
+    limit = lc.budget.resolve_budget_s
+    if lc.time_to_resolved_s is None:
+        waited = lc.waited_for_resolve_s or 0.0
+        msg = (
+            f"expected {lc.alert} to resolve within {limit:.2f} s of the fault ending; "
+            f"it was still active after {waited:.1f} s"
+            if lc.time_to_firing_s is not None
+            else f"{lc.alert} cannot resolve: it never fired"
+        )
+        return lc.check("alert_resolves", scenario, False, msg)
+    note = lc.time_to_resolved_notification_s
+    ok = lc.time_to_resolved_s <= limit and note is not None
+    msg = (
+        f"{lc.alert} resolved {_s(lc.time_to_resolved_s)} after the fault ended "
+        f"(budget {limit:.2f} s); resolved notification after {_s(note)}"
+    )
+    return lc.check("alert_resolves", scenario, ok, msg)
+
+
+def quiet_in_baseline(
+    scenario: str,
+    watched: list[str],
+    active: dict[str, list[str]],
+    notified: list[str],
+    window_s: float,
+) -> Check:
+    """Nothing watched went pending, fired or was notified during the healthy window."""
+    noisy = {name: states for name, states in active.items() if name in watched}
+    loud = sorted(set(notified) & set(watched))
+    ok = not noisy and not loud
+    if ok:
+        msg = (
+            f"none of {len(watched)} alert(s) was pending or firing "
+            f"in the {window_s:.1f} s baseline"
+        )
+    else:
+        parts = [f"{n} ({'/'.join(s)})" for n, s in noisy.items()]
+        parts += [f"{n} (notified)" for n in loud if n not in noisy]
+        msg = f"expected silence in the {window_s:.1f} s healthy baseline; saw " + ", ".join(parts)
+    return Check(
+        id=f"{scenario}::baseline_quiet",
+        kind="baseline_quiet",
+        scenario=scenario,
+        passed=ok,
+        message=msg,
+    )
+
+
+def only_expected_fired(
+    scenario: str, allowed: list[str], active: dict[str, list[str]], window_s: float
+) -> Check:
+    """During the fault and recovery, nothing fired that the scenario did not expect."""
+    stray = sorted(n for n, states in active.items() if "firing" in states and n not in allowed)
+    ok = not stray
+    msg = (
+        f"no alert outside {sorted(allowed) or 'none'} fired in the {window_s:.1f} s fault window"
+        if ok
+        else f"unexpected alert(s) fired during the fault: {', '.join(stray)} "
+        f"(expected only {sorted(allowed) or 'none'})"
+    )
+    return Check(
+        id=f"{scenario}::no_unexpected_alerts",
+        kind="no_unexpected_alerts",
+        scenario=scenario,
+        passed=ok,
+        message=msg,
+    )

@@ -1,0 +1,120 @@
+"""A throwaway Postgres cluster for the fakes' tests (initdb + postgres, stopped by PID)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from ._processes import free_port
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_USER = "postgres"
+
+
+def available() -> bool:
+    return (PG_BIN / "initdb").exists() and (PG_BIN / "postgres").exists()
+
+
+def _as_postgres() -> dict[str, Any]:
+    # Postgres refuses to run as root; as root we drop to the postgres user for these children.
+    return {"user": PG_USER, "group": PG_USER} if os.geteuid() == 0 else {}
+
+
+@dataclass
+class Postgres:
+    root: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"wrk_{uuid.uuid4().hex[:12]}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(self.admin_url)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # "fast" shutdown: disconnects clients
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_postgres() -> Postgres:
+    # Not under pytest's tmp dir: that one is private to root and postgres could not enter it.
+    root = Path(tempfile.mkdtemp(prefix="wrkpg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, PG_USER, PG_USER)
+    subprocess.run(
+        [PG_BIN / "initdb", "-D", data, "--auth=trust", "-U", PG_USER],
+        check=True,
+        capture_output=True,
+        **_as_postgres(),
+    )
+    port = free_port()
+    log = (root / "postgres.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            *(PG_BIN / "postgres", "-D", data, "-p", str(port), "-k", root),
+            *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **_as_postgres(),
+    )
+    log.close()
+    pg = Postgres(root, port, proc)
+    try:
+        _wait_ready(pg)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+def _wait_ready(pg: Postgres, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+
+    async def ping() -> None:
+        conn = await asyncpg.connect(pg.admin_url, timeout=1)
+        await conn.close()
+
+    while True:
+        if pg.proc.poll() is not None:
+            raise RuntimeError(f"postgres exited: {(pg.root / 'postgres.log').read_text()}")
+        try:
+            asyncio.run(ping())
+            return
+        except (OSError, asyncpg.PostgresError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -1,0 +1,87 @@
+"""Fixtures of the fakes' tests: captured JSON logs, a throwaway Postgres, telemetry."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from fake_services.observability import Redactor, Telemetry, configure_logging, create_telemetry
+from fake_services.routes import CORE_ROUTES, PLATFORM_ROUTES
+
+from . import _postgres, _redis
+
+CANARY = "canary-Zx9Qw7Lk3"
+
+
+@dataclass
+class CapturedLogs:
+    stream: io.StringIO
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def configure(self, service: str, redactor: Redactor) -> None:
+        configure_logging(service, redactor, stream=self.stream)
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """JSON logs of code under test, written to a buffer; the canary is a configured secret."""
+    captured = CapturedLogs(io.StringIO())
+    root_level = logging.getLogger().level
+    handler = configure_logging("test", Redactor(frozenset({CANARY})), stream=captured.stream)
+    yield captured
+    logging.getLogger().setLevel(root_level)
+    for h in list(logging.getLogger().handlers):
+        if h is handler or getattr(h, "stream", None) is captured.stream:
+            logging.getLogger().removeHandler(h)
+
+
+@pytest.fixture
+def core_telemetry() -> Telemetry:
+    return create_telemetry("core", CORE_ROUTES)
+
+
+@pytest.fixture
+def platform_telemetry() -> Telemetry:
+    return create_telemetry("platform", PLATFORM_ROUTES)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[_postgres.Postgres]:
+    if not _postgres.available():
+        pytest.skip("PostgreSQL 15 binaries not installed")
+    pg = _postgres.start_postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def database_url(postgres: _postgres.Postgres) -> str:
+    """A fresh, empty database for one test."""
+    return postgres.create_database()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[_redis.Redis]:
+    if not _redis.available():
+        pytest.skip("redis-server not installed")
+    server = _redis.start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: _redis.Redis) -> str:
+    """The test Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url()

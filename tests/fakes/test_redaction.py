@@ -1,0 +1,118 @@
+"""No secret reaches a log line: by key, by configured value, in nested data and in exceptions."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fake_services.observability import Redactor, get_logger
+from fake_services.observability.redaction import REDACTED, is_sensitive_key
+
+from .conftest import CANARY, CapturedLogs
+
+log = get_logger("tests.redaction")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["password", "DB_PASSWORD", "client_secret", "accessToken", "Authorization",
+     "X-Signature", "api_key", "x-api-key", "ApiKey", "credentials", "Cookie"],
+)  # fmt: skip
+def test_sensitive_keys_are_recognised(key: str) -> None:
+    assert is_sensitive_key(key)
+
+
+@pytest.mark.parametrize("key", ["name", "tenant_id", "route", "status", "resource_id"])
+def test_ordinary_keys_are_kept(key: str) -> None:
+    assert not is_sensitive_key(key)
+
+
+def test_nested_sensitive_keys_are_redacted_at_every_level() -> None:
+    data = {"a": {"b": [{"password": "p1"}, {"c": {"API-KEY": "k1"}}]}, "name": "kept"}
+    assert Redactor().redact(data) == {
+        "a": {"b": [{"password": REDACTED}, {"c": {"API-KEY": REDACTED}}]},
+        "name": "kept",
+    }
+
+
+def test_redaction_does_not_mutate_its_input() -> None:
+    data = {"token": "t"}
+    Redactor().redact(data)
+    assert data == {"token": "t"}
+
+
+def test_configured_values_are_redacted_inside_any_string() -> None:
+    redactor = Redactor.from_env({"WRK_REDACT_VALUES": f" {CANARY} ,other-secret"})
+    assert redactor.text(f"before {CANARY} after other-secret") == (
+        f"before {REDACTED} after {REDACTED}"
+    )
+
+
+def test_secrets_too_short_to_be_real_are_ignored() -> None:
+    assert Redactor(frozenset({"ab"})).text("abc") == "abc"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "login failed: password=hunter2 for user",
+        "{'password': 'hunter2', 'user': 'u'}",
+        '{"client_secret": "hunter2"}',
+        "Authorization: Bearer hunter2",
+        "api-key: hunter2; retrying",
+    ],
+)
+def test_key_value_pairs_in_free_text_are_redacted(text: str) -> None:
+    out = Redactor().text(text)
+    assert "hunter2" not in out
+    assert REDACTED in out
+
+
+def test_canary_in_nested_log_fields_never_reaches_output(logs: CapturedLogs) -> None:
+    log.info(
+        "calling",
+        request={"headers": {"Authorization": f"Bearer {CANARY}"}, "note": f"x{CANARY}x"},
+        items=[{"deep": [CANARY]}],
+    )
+    assert CANARY not in logs.text()
+    assert logs.lines()[0]["request"]["headers"]["Authorization"] == REDACTED
+
+
+def test_canary_in_exception_text_never_reaches_output(logs: CapturedLogs) -> None:
+    try:
+        raise RuntimeError(f"connect failed: password={CANARY!r}, dsn=postgresql://u:{CANARY}@h/db")
+    except RuntimeError:
+        log.exception("failure")
+    line = logs.lines()[0]
+    assert CANARY not in logs.text()
+    assert line["error_type"] == "RuntimeError"
+    assert "Traceback" in line["exception"]
+
+
+def test_canary_in_message_arguments_never_reaches_output(logs: CapturedLogs) -> None:
+    logging.getLogger("third.party").warning("value %s seen", CANARY)
+    assert CANARY not in logs.text()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(data=_json, where=st.sampled_from(["value", "key"]))
+def test_canary_never_survives_anywhere_in_arbitrary_data(data: object, where: str) -> None:
+    planted = (
+        {"wrapper": [data, f"..{CANARY}.."]}
+        if where == "value"
+        else {"wrapper": [data, {"secret_field": CANARY}]}
+    )
+    out = json.dumps(Redactor(frozenset({CANARY})).redact(planted), default=str)
+    assert CANARY not in out
