@@ -63,9 +63,7 @@ class FeatureFlags:
         self._state[flag] = enabled
         self._publish()
         # WARN: flipping a lever is an operational event someone will look for in a timeline.
-        _log.warning(
-            "feature flag changed", flag=flag.value, enabled=enabled, previously=previous
-        )
+        _log.warning("feature flag changed", flag=flag.value, enabled=enabled, previously=previous)
 
     def _publish(self) -> None:
         if self._metrics is not None:

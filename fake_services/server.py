@@ -82,7 +82,9 @@ def serve(app: FastAPI, settings: ServerSettings) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        loop="asyncio",
+        # uvloop and httptools (C parsers) roughly halve the per-request cost of h11 + asyncio.
+        loop="uvloop",
+        http="httptools",
         workers=1,
         lifespan="on",
         log_level="warning",

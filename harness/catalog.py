@@ -38,7 +38,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import ConfigError, Problem
 from harness.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
@@ -58,9 +65,9 @@ from harness.validation import (
     SeriesVocabulary,
     SpecRef,
     StrictModel,
+    context_vocabulary,
     display_path,
     literal_duration,
-    load_model,
     placeholders,
     read_yaml,
     referenced_series,
@@ -72,9 +79,11 @@ from harness.validation import (
 __all__ = [  # the public API; referenced_series and SLOS_FILE are re-exported for callers
     "ALERTS_FILE",
     "DEFAULT_CATALOG_DIR",
+    "MAIN_WINDOW",
     "METRICS_FILE",
     "RECORDED_RATIO",
     "SLOS_FILE",
+    "SLO_LABEL",
     "Alert",
     "AlertCase",
     "AlertTest",
@@ -153,11 +162,6 @@ def _label_name(name: str) -> str:
 
 LabelName = Annotated[str, AfterValidator(_label_name)]
 SeriesName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
-
-
-def _vocabulary(info: ValidationInfo) -> SeriesVocabulary | None:
-    vocabulary = (info.context or {}).get("vocabulary")
-    return vocabulary if isinstance(vocabulary, SeriesVocabulary) else None
 
 
 def _raise_if(problems: list[str]) -> None:
@@ -278,12 +282,12 @@ class InputSeries(StrictModel):
     @classmethod
     def _in_contract(cls, series: str, info: ValidationInfo) -> str:
         """Inputs use the contract's series and labels, so a test cannot pass on a typo."""
-        _raise_if(vocabulary_problems(series, _vocabulary(info)))
+        _raise_if(vocabulary_problems(series, context_vocabulary(info)))
         return series
 
 
 class PromtoolCase(StrictModel):
-    """Input series of one promtool unit test, at production scale, one sample a `interval`."""
+    """Input series of one promtool unit test, at production scale, one sample per `interval`."""
 
     input_series: tuple[InputSeries, ...] = Field(min_length=1)
 
@@ -394,7 +398,7 @@ class Alert(_AlertBase):
     @classmethod
     def _check_expr(cls, expr: str, info: ValidationInfo) -> str:
         problems = _expr_window_problems(expr, info.data)
-        problems += vocabulary_problems(expr, _vocabulary(info))
+        problems += vocabulary_problems(expr, context_vocabulary(info))
         _raise_if(problems)
         return expr
 
@@ -411,6 +415,12 @@ class Alert(_AlertBase):
         """Every window the expression may reference, by placeholder name."""
         main = {} if self.window_s is None else {MAIN_WINDOW: self.window_s}
         return {**main, **self.windows_s}
+
+    @property
+    def longest_window_s(self) -> float:
+        """The longest window of the expression (0: none): history a scenario's warm-up must
+        give the alert before its ratios mean what they mean in production."""
+        return max(self.all_windows_s.values(), default=0.0)
 
     @property
     def fill_window_s(self) -> float:
@@ -454,7 +464,7 @@ def _expr_window_problems(expr: str, fields: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     main = fields.get("window_s")
     if main is not None and MAIN_WINDOW not in used:
-        problems.append("must reference its window, e.g. rate(x[{{window}}])")
+        problems.append("must reference a window, e.g. rate(x[{{window}}])")
     extra = fields.get("windows_s")
     if "window_s" in fields and extra is not None:  # absent: invalid, already reported
         declared = set(extra) | ({MAIN_WINDOW} if main is not None else set())
@@ -513,14 +523,17 @@ class BurnRateAlertSpec(_AlertBase):
             raise ValueError(f"not an availability SLO of {SLOS_FILE}: {slo!r}; known: {names}")
         return slo
 
-    @model_validator(mode="after")
-    def _windows_fit_the_period(self, info: ValidationInfo) -> BurnRateAlertSpec:
-        found = ((info.context or {}).get("slos") or {}).get(self.slo)
-        if isinstance(found, AvailabilitySlo):
-            longest = max(w.long_s for w in self.windows)
-            if longest > found.period_s:
-                raise ValueError(f"a window of {format_duration(longest)} exceeds the SLO period")
-        return self
+    @field_validator("windows")
+    @classmethod
+    def _windows_fit_the_period(
+        cls, windows: tuple[BurnWindow, ...], info: ValidationInfo
+    ) -> tuple[BurnWindow, ...]:
+        found = ((info.context or {}).get("slos") or {}).get(info.data.get("slo"))
+        longest = max(w.long_s for w in windows)
+        if isinstance(found, AvailabilitySlo) and longest > found.period_s:
+            period = format_duration(found.period_s)
+            raise ValueError(f"a window of {format_duration(longest)} exceeds the SLO's {period}")
+        return windows
 
     def to_alert(self, slo: AvailabilitySlo) -> BurnRateAlert:
         """The alert with its expression and windows generated from `slo`.
@@ -683,6 +696,14 @@ class Catalog(StrictModel):
         """The run's intervals at `scale` (what the session uses; rules render with it)."""
         return Timing.for_scale(scale, self.shortest_window_s())
 
+    def compressed(self, timing: Timing) -> tuple[str, ...]:
+        """Alerts running faster than the run under `timing`. A scenario's phases are scaled
+        by the run's scale, so for these a fault lasts longer than it does for the others
+        (6 s of fault at scale 4000 is 6.7 hours): they fire in faults that would not fire
+        them in production, and belong in a scenario's `may_fire` or `fires`, never in the
+        list of alerts that must stay silent during a fault."""
+        return tuple(a.name for a in self.alerts if a.effective_scale(timing) != timing.time_scale)
+
     def budgets(self, timing: Timing) -> dict[str, AlertBudget]:
         """Every alert's budget under `timing`, each at its effective scale."""
         return {a.name: a.budget(timing) for a in self.alerts}
@@ -717,8 +738,7 @@ class Catalog(StrictModel):
 def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
     """Load and cross-check metrics.yaml, slos.yaml and alerts.yaml; ConfigError lists every
     problem of every file."""
-    metrics, problems = load_model(MetricsFile, directory / METRICS_FILE)
-    vocabulary = vocabulary_of(metrics.metrics) if metrics is not None else None
+    metrics, vocabulary, problems = _load_metrics(directory / METRICS_FILE)
     slos, more = load_slos(directory / SLOS_FILE, vocabulary)
     problems += more
     alerts, more = _load_alerts(directory / ALERTS_FILE, vocabulary, slos.slos if slos else None)
@@ -726,6 +746,40 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
     if problems or metrics is None or slos is None or alerts is None:
         raise ConfigError(problems)
     return Catalog(alerts=alerts, metrics=metrics.metrics, slos=slos.slos, tables=slos.tables)
+
+
+def _load_metrics(
+    path: Path,
+) -> tuple[MetricsFile | None, SeriesVocabulary | None, list[Problem]]:
+    """metrics.yaml and the vocabulary the other files are checked against."""
+    data, problems = read_yaml(path)
+    if data is None and problems:
+        return None, None, problems
+    metrics, more = validate_data(MetricsFile, data, display_path(path))
+    problems += more
+    if metrics is not None and not problems:
+        return metrics, vocabulary_of(metrics.metrics), problems
+    return None, _partial_vocabulary(data), problems
+
+
+def _partial_vocabulary(data: object) -> SeriesVocabulary | None:
+    """The contract as far as it is valid, so the other files' problems show in the same run:
+    valid metrics in full, invalid ones by series name only (their labels go unchecked)."""
+    entries: Any = data.get("metrics") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    valid: dict[str, Metric] = {}
+    loose: set[str] = set()
+    for key, raw in entries.items():
+        try:
+            valid[str(key)] = Metric.model_validate(raw)
+        except ValidationError:
+            series = raw.get("series") if isinstance(raw, dict) else None
+            if isinstance(series, str):
+                family = series.removesuffix("_bucket")
+                loose |= {series, f"{family}_sum", f"{family}_count"}
+    vocabulary = vocabulary_of(valid)
+    return vocabulary.merged(SeriesVocabulary({}, {}, {}, open_series=frozenset(loose)))
 
 
 def _load_alerts(

@@ -76,8 +76,8 @@ class ObserveError(HarnessError):
     """An observation backend (Prometheus, Alertmanager, logs) could not be read."""
 
 
-class Interrupted(HarnessError):
-    """The run was interrupted by a signal; cleanup has run."""
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the run to stop; raised in the main thread so `finally` blocks run."""
 
     def __init__(self, signum: int) -> None:
         self.signum = signum

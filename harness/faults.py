@@ -15,13 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from toxiproxy.api import APIConsumer
 from toxiproxy.server import Toxiproxy
 
+from harness import http_client
 from harness.errors import FaultError
+from harness.load.runner import LoadProfile, LoadRun
+from harness.stack.target import Target
 
 log = logging.getLogger("harness.faults")
 T = TypeVar("T")
@@ -126,16 +130,26 @@ class ProxyState:
         return self.enabled and not self.toxics
 
 
+@dataclass(frozen=True)
+class FaultContext:
+    """What a fault may touch: Toxiproxy, the target's services, a folder for its output."""
+
+    toxiproxy: ToxiproxyAPI
+    target: Target
+    out_dir: Path
+
+
 class Fault(Protocol):
-    """Something that breaks a dependency and can be undone."""
+    """Something that breaks the system under test and can be undone."""
 
     @property
     def name(self) -> str: ...
     @property
-    def proxy(self) -> str: ...
-
-    def apply(self, api: ToxiproxyAPI) -> None: ...
-    def rollback(self, api: ToxiproxyAPI) -> None: ...
+    def where(self) -> str: ...  # for progress lines and reports
+    @property
+    def proxies(self) -> tuple[str, ...]: ...  # Toxiproxy proxies verified clean afterwards
+    def apply(self, ctx: FaultContext) -> None: ...
+    def rollback(self, ctx: FaultContext) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -145,11 +159,19 @@ class Outage:
     name: str
     proxy: str
 
-    def apply(self, api: ToxiproxyAPI) -> None:
-        api.set_enabled(self.proxy, False)
+    @property
+    def where(self) -> str:
+        return f"outage of proxy {self.proxy}"
 
-    def rollback(self, api: ToxiproxyAPI) -> None:
-        api.set_enabled(self.proxy, True)
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return (self.proxy,)
+
+    def apply(self, ctx: FaultContext) -> None:
+        ctx.toxiproxy.set_enabled(self.proxy, False)
+
+    def rollback(self, ctx: FaultContext) -> None:
+        ctx.toxiproxy.set_enabled(self.proxy, True)
 
 
 @dataclass(frozen=True)
@@ -160,11 +182,110 @@ class Toxic:
     proxy: str
     spec: ToxicSpec
 
-    def apply(self, api: ToxiproxyAPI) -> None:
-        api.add_toxic(self.proxy, self.spec)
+    @property
+    def where(self) -> str:
+        return f"{self.spec.type} toxic on proxy {self.proxy}"
 
-    def rollback(self, api: ToxiproxyAPI) -> None:
-        api.remove_toxic(self.proxy, self.spec.name)
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return (self.proxy,)
+
+    def apply(self, ctx: FaultContext) -> None:
+        ctx.toxiproxy.add_toxic(self.proxy, self.spec)
+
+    def rollback(self, ctx: FaultContext) -> None:
+        ctx.toxiproxy.remove_toxic(self.proxy, self.spec.name)
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One request to a service of the target; `auth` sends the run's API key."""
+
+    service: str
+    method: str
+    path: str
+    json: object | None = None
+    auth: bool = False
+
+    def send(self, target: Target, timeout_s: float = 5.0) -> int:
+        base = target.services.get(self.service)
+        if base is None:
+            raise FaultError(f"target has no service {self.service!r} for {self}")
+        headers = {}
+        if self.auth and target.credentials:
+            headers["Authorization"] = f"Bearer {target.credentials[0].api_key}"
+        try:
+            resp = http_client.request(
+                self.method, base.rstrip("/") + self.path,
+                timeout_s=timeout_s, payload=self.json, headers=headers,
+            )  # fmt: skip
+        except http_client.HttpUnavailable as exc:
+            raise FaultError(f"{self.method} {self.service}{self.path}: {exc}") from exc
+        if resp.status >= 300:
+            body = resp.body[:300].decode(errors="replace")
+            raise FaultError(
+                f"{self.method} {self.service}{self.path} answered {resp.status}: {body}"
+            )
+        return resp.status
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.service}{self.path}"
+
+
+@dataclass(frozen=True)
+class HttpFault:
+    """A fault set through the system's own HTTP levers (fault modes, flags, data changes)."""
+
+    name: str
+    apply_call: HttpCall
+    rollback_call: HttpCall | None
+
+    @property
+    def where(self) -> str:
+        return str(self.apply_call)
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return ()
+
+    def apply(self, ctx: FaultContext) -> None:
+        self.apply_call.send(ctx.target)
+
+    def rollback(self, ctx: FaultContext) -> None:
+        if self.rollback_call is not None:
+            self.rollback_call.send(ctx.target)
+
+
+@dataclass
+class LoadFault:
+    """Extra, harmful load for the fault window (bad keys, bad signatures, a flood)."""
+
+    name: str
+    profile: LoadProfile
+    service: str = "edge"
+    _run: LoadRun | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        mix = ", ".join(self.profile.mix)
+        return f"extra load ({mix}) to {self.service} from {self.profile.users} user(s)"
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return ()
+
+    def apply(self, ctx: FaultContext) -> None:
+        host = ctx.target.services.get(self.service)
+        if host is None:
+            raise FaultError(f"target has no service {self.service!r} to load")
+        creds = ctx.target.credentials[0]
+        out = ctx.out_dir / f"fault-{self.name}"
+        self._run = LoadRun(host, creds.api_key, self.profile, out).start()
+
+    def rollback(self, ctx: FaultContext) -> None:
+        if self._run is not None:
+            self._run.stop()
+            self._run = None
 
 
 @dataclass(frozen=True)
@@ -176,8 +297,9 @@ class ActiveFault:
 class FaultInjector:
     """Applies faults and guarantees their rollback (reverse order, then a verified reset)."""
 
-    def __init__(self, api: ToxiproxyAPI) -> None:
+    def __init__(self, api: ToxiproxyAPI, target: Target, out_dir: Path) -> None:
         self.api = api
+        self.ctx = FaultContext(api, target, out_dir)
         self._active: list[ActiveFault] = []
         self._touched: set[str] = set()
 
@@ -186,34 +308,36 @@ class FaultInjector:
         return tuple(self._active)
 
     def apply(self, fault: Fault) -> ActiveFault:
-        self._touched.add(fault.proxy)
+        self._touched.update(fault.proxies)
         # Recorded before the call: a call that times out may still have taken effect.
         active = ActiveFault(fault, time.time())
         self._active.append(active)
-        fault.apply(self.api)
-        log.info("fault %s applied on %s", fault.name, fault.proxy)
+        fault.apply(self.ctx)
+        log.info("fault %s applied: %s", fault.name, fault.where)
         return active
 
     def remove(self, active: ActiveFault) -> float:
         """Roll one fault back; returns when it ended (unix seconds)."""
-        active.fault.rollback(self.api)
+        active.fault.rollback(self.ctx)
         self._active.remove(active)
-        log.info("fault %s removed from %s", active.fault.name, active.fault.proxy)
+        log.info("fault %s removed: %s", active.fault.name, active.fault.where)
         return time.time()
 
     def rollback_all(self) -> None:
         """Undo every active fault; fall back to a full reset; verify nothing is left."""
-        errors: list[str] = []
-        for active in reversed(self._active):
+        failed: list[tuple[ActiveFault, str]] = []
+        for active in reversed(list(self._active)):
             try:
                 self.remove(active)
             except FaultError as exc:
-                errors.append(str(exc))
-        if errors or not self._verified_clean():
-            self.api.reset()
-            self._active.clear()
-            if not self._verified_clean():
-                raise FaultError(f"faults still present after reset: {errors}")
+                failed.append((active, str(exc)))
+        self._active.clear()
+        if failed or not self._verified_clean():
+            self.api.reset()  # Toxiproxy's own reset: every proxy enabled, every toxic gone
+        # A reset cannot undo a fault set through the system's own HTTP levers.
+        unrecovered = [msg for active, msg in failed if not active.fault.proxies]
+        if unrecovered or not self._verified_clean():
+            raise FaultError(f"faults still present after rollback and reset: {unrecovered}")
 
     def _verified_clean(self) -> bool:
         return all(self.api.state(p).clean for p in sorted(self._touched))

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from harness.catalog import Catalog
-from harness.faults import Fault, Outage, Toxic, ToxicSpec
+from harness.faults import (
+    Fault,
+    HttpCall,
+    HttpFault,
+    LoadFault,
+    Outage,
+    Toxic,
+    ToxicSpec,
+)
 from harness.load.runner import LoadProfile
-from harness.runner import ExpectedAlert, Plan
-from harness.scenario import UNTIL_EXPECTATIONS, FaultSpec, OutageFault, Scenario
+from harness.runner import ExpectedAlert, MitigationStep, Plan
+from harness.scenario import (
+    UNTIL_EXPECTATIONS,
+    FaultSpec,
+    HttpCallSpec,
+    Load,
+    OutageFault,
+    Scenario,
+)
+from harness.scenario import HttpFault as HttpFaultSpec
+from harness.scenario import LoadFault as LoadFaultSpec
 from harness.timescale import Timing
 
 # Locust keeps running past the plan's own estimate by this much at most; it is stopped as
@@ -14,9 +31,27 @@ from harness.timescale import Timing
 LOAD_SAFETY_FACTOR = 3.0
 
 
-def _fault(spec: FaultSpec) -> Fault:
+def _call(spec: HttpCallSpec) -> HttpCall:
+    return HttpCall(spec.service, spec.method.value, spec.path, spec.json_body, spec.auth)
+
+
+def _profile(load: Load, max_duration_s: float) -> LoadProfile:
+    return LoadProfile(
+        users=load.users,
+        rate_per_user=load.rate_per_user,
+        mix={task.value: weight for task, weight in load.mix.items()},
+        max_duration_s=max_duration_s,
+    )
+
+
+def _fault(spec: FaultSpec, max_duration_s: float) -> Fault:
     if isinstance(spec, OutageFault):
         return Outage(spec.name, spec.proxy)
+    if isinstance(spec, HttpFaultSpec):
+        rollback = _call(spec.rollback) if spec.rollback else None
+        return HttpFault(spec.name, _call(spec.apply), rollback)
+    if isinstance(spec, LoadFaultSpec):
+        return LoadFault(spec.name, _profile(spec, max_duration_s), spec.service)
     toxic = ToxicSpec(
         name=spec.name,
         type=spec.kind,
@@ -49,23 +84,27 @@ def build_plan(
     warmup, baseline = scenario.phases.warmup_s / scale, scenario.phases.baseline_s / scale
     recovery_max = scenario.phases.recovery_max_s
     longest = max((e.budget.budget_s + e.budget.resolve_budget_s for e in fires), default=0.0)
-    estimate = warmup + baseline + longest + 30.0
-    load = scenario.load
+    under_mitigation = tuple(expected(n) for n in scenario.expect.resolves_under_mitigation)
+    bound = (warmup + baseline + 2 * longest + 30.0) * LOAD_SAFETY_FACTOR
+    mitigation = scenario.mitigation
     return Plan(
         scenario=scenario.name,
-        load=LoadProfile(
-            users=load.users,
-            rate_per_user=load.rate_per_user,
-            mix={task.value: weight for task, weight in load.mix.items()},
-            max_duration_s=estimate * LOAD_SAFETY_FACTOR,
-        ),
+        load=_profile(scenario.load, bound),
         warmup_s=warmup,
         baseline_s=baseline,
-        faults=tuple(_fault(f) for f in scenario.faults),
+        faults=tuple(_fault(f, bound) for f in scenario.faults),
         hold_s=_hold_s(scenario, scale),
         fires=fires,
         resolves=resolves,
         quiet=scenario.expect.quiet_in_baseline,
         may_fire=scenario.expect.may_fire,
         recovery_max_s=recovery_max / scale if recovery_max else None,
+        mitigation=MitigationStep(
+            after_firing=mitigation.after_firing,
+            apply=_call(mitigation.apply),
+            rollback=_call(mitigation.rollback) if mitigation.rollback else None,
+            resolves=under_mitigation,
+        )
+        if mitigation
+        else None,
     )

@@ -24,7 +24,15 @@ from typing import Any
 
 import yaml
 
-from harness.catalog import Alert, AlertCase, Catalog, PromtoolCase, Receiver, RecordedRatio
+from harness.catalog import (
+    SLO_LABEL,
+    Alert,
+    AlertCase,
+    Catalog,
+    PromtoolCase,
+    Receiver,
+    RecordedRatio,
+)
 from harness.timescale import MIN_GROUP_INTERVAL_S, PRODUCTION_SCALE, Timing, format_duration
 
 RULE_GROUP = "wrk-copilot-alerts"
@@ -47,8 +55,9 @@ def render_rules(
     `alerts` limits the file to those alerts and the recording rules they read.
     """
     timing = _timing(catalog, scale)
-    chosen = catalog.select(alerts)
-    rules = [_record(r) for r in catalog.recorded_ratios(timing, alerts)]
+    names = None if alerts is None else list(alerts)  # read twice below
+    chosen = catalog.select(names)
+    rules = [_record(r) for r in catalog.recorded_ratios(timing, names)]
     rules += [_rule(a, timing) for a in chosen]
     doc = {"groups": [{"name": RULE_GROUP, "rules": rules}]}
     return f"{_HEADER}{_scale_comment(chosen, timing)}{_dump(doc)}"
@@ -72,7 +81,7 @@ def _scale_comment(alerts: Iterable[Alert], timing: Timing) -> str:
 
 
 def _record(ratio: RecordedRatio) -> dict[str, Any]:
-    return {"record": ratio.record, "expr": ratio.expr, "labels": {"slo": ratio.slo}}
+    return {"record": ratio.record, "expr": ratio.expr, "labels": {SLO_LABEL: ratio.slo}}
 
 
 def _rule(alert: Alert, timing: Timing) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.faults import ActiveFault, Fault, FaultInjector
+from harness.faults import ActiveFault, Fault, FaultInjector, HttpCall
 from harness.load.runner import LoadProfile, LoadResult, LoadRun
 from harness.observe.alert_watch import AlertWatcher, wait_until
 from harness.observe.prometheus import PrometheusClient
@@ -28,6 +28,7 @@ from harness.verdicts import (
     fires_within_budget,
     only_expected_fired,
     quiet_in_baseline,
+    resolves_under_mitigation,
     resolves_within_budget,
 )
 
@@ -40,6 +41,16 @@ class ExpectedAlert:
     name: str
     receiver: str
     budget: AlertBudget
+
+
+@dataclass(frozen=True)
+class MitigationStep:
+    """A playbook action taken once `after_firing` fired, while the faults are still on."""
+
+    after_firing: tuple[str, ...]
+    apply: HttpCall
+    rollback: HttpCall | None
+    resolves: tuple[ExpectedAlert, ...]  # must resolve under the mitigation alone
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Plan:
     quiet: tuple[str, ...]  # alerts that must stay silent in the baseline
     may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
     recovery_max_s: float | None = None  # default: the longest resolve budget
+    mitigation: MitigationStep | None = None
 
 
 @dataclass(frozen=True)
@@ -159,16 +171,43 @@ class ScenarioRunner:
             return None, None, lifecycles
         actives: list[ActiveFault] = []
         for fault in plan.faults:
-            self.progress(f"[{plan.scenario}] fault {fault.name} on {fault.proxy}")
+            self.progress(f"[{plan.scenario}] fault {fault.name}: {fault.where}")
             actives.append(self.obs.faults.apply(fault))
         f0 = actives[0].started_at
         self._hold(plan, f0)
+        mitigated: dict[str, AlertLifecycle] = {}
+        if plan.mitigation is not None:
+            mitigated = self._mitigate(plan, plan.mitigation, f0)
         f1 = f0
         for active in reversed(actives):
             f1 = self.obs.faults.remove(active)
         self.progress(f"[{plan.scenario}] fault removed; waiting for recovery")
         self._wait_resolved(plan, f1)
-        return f0, f1, self._lifecycles(plan, f0, fault_end=f1)
+        return f0, f1, self._lifecycles(plan, f0, fault_end=f1) | mitigated
+
+    def _mitigate(self, plan: Plan, step: MitigationStep, f0: float) -> dict[str, AlertLifecycle]:
+        """Apply the mitigation once its trigger alerts fired; measure, faults still active.
+
+        Lifecycles are keyed `<alert>@mitigation`, timed from the mitigation; the mitigation
+        is rolled back before the faults are removed, so recovery is measured as usual.
+        """
+        if not all(self._fired(name, f0) for name in step.after_firing):
+            self.progress(f"[{plan.scenario}] mitigation skipped: {step.after_firing} never fired")
+            return {}
+        self.progress(f"[{plan.scenario}] mitigation: {step.apply}")
+        step.apply.send(self.target)
+        m0 = time.time()
+        try:
+            longest = max((e.budget.resolve_budget_s for e in step.resolves), default=0.0)
+            wait_until(
+                lambda: all(self.obs.receiver.first(e.name, "resolved", m0) for e in step.resolves),
+                timeout_s=longest + self._margin(),
+            )
+            now = time.time()
+            return {f"{e.name}@mitigation": self._lifecycle(e, f0, m0, now) for e in step.resolves}
+        finally:
+            if step.rollback is not None:
+                step.rollback.send(self.target)
 
     def _hold(self, plan: Plan, f0: float) -> None:
         longest = max((e.budget.budget_s for e in plan.fires), default=0.0)
@@ -260,6 +299,10 @@ class ScenarioRunner:
                 delivered_to_receiver(plan.scenario, lcs[e.name]),
             ]
         checks += [resolves_within_budget(plan.scenario, lcs[e.name]) for e in plan.resolves]
+        if plan.mitigation is not None:
+            for e in plan.mitigation.resolves:
+                lc = lcs.get(f"{e.name}@mitigation")
+                checks.append(resolves_under_mitigation(plan.scenario, e.name, lc))
         return checks
 
 

@@ -21,6 +21,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    JsonValue,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -43,6 +44,7 @@ ALL_ALERTS: Final = "all"
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 ProxyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
+ServiceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 
 
 def _catalog(info: ValidationInfo) -> Catalog | None:
@@ -89,8 +91,13 @@ Hold = Annotated[float | Literal["until_expectations"], BeforeValidator(_hold)]
 class Task(StrEnum):
     """Locust tasks the load generator knows (harness/load/locustfile.py)."""
 
-    STUDIO_READ = "studio_read"
-    STUDIO_WRITE = "studio_write"
+    STUDIO_READ = "studio_read"  # GET /v1/automations
+    STUDIO_WRITE = "studio_write"  # POST /v1/automations (calls the WRK Platform)
+    VERSION_WRITE = "version_write"  # POST /v1/automation-versions (enqueues a build)
+    ADMIN_READ = "admin_read"  # GET /v1/admin/clients
+    ADMIN_WRITE = "admin_write"  # POST /v1/admin/quotes
+    BAD_KEY = "bad_key"  # an unknown API key from one source address: 401s
+    WEBHOOK_BAD_SIGNATURE = "webhook_bad_signature"  # a run event signed with the wrong secret
 
 
 class Load(StrictModel):
@@ -126,14 +133,19 @@ class _FaultBase(StrictModel):
 
     name: Slug
     """Unique within the scenario; names the fault in reports."""
-    proxy: ProxyName
-    """A Toxiproxy proxy of the target, e.g. `wrk_platform` (checked against the target)."""
     hold: Hold = UNTIL_EXPECTATIONS
     """`until_expectations` (removed once every alert in expect.fires fired and was delivered,
     or its budget ran out) or a duration, REAL scale."""
 
 
-class _ToxicBase(_FaultBase):
+class _ProxyFault(_FaultBase):
+    """A fault on a Toxiproxy proxy of the target."""
+
+    proxy: ProxyName
+    """A Toxiproxy proxy of the target, e.g. `wrk_platform` (checked against the target)."""
+
+
+class _ToxicBase(_ProxyFault):
     """Fields every Toxiproxy toxic has."""
 
     direction: Literal["downstream", "upstream"] = "downstream"
@@ -142,7 +154,7 @@ class _ToxicBase(_FaultBase):
     """Share of connections affected."""
 
 
-class OutageFault(_FaultBase):
+class OutageFault(_ProxyFault):
     """The proxy is disabled: connections are refused."""
 
     kind: Literal["outage"]
@@ -197,11 +209,59 @@ class ResetPeerFault(_ToxicBase):
         return {"timeout": self.timeout_ms}
 
 
+class HttpMethod(StrEnum):
+    GET = "GET"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+
+
+class HttpCallSpec(StrictModel):
+    """One request to a service of the target (its own levers: fault modes, flags, data)."""
+
+    service: ServiceName
+    """A service of the target, e.g. `edge` or `platform`."""
+    method: HttpMethod
+    path: str = Field(pattern=r"^/")
+    json_body: JsonValue = Field(default=None, alias="json")
+    """The JSON body, if any."""
+    auth: bool = False
+    """Send the run's API key (needed for the edge's /v1 routes)."""
+
+
+class HttpFault(_FaultBase):
+    """A fault set through an HTTP lever of the system (e.g. the fake platform's 5xx mode)."""
+
+    kind: Literal["http"]
+    apply: HttpCallSpec
+    rollback: HttpCallSpec | None = None
+    """Undoes `apply` at the end of the fault; omit only when nothing needs undoing."""
+
+
+class LoadFault(_FaultBase, Load):
+    """Harmful extra load during the fault (bad API keys, bad webhook signatures, a flood)."""
+
+    kind: Literal["load"]
+    service: ServiceName = "edge"
+    """The service the extra load is sent to."""
+
+
 # Faults applied as one Toxiproxy toxic: `kind` is the toxic's Toxiproxy type, `direction` its
 # stream, `toxicity` its toxicity, `toxiproxy_attributes` its attributes.
 ToxicFault = LatencyFault | TimeoutFault | BandwidthFault | ResetPeerFault
 # One fault of a scenario; `kind` picks the model, so each kind's parameters are checked.
-FaultSpec = Annotated[OutageFault | ToxicFault, Field(discriminator="kind")]
+FaultSpec = Annotated[OutageFault | ToxicFault | HttpFault | LoadFault, Field(discriminator="kind")]
+
+
+class Mitigation(StrictModel):
+    """A playbook step (spec §6.2 'Mitigation') taken while the faults are still active."""
+
+    after_firing: tuple[AlertName, ...] = Field(min_length=1)
+    """Applied once every one of these alerts fired (they must be in expect.fires)."""
+    apply: HttpCallSpec
+    rollback: HttpCallSpec | None = None
+    """Undoes the mitigation when the faults are removed."""
 
 
 class Expect(StrictModel):
@@ -219,6 +279,8 @@ class Expect(StrictModel):
     """Must not fire in the baseline: `all` (every catalogue alert) or a list of names."""
     resolves: tuple[ResolvingAlertName, ...] = ()
     """Must resolve within its resolve budget after the faults are removed (subset of fires)."""
+    resolves_under_mitigation: tuple[ResolvingAlertName, ...] = ()
+    """Must resolve within its resolve budget after the mitigation, faults still active."""
 
 
 class Scenario(StrictModel):
@@ -231,6 +293,7 @@ class Scenario(StrictModel):
     phases: Phases
     faults: tuple[FaultSpec, ...] = ()
     """Applied together at the end of the baseline; an empty list is a steady-state run."""
+    mitigation: Mitigation | None = None
     expect: Expect
 
     def without_faults(self) -> Scenario:
@@ -272,6 +335,22 @@ def _semantic_problems(file: str, scenario: Scenario) -> list[Problem]:
         if fault.hold == UNTIL_EXPECTATIONS and not scenario.expect.fires:
             reason = f"{UNTIL_EXPECTATIONS!r} needs at least one alert in expect.fires"
             problems.append(Problem(file, f"faults[{i}].hold", reason))
+    return problems + _mitigation_problems(file, scenario)
+
+
+def _mitigation_problems(file: str, scenario: Scenario) -> list[Problem]:
+    expect, mitigation = scenario.expect, scenario.mitigation
+    problems: list[Problem] = []
+    if expect.resolves_under_mitigation and mitigation is None:
+        reason = "needs a `mitigation` section: what makes the alert resolve?"
+        problems.append(Problem(file, "expect.resolves_under_mitigation", reason))
+    if mitigation is not None:
+        if not scenario.faults:
+            problems.append(Problem(file, "mitigation", "a mitigation needs faults to mitigate"))
+        for i, name in enumerate(mitigation.after_firing):
+            if name not in expect.fires:
+                reason = f"{name!r} must also be in expect.fires"
+                problems.append(Problem(file, f"mitigation.after_firing[{i}]", reason))
     return problems
 
 

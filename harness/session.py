@@ -97,7 +97,7 @@ class ConformanceSession:
         stack_dir = self.run_dir / "stack"
         stack_dir.mkdir(parents=True, exist_ok=True)
         rules = stack_dir / "rules.yml"
-        rules.write_text(render_rules(self.catalog, self.timing.time_scale))
+        rules.write_text(render_rules(self.catalog, self.timing))
         am_config = stack_dir / "alertmanager.yml"
         am_config.write_text(
             render_alertmanager_config(self.catalog, receiver.base_url, self.timing)
@@ -120,7 +120,7 @@ class ConformanceSession:
         watcher = AlertWatcher(prometheus).start()
         self._cleanups.append(watcher.stop)
         api = ToxiproxyAPI(target.toxiproxy_url)
-        faults = FaultInjector(api)
+        faults = FaultInjector(api, target, self.run_dir)
         self._cleanups += [api.close, lambda: self._rollback(faults)]
         observers = Observers(prometheus, watcher, receiver, faults)
         self._runner = ScenarioRunner(target, self.timing, observers, self.run_dir, self.progress)

@@ -39,13 +39,14 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import Field, ValidationInfo, field_validator
 
 from harness.errors import Problem
-from harness.timescale import PRODUCTION_SCALE
+from harness.timescale import PRODUCTION_SCALE, format_duration
 from harness.validation import (
     Percent,
     PositiveSeconds,
     SeriesVocabulary,
     SpecRef,
     StrictModel,
+    context_vocabulary,
     display_path,
     literal_duration,
     placeholders,
@@ -188,11 +189,6 @@ def _template_problems(template: str, vocabulary: SeriesVocabulary | None) -> li
     return problems + vocabulary_problems(template, vocabulary)
 
 
-def _vocabulary(info: ValidationInfo) -> SeriesVocabulary | None:
-    vocabulary = (info.context or {}).get("vocabulary")
-    return vocabulary if isinstance(vocabulary, SeriesVocabulary) else None
-
-
 class _Slo(StrictModel):
     """Fields every SLO has."""
 
@@ -227,7 +223,7 @@ class AvailabilitySlo(_Slo):
     @field_validator("total", "errors")
     @classmethod
     def _check_template(cls, template: str, info: ValidationInfo) -> str:
-        problems = _template_problems(template, _vocabulary(info))
+        problems = _template_problems(template, context_vocabulary(info))
         if problems:
             raise ValueError("; ".join(problems))
         return template
@@ -278,8 +274,9 @@ class LatencySlo(_Slo):
     @field_validator("histogram")
     @classmethod
     def _is_a_histogram(cls, histogram: str, info: ValidationInfo) -> str:
-        vocabulary = _vocabulary(info)
-        if vocabulary is not None and histogram not in vocabulary.buckets:
+        vocabulary = context_vocabulary(info)
+        known = set(vocabulary.buckets) | vocabulary.open_series if vocabulary else {histogram}
+        if histogram not in known:
             raise ValueError(f"{histogram!r} is not a histogram _bucket series of metrics.yaml")
         return histogram
 
@@ -288,7 +285,7 @@ class LatencySlo(_Slo):
     def _known_labels(cls, selector: str, info: ValidationInfo) -> str:
         histogram = info.data.get("histogram")
         if histogram is not None:  # None: invalid, already reported
-            problems = vocabulary_problems(f"{histogram}{{{selector}}}", _vocabulary(info))
+            problems = vocabulary_problems(f"{histogram}{{{selector}}}", context_vocabulary(info))
             if problems:
                 raise ValueError("; ".join(problems))
         return selector
@@ -303,7 +300,7 @@ class LatencySlo(_Slo):
     @field_validator("threshold_s")
     @classmethod
     def _is_a_bucket_edge(cls, threshold_s: float, info: ValidationInfo) -> float:
-        vocabulary = _vocabulary(info)
+        vocabulary = context_vocabulary(info)
         edges = vocabulary.buckets.get(info.data.get("histogram", "")) if vocabulary else None
         if edges is not None and not any(math.isclose(threshold_s, e) for e in edges):
             raise ValueError(
@@ -325,7 +322,7 @@ class LatencySlo(_Slo):
 
     def within_threshold_at(self, window_s: float) -> str:
         """PromQL of the share of requests within the threshold (exact: a bucket edge)."""
-        w = render_template(f"[{{{{{WINDOW}}}}}]", {WINDOW: window_s}, PRODUCTION_SCALE)
+        w = f"[{format_duration(window_s)}]"
         le = _le_regex(self.threshold_s)
         within = f'sum(rate({self.histogram}{{{self.selector}, le=~"{le}"}}{w}))'
         total = f'sum(rate({self.histogram}{{{self.selector}, le="+Inf"}}{w}))'

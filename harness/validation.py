@@ -32,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
 )
 from pydantic_core import ErrorDetails
 
@@ -321,11 +322,13 @@ class SeriesVocabulary:
     """Series -> label -> the closed set of values it takes (only labels that have one)."""
     buckets: Mapping[str, tuple[float, ...]]
     """Histogram `_bucket` series -> its bucket edges (`le`), +Inf excluded."""
+    open_series: frozenset[str] = frozenset()
+    """Series known by name only (their contract entry is invalid): no label checks."""
 
     @property
     def names(self) -> frozenset[str]:
         """Every series name of the vocabulary."""
-        return frozenset(self.labels)
+        return frozenset(self.labels) | self.open_series
 
     def merged(self, other: SeriesVocabulary) -> SeriesVocabulary:
         """This vocabulary and `other` (e.g. exposed series plus recorded ones)."""
@@ -333,7 +336,15 @@ class SeriesVocabulary:
             labels={**self.labels, **other.labels},
             values={**self.values, **other.values},
             buckets={**self.buckets, **other.buckets},
+            open_series=self.open_series | other.open_series,
         )
+
+
+def context_vocabulary(info: ValidationInfo) -> SeriesVocabulary | None:
+    """The vocabulary a loader passes as validation context (`{"vocabulary": ...}`); None
+    when validating without one (checks against the contract are then skipped)."""
+    vocabulary = (info.context or {}).get("vocabulary")
+    return vocabulary if isinstance(vocabulary, SeriesVocabulary) else None
 
 
 def vocabulary_problems(expr: str, vocabulary: SeriesVocabulary | None) -> list[str]:
@@ -347,7 +358,7 @@ def vocabulary_problems(expr: str, vocabulary: SeriesVocabulary | None) -> list[
     text = PLACEHOLDER.sub("", expr)
     for selector in _SELECTOR.finditer(_strings_masked(text, keep=True)):
         series = selector.group(1)
-        if series in vocabulary.names:
+        if series in vocabulary.labels:
             problems += _matcher_problems(
                 series, text[selector.start(2) : selector.end(2)], vocabulary
             )

@@ -5,6 +5,7 @@ Every check here can fail; each message says what was expected and what was seen
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from harness.timescale import AlertBudget
@@ -172,4 +173,25 @@ def only_expected_fired(
         scenario=scenario,
         passed=ok,
         message=msg,
+    )
+
+
+def resolves_under_mitigation(scenario: str, alert: str, lc: AlertLifecycle | None) -> Check:
+    """Spec §6.2: the mitigation alone, faults still active, brings the alert back to quiet."""
+    kind = "alert_resolves_under_mitigation"
+    if lc is None:
+        return Check(
+            id=f"{scenario}::{kind}::{alert}",
+            kind=kind,
+            scenario=scenario,
+            passed=False,
+            message=f"expected {alert} to resolve under the mitigation; the mitigation was "
+            "never applied because its trigger alerts did not fire",
+            alert=alert,
+        )
+    check = resolves_within_budget(scenario, lc)
+    message = check.message.replace("after the fault ended", "after the mitigation")
+    message = message.replace("of the fault ending", "of the mitigation")
+    return dataclasses.replace(
+        check, id=f"{scenario}::{kind}::{lc.alert}", kind=kind, message=message
     )

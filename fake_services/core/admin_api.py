@@ -11,7 +11,7 @@ import uuid
 from typing import Generic, TypeVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from fake_services import routes
 from fake_services.core import clients, projects, quotes
@@ -53,7 +53,7 @@ class ChangeProject(BaseModel):
 
 class CreateQuote(BaseModel):
     title: Name
-    amount_cents: int = Field(ge=0, le=MAX_AMOUNT_CENTS)
+    amount_cents: StrictInt = Field(ge=0, le=MAX_AMOUNT_CENTS)
 
 
 class ChangeQuote(BaseModel):
@@ -70,7 +70,9 @@ class ChangeClient(BaseModel):
     health_status: HealthStatus
 
 
-async def _notify(svc: CoreServices, kind: NotificationKind, resource: str, row_id: uuid.UUID) -> None:
+async def _notify(
+    svc: CoreServices, kind: NotificationKind, resource: str, row_id: uuid.UUID
+) -> None:
     payload = Notify(kind=kind, resource_type=resource, resource_id=str(row_id))
     await svc.producer.submit(JobKind.NOTIFY, payload)
 
@@ -115,8 +117,9 @@ async def get_project(project_id: uuid.UUID, svc: Services, tenant: TenantId) ->
 async def change_project(
     project_id: uuid.UUID, body: ChangeProject, svc: Services, tenant: TenantId
 ) -> Project:
-    check = projects.TRANSITIONS.check
-    change = await svc.projects.change_status(tenant, project_id, "status", body.status, check)
+    change = await svc.projects.change_status(
+        tenant, project_id, "status", body.status, check=projects.TRANSITIONS.check
+    )
     _log.info(
         "project status changed",
         resource_type="project",
@@ -162,9 +165,13 @@ async def change_quote(
         if quote.status is QuoteStatus.SIGNED:
             await _notify(svc, NotificationKind.QUOTE_SIGNED, "quote", quote.id)
 
-    check = quotes.TRANSITIONS.check
     change = await svc.quotes.change_status(
-        tenant, quote_id, "status", body.status, check, notify_if_signed
+        tenant,
+        quote_id,
+        "status",
+        body.status,
+        check=quotes.TRANSITIONS.check,
+        after=notify_if_signed,
     )
     _log.info(
         "quote status changed",
@@ -211,9 +218,13 @@ async def change_client(
         if clients.needs_escalation(client, previous):
             await _notify(svc, NotificationKind.CLIENT_CHURN_RISK, "client", client.id)
 
-    check = clients.TRANSITIONS.check
     change = await svc.clients.change_status(
-        tenant, client_id, "health_status", body.health_status, check, escalate
+        tenant,
+        client_id,
+        "health_status",
+        body.health_status,
+        check=clients.TRANSITIONS.check,
+        after=escalate,
     )
     client = change.row
     if change.previous != client.health_status:

@@ -63,6 +63,7 @@ class CoreMetrics:
 
 
 def _services(
+    *,
     db: Database,
     client: redis.Redis,
     platform: PlatformClient,
@@ -123,7 +124,14 @@ def create_app(
         )
         try:
             await flags.refresh()
-            svc = _services(db, client, platform, flags, telemetry, metrics)
+            svc = _services(
+                db=db,
+                client=client,
+                platform=platform,
+                flags=flags,
+                telemetry=telemetry,
+                metrics=metrics,
+            )
             app.state.services = svc
             async with running(_refreshers(svc, client, metrics, settings.refresh_interval_s)):
                 yield

@@ -27,9 +27,7 @@ class ClientTier(StrEnum):
 
 
 # Health is an assessment, not a workflow: any status may follow any other.
-TRANSITIONS = Transitions(
-    "client", {s: frozenset(HealthStatus) for s in HealthStatus}
-)
+TRANSITIONS = Transitions("client", {s: frozenset(HealthStatus) for s in HealthStatus})
 
 
 class Client(BaseModel):

@@ -39,12 +39,16 @@ def _parse(flag: str) -> Flag:
 async def list_flags(svc: Services) -> FeatureFlagList:
     states = svc.flags.snapshot()
     return FeatureFlagList(
-        items=[FeatureFlagState(flag=f, enabled=on, default=DEFAULTS[f]) for f, on in states.items()]
+        items=[
+            FeatureFlagState(flag=f, enabled=on, default=DEFAULTS[f]) for f, on in states.items()
+        ]
     )
 
 
 @router.put(routes.ADMIN_FEATURE_FLAG)
-async def set_flag(flag: str, body: SetFeatureFlag, svc: Services, user: UserId) -> FeatureFlagState:
+async def set_flag(
+    flag: str, body: SetFeatureFlag, svc: Services, user: UserId
+) -> FeatureFlagState:
     parsed = _parse(flag)
     await svc.flags.set(parsed, body.enabled, user)
     return FeatureFlagState(flag=parsed, enabled=body.enabled, default=DEFAULTS[parsed])

@@ -38,6 +38,7 @@ FEATURE_DISABLED_RETRY_AFTER_S = 30
 def _always_enabled() -> bool:
     return True
 
+
 _log = get_logger(__name__)
 
 
@@ -48,6 +49,7 @@ class PlatformClient:
         timeout_s: float,
         tracer: Tracer,
         metrics: PlatformCallMetrics,
+        *,
         transport: httpx.AsyncBaseTransport | None = None,
         enabled: Callable[[], bool] = _always_enabled,
     ) -> None:

@@ -79,6 +79,7 @@ class TenantTable(Generic[Model]):
         row_id: uuid.UUID,
         column: str,
         target: str,
+        *,
         check: Callable[[str, str], None],
         after: Callable[[str, Model], Awaitable[None]] | None = None,
     ) -> StatusChange[Model]:

@@ -56,9 +56,7 @@ async def list_versions(
 
 
 @router.post(routes.AUTOMATION_VERSIONS, status_code=201)
-async def create_version(
-    body: CreateVersion, svc: Services, tenant: TenantId
-) -> AutomationVersion:
+async def create_version(body: CreateVersion, svc: Services, tenant: TenantId) -> AutomationVersion:
     async def enqueue(version: AutomationVersion) -> None:
         if body.build:
             await svc.producer.submit(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id))
@@ -97,7 +95,12 @@ async def change_version_status(
             await svc.producer.submit(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id))
 
     change = await svc.versions.table.change_status(
-        tenant, version_id, "status", body.status, USER_TRANSITIONS.check, enqueue_build
+        tenant,
+        version_id,
+        "status",
+        body.status,
+        check=USER_TRANSITIONS.check,
+        after=enqueue_build,
     )
     _log.info(
         "automation version status changed",

@@ -112,7 +112,6 @@ class Database:
             finally:
                 self._metrics.observe_query(operation, table, time.perf_counter() - started)
 
-
     async def lock_row(
         self, conn: asyncpg.Connection, table: str, sql: str, *args: Any
     ) -> asyncpg.Record | None:

@@ -1,5 +1,6 @@
 """`python -m fake_services edge`: WRK_HOST, WRK_PORT, WRK_CORE_URL, WRK_API_KEYS,
-WRK_CORE_TIMEOUT_S (optional, default 10)."""
+WRK_CORE_TIMEOUT_S (default 10), WRK_TRUST_FORWARDED (default 0), WRK_RATE_LIMIT_RPS (default 0,
+no limit), WRK_AUTH_FAILURE_SOURCES_MAX (default 1000)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import NoReturn
 from fake_services.edge.app import create_app
 from fake_services.edge.settings import EdgeSettings
 from fake_services.observability import Telemetry
-from fake_services.routes import CORE_ROUTES
+from fake_services.routes import EDGE_ROUTES
 from fake_services.server import BuiltService, run_service
 
 
@@ -19,4 +20,4 @@ def build(env: Mapping[str, str], telemetry: Telemetry) -> BuiltService:
 
 
 def main() -> NoReturn:
-    run_service("edge", CORE_ROUTES, build)
+    run_service("edge", EDGE_ROUTES, build)

@@ -35,11 +35,21 @@ def _parse_api_keys(raw: object) -> dict[str, ApiKey]:
     return keys
 
 
+def _rate_limit(env: Mapping[str, str]) -> float | None:
+    value = envvars.non_negative_float(env, "WRK_RATE_LIMIT_RPS", 0.0)
+    return value or None  # 0 (the default) means no limit
+
+
 @dataclass(frozen=True)
 class EdgeSettings:
     core_url: str
     core_timeout_s: float
     api_keys: Mapping[str, ApiKey]
+    # Believe X-Forwarded-For for the client address (behind a proxy, or a load test that
+    # simulates many source IPs on loopback); never on a directly exposed edge.
+    trust_forwarded: bool = False
+    rate_limit_rps: float | None = None
+    auth_failure_sources_max: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EdgeSettings:
@@ -48,6 +58,11 @@ class EdgeSettings:
             # Longer than core's own dependency timeouts, so core's 504s reach the client.
             core_timeout_s=envvars.positive_float(env, "WRK_CORE_TIMEOUT_S", 10.0),
             api_keys=_parse_api_keys(envvars.json_value(env, "WRK_API_KEYS")),
+            trust_forwarded=envvars.flag(env, "WRK_TRUST_FORWARDED"),
+            rate_limit_rps=_rate_limit(env),
+            auth_failure_sources_max=envvars.positive_int(
+                env, "WRK_AUTH_FAILURE_SOURCES_MAX", 1000
+            ),
         )
 
     def secrets(self) -> frozenset[str]:

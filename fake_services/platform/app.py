@@ -1,12 +1,17 @@
-"""HTTP API of the fake WRK Platform.
+"""HTTP API of the fake WRK Platform: the workflow API core and the build worker call, and the
+admin levers (faults, run events) the harness drives.
 
-Runtime fault modes (errors, latency, hangs switched on over an admin endpoint) will plug in as
-a dependency in front of these handlers; the handlers themselves stay fault-free.
+Faults are applied inside the handlers (after validation, behind the observability
+middleware), so the platform's own metrics and access log show the answers it really gave.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Header, Response
 from pydantic import BaseModel, Field
 
 from fake_services import routes
@@ -18,6 +23,11 @@ from fake_services.observability import (
     current,
     get_logger,
 )
+from fake_services.observability.domain_metrics import WebhookDeliveryMetrics
+from fake_services.platform.admin import admin_router
+from fake_services.platform.faults import FaultInjector
+from fake_services.platform.run_events import RunEventSender
+from fake_services.platform.settings import RunEventSettings
 from fake_services.platform.store import WorkflowStore
 
 _log = get_logger(__name__)
@@ -28,35 +38,56 @@ class CreateWorkflow(BaseModel):
     tenant_id: str = Field(min_length=1, max_length=200)
 
 
-class WorkflowCreated(BaseModel):
-    workflow_id: str
-
-
-class WorkflowState(BaseModel):
-    workflow_id: str
-    status: str
-
-
-def create_app(telemetry: Telemetry, store: WorkflowStore | None = None) -> FastAPI:
-    app = create_service_app(telemetry, routes.PLATFORM_ROUTES, trust_identity_headers=False)
+def create_app(
+    telemetry: Telemetry,
+    store: WorkflowStore | None = None,
+    run_events: RunEventSettings | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     workflows = store if store is not None else WorkflowStore()
+    injector = FaultInjector()
+    sender = RunEventSender(
+        run_events or RunEventSettings(),
+        WebhookDeliveryMetrics(telemetry.registry),
+        telemetry.tracing.tracer,
+        webhook_transport,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sender.start()
+        try:
+            yield
+        finally:
+            await sender.stop()
+
+    app = create_service_app(
+        telemetry, routes.PLATFORM_ROUTES, trust_identity_headers=False, lifespan=lifespan
+    )
     app.state.workflows = workflows
+    app.state.faults = injector
+    app.state.sender = sender
+    app.include_router(admin_router(injector, sender, workflows))
 
     @app.post(routes.WORKFLOWS, status_code=201)
-    async def create_workflow(body: CreateWorkflow) -> WorkflowCreated:
+    async def create_workflow(
+        body: CreateWorkflow,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> Response:
         ctx = current()
         if ctx is not None:
             ctx.tenant_id = body.tenant_id
-        workflow = workflows.create(body.name, body.tenant_id)
+        workflow = workflows.create(body.name, body.tenant_id, idempotency_key)
         _log.info("workflow created", resource_type="workflow", resource_id=workflow.workflow_id)
-        return WorkflowCreated(workflow_id=workflow.workflow_id)
+        return await injector.respond({"workflow_id": workflow.workflow_id}, 201)
 
     @app.post(routes.WORKFLOW_DEACTIVATE)
-    async def deactivate_workflow(workflow_id: str) -> WorkflowState:
+    async def deactivate_workflow(workflow_id: str) -> Response:
         workflow = workflows.deactivate(workflow_id)
         if workflow is None:
             raise ServiceError(ErrorCode.NOT_FOUND, "workflow not found")
         _log.info("workflow deactivated", resource_type="workflow", resource_id=workflow_id)
-        return WorkflowState(workflow_id=workflow_id, status=workflow.status)
+        body = {"workflow_id": workflow_id, "status": workflow.status.value}
+        return await injector.respond(body, 200)
 
     return app

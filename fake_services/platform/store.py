@@ -23,10 +23,16 @@ class Workflow:
 @dataclass
 class WorkflowStore:
     workflows: dict[str, Workflow] = field(default_factory=dict)
+    # Idempotency-Key → workflow id: a retried create returns the workflow of the first call.
+    by_key: dict[str, str] = field(default_factory=dict)
 
-    def create(self, name: str, tenant_id: str) -> Workflow:
+    def create(self, name: str, tenant_id: str, idempotency_key: str | None = None) -> Workflow:
+        if idempotency_key is not None and idempotency_key in self.by_key:
+            return self.workflows[self.by_key[idempotency_key]]
         workflow = Workflow(f"wf_{secrets.token_hex(8)}", name, tenant_id)
         self.workflows[workflow.workflow_id] = workflow
+        if idempotency_key is not None:
+            self.by_key[idempotency_key] = workflow.workflow_id
         return workflow
 
     def deactivate(self, workflow_id: str) -> Workflow | None:
@@ -34,3 +40,9 @@ class WorkflowStore:
         if workflow is not None:
             workflow.status = WorkflowStatus.INACTIVE
         return workflow
+
+    def counts(self) -> dict[str, int]:
+        found = {status.value: 0 for status in WorkflowStatus}
+        for workflow in self.workflows.values():
+            found[workflow.status.value] += 1
+        return found

@@ -14,7 +14,9 @@ from fake_services.observability.queue_metrics import QueueDepthMetrics
 from fake_services.queue.reliable import queue_depth
 
 
-async def sample_depths(client: redis.Redis, metrics: QueueDepthMetrics, queues: Iterable[str]) -> None:
+async def sample_depths(
+    client: redis.Redis, metrics: QueueDepthMetrics, queues: Iterable[str]
+) -> None:
     for queue in queues:
         depth = await queue_depth(client, queue)
         metrics.set(queue, waiting=depth.waiting, in_flight=depth.in_flight, dead=depth.dead)

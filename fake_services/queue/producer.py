@@ -60,6 +60,8 @@ class Producer:
                     error_type=type(exc).__name__,
                     queue=queue,
                 )
-                raise ServiceError(ErrorCode.QUEUE_UNAVAILABLE, "the job queue is unavailable") from exc
-        _log.info("job enqueued", queue=queue, job_id=job.id, job_kind=kind)
+                raise ServiceError(
+                    ErrorCode.QUEUE_UNAVAILABLE, "the job queue is unavailable"
+                ) from exc
+        _log.info("job enqueued", queue=queue, enqueued_job_id=job.id, job_kind=kind)
         return job

@@ -25,12 +25,6 @@ PROMOTE_BATCH = 100
 
 
 @dataclass(frozen=True)
-class Delivery:
-    raw: bytes
-    job: Job
-
-
-@dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
     base_delay_s: float = 1.0
@@ -58,6 +52,7 @@ class ReliableQueue:
         self._processing = names.processing_key(queue, worker_id)
         self._promote = client.register_script(scripts.PROMOTE_DUE)
         self._reap = client.register_script(scripts.REAP_WORKER)
+        self._release = client.register_script(scripts.RELEASE)
 
     async def register(self) -> None:
         await self.heartbeat()
@@ -68,32 +63,43 @@ class ReliableQueue:
             names.heartbeat_key(self.queue, self.worker_id), "1", px=int(self.lease_s * 1000)
         )
 
-    async def fetch(self, block_s: float) -> Delivery | None:
+    async def fetch(self, block_s: float) -> bytes | None:
+        """The next job's raw bytes, now held in this worker's processing list."""
         raw = await self._redis.blmove(
             names.ready_key(self.queue), self._processing, block_s, "RIGHT", "LEFT"
         )
         if raw is None:
             return None
-        raw_bytes = raw if isinstance(raw, bytes) else str(raw).encode()
-        return Delivery(raw_bytes, Job.decode(raw_bytes))
+        return raw if isinstance(raw, bytes) else str(raw).encode()
 
-    async def ack(self, delivery: Delivery) -> bool:
+    async def ack(self, raw: bytes) -> bool:
         """False when the job was no longer ours (reaped after a lease expiry)."""
-        removed = await self._redis.lrem(self._processing, 1, delivery.raw)
+        removed = await self._redis.lrem(self._processing, 1, raw)
         return bool(removed)
 
-    async def schedule(self, delivery: Delivery, job: Job, delay_s: float) -> None:
-        """Put `job` (an updated copy) in the delayed set, due in `delay_s`."""
+    async def schedule(self, raw: bytes, job: Job, delay_s: float) -> None:
+        """Replace the held job by `job` (an updated copy) in the delayed set, due in `delay_s`."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(names.delayed_key(self.queue), {job.encode(): time.time() + delay_s})
-            pipe.lrem(self._processing, 1, delivery.raw)
+            pipe.lrem(self._processing, 1, raw)
             await pipe.execute()
 
-    async def dead_letter(self, delivery: Delivery, job: Job) -> None:
+    async def dead_letter(self, raw: bytes, dead: bytes) -> None:
+        """Replace the held job by `dead` (the job with its failure noted) in `<queue>:dead`."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(names.dead_key(self.queue), job.encode())
-            pipe.lrem(self._processing, 1, delivery.raw)
+            pipe.lpush(names.dead_key(self.queue), dead)
+            pipe.lrem(self._processing, 1, raw)
             await pipe.execute()
+
+    async def held(self) -> list[bytes]:
+        return list(await self._redis.lrange(self._processing, 0, -1))
+
+    async def release(self, raw: bytes) -> bool:
+        """Hand a held job back to the front of the ready list (nobody is working on it)."""
+        moved = await self._release(
+            keys=[self._processing, names.ready_key(self.queue)], args=[raw]
+        )
+        return bool(moved)
 
     async def promote_due(self) -> int:
         moved = await self._promote(

@@ -27,3 +27,13 @@ end
 redis.call('SREM', KEYS[4], ARGV[1])
 return moved
 """
+
+# KEYS: processing list, ready list. ARGV: raw job.
+# Returns a held job to the front of the ready list, only if it is still held.
+RELEASE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""

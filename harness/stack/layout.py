@@ -1,4 +1,4 @@
-"""The local stack's plan: every service spec, port and proxy, decided before anything starts.
+"""The local stack's layout: every service spec, port and proxy, decided before anything starts.
 
 Pure data in, pure data out (no process is started here), so the whole wiring can be checked
 by unit tests: which flags each binary gets, who depends on whom, which URL each fake reaches

@@ -22,9 +22,9 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
+from harness import http_client as http
 from harness import tools
 from harness.errors import StackError
-from harness.stack import http
 from harness.stack.layout import (
     DATABASE,
     PG_SUPERUSER,
@@ -52,7 +52,7 @@ API_TIMEOUT_S = 3.0
 
 
 class LocalStack:
-    """Starts the plan under a Supervisor and hands out a Target; a context manager."""
+    """Starts the layout under a Supervisor and hands out a Target; a context manager."""
 
     def __init__(self, config: LocalStackConfig) -> None:
         self.config = config
@@ -117,7 +117,7 @@ class LocalStack:
             port_names(self.config), lock_dir=self.config.port_lock_dir
         )
         credentials = generate_credentials(self.config.tenants)
-        plan = build_layout(
+        layout = build_layout(
             self.config,
             run=run,
             ports=ports.ports,
@@ -125,24 +125,24 @@ class LocalStack:
             credentials=credentials,
             run_as=run_as,
         )
-        self._write_prometheus_config(run, plan, ports.ports)
+        self._write_prometheus_config(run, layout, ports.ports)
         # Wall clock on purpose: it is compared with Prometheus' sample timestamps.
         since = time.time()
         hooks = {
             "postgres": lambda: create_database(binaries["psql"], ports["postgres"], DATABASE),
-            "toxiproxy": lambda: self._create_proxies(plan, ports),
+            "toxiproxy": lambda: self._create_proxies(layout, ports),
         }
         self.startup_s = self._supervisor.start_all(
-            plan.specs, after_ready=hooks, before_spawn=self._release_ports
+            layout.specs, after_ready=hooks, before_spawn=self._release_ports
         )
         self._pids = self._supervisor.pids
-        scraped = PrometheusScraped(plan.urls["prometheus"], plan.scrape_jobs, since)
+        scraped = PrometheusScraped(layout.urls["prometheus"], layout.scrape_jobs, since)
         self.startup_s["prometheus-scraped"] = self._supervisor.wait(
             "prometheus", scraped, self.config.scrape_timeout_s
         )
         cold = time.monotonic() - began
         log.info("local stack %s ready in %.2fs", run.run_id, cold)
-        self._target = self._make_target(plan, credentials, run, cold)
+        self._target = self._make_target(layout, credentials, run, cold)
         return self._target
 
     def _release_ports(self, spec: ServiceSpec) -> None:
@@ -150,37 +150,38 @@ class LocalStack:
         self._ports.release(spec.ports.values())
 
     def _write_prometheus_config(
-        self, run: RunDir, plan: StackLayout, ports: Mapping[str, int]
+        self, run: RunDir, layout: StackLayout, ports: Mapping[str, int]
     ) -> None:
         text = render_prometheus_config(
             self.config.timing,
-            {job: ports[job] for job in plan.scrape_jobs},
+            {job: ports[job] for job in layout.scrape_jobs},
             ports["alertmanager"],
             self.config.rules_file,
             {f.name: f.metrics_path for f in self.config.fakes},
         )
         run.prometheus_config.write_text(text)
 
-    def _create_proxies(self, plan: StackLayout, ports: PortReservation) -> None:
-        toxiproxy = plan.urls["toxiproxy"]
-        for proxy in plan.proxies.values():
+    def _create_proxies(self, layout: StackLayout, ports: PortReservation) -> None:
+        toxiproxy = layout.urls["toxiproxy"]
+        for proxy in layout.proxies.values():
             ports.release([int(proxy.listen.rsplit(":", 1)[1])])
             create_proxy(toxiproxy, proxy)
 
     def _make_target(
-        self, plan: StackLayout, credentials: tuple[Credentials, ...], run: RunDir, cold: float
+        self, layout: StackLayout, credentials: tuple[Credentials, ...], run: RunDir, cold: float
     ) -> Target:
-        fakes = {f.name: plan.urls[f.name] for f in self.config.fakes}
+        fakes = {f.name: layout.urls[f.name] for f in self.config.fakes}
         return Target(
             name="local",
             edge_url=fakes["edge"],
-            prometheus_url=plan.urls["prometheus"],
-            alertmanager_url=plan.urls["alertmanager"],
-            toxiproxy_url=plan.urls["toxiproxy"],
+            prometheus_url=layout.urls["prometheus"],
+            alertmanager_url=layout.urls["alertmanager"],
+            toxiproxy_url=layout.urls["toxiproxy"],
             services=fakes,
-            proxies=dict(plan.proxies),
+            proxies=dict(layout.proxies),
             credentials=credentials,
             log_dir=run.logs,
+            span_dir=run.spans,
             cold_start_s=round(cold, 3),
         )
 

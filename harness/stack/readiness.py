@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from harness import http_client as http
 from harness.errors import ServiceStartError, StackError
-from harness.stack import http
 from harness.stack.process import ManagedProcess
 from harness.stack.spec import Readiness, ServiceSpec
 

@@ -41,4 +41,5 @@ class Target:
     proxies: dict[str, Proxy] = field(default_factory=dict)
     credentials: tuple[Credentials, ...] = ()
     log_dir: Path | None = None  # where each service's JSON log lines land, if readable
+    span_dir: Path | None = None  # where each service's spans land as JSON lines, if readable
     cold_start_s: float | None = None

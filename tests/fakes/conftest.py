@@ -11,10 +11,16 @@ from typing import Any
 
 import pytest
 
+import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
 from fake_services.observability import Redactor, Telemetry, configure_logging, create_telemetry
+from fake_services.platform.app import create_app as create_platform_app
 from fake_services.routes import CORE_ROUTES, PLATFORM_ROUTES
 
 from . import _postgres, _redis
+from ._core import core_client
 
 CANARY = "canary-Zx9Qw7Lk3"
 
@@ -85,3 +91,23 @@ def redis_url(redis_server: _redis.Redis) -> str:
     """The test Redis, emptied for this test."""
     redis_server.flush()
     return redis_server.url()
+
+
+@pytest.fixture
+def platform_app(platform_telemetry: Telemetry) -> FastAPI:
+    """The fake WRK Platform in-process; tests reach its store and faults via app.state."""
+    return create_platform_app(platform_telemetry)
+
+
+@pytest.fixture
+def core(
+    database_url: str,
+    redis_url: str,
+    core_telemetry: Telemetry,
+    platform_app: FastAPI,
+    logs: CapturedLogs,
+) -> Iterator[TestClient]:
+    """Core in-process against a real Postgres and Redis, the platform behind ASGI."""
+    transport = httpx.ASGITransport(platform_app)
+    with core_client(database_url, redis_url, core_telemetry, transport) as client:
+        yield client

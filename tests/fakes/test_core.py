@@ -14,37 +14,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fake_services.core.app import create_app
-from fake_services.core.settings import CoreSettings
-from fake_services.db import DatabaseSettings
+from fake_services.db import discover
 from fake_services.observability import Telemetry
 from fake_services.platform.app import create_app as create_platform_app
 from fake_services.platform.store import WorkflowStore
 
 from . import _postgres
+from ._core import core_client, settings_for
 from ._processes import free_port
 from .conftest import CapturedLogs
 
 TENANT = {"X-Tenant-ID": "t1", "X-User-ID": "u1"}
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def settings_for(
-    database_url: str,
-    redis_url: str,
-    platform_url: str = "http://platform.invalid",
-    platform_timeout_s: float = 2.0,
-    db_timeout_s: float = 2.0,
-    db_deadline_s: float = 3.0,
-) -> CoreSettings:
-    database = DatabaseSettings(database_url, db_timeout_s, db_deadline_s)
-    return CoreSettings(database, platform_url, redis_url, platform_timeout_s)
-
-
-def core_client(
-    database_url: str, redis_url: str, telemetry: Telemetry, transport: httpx.AsyncBaseTransport
-) -> TestClient:
-    return TestClient(create_app(settings_for(database_url, redis_url), telemetry, transport))
 
 
 @pytest.fixture
@@ -54,6 +36,7 @@ def workflows() -> WorkflowStore:
 
 @pytest.fixture
 def client(
+    *,
     database_url: str,
     redis_url: str,
     core_telemetry: Telemetry,
@@ -159,15 +142,14 @@ def test_platform_failures_map_to_error_codes(
 
 
 def test_a_silent_platform_times_out_as_504(
-    redis_url: str,
-    database_url: str, core_telemetry: Telemetry, logs: CapturedLogs
+    redis_url: str, database_url: str, core_telemetry: Telemetry, logs: CapturedLogs
 ) -> None:
     # A listening socket that never accepts: connects succeed, answers never come.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        settings = settings_for(database_url, redis_url, url, 0.3)
+        settings = settings_for(database_url, redis_url, platform_url=url, platform_timeout_s=0.3)
         with TestClient(create_app(settings, core_telemetry)) as client:
             started = time.monotonic()
             response = client.post("/v1/automations", json={"name": "a"}, headers=TENANT)
@@ -178,7 +160,10 @@ def test_a_silent_platform_times_out_as_504(
 
 def test_migrations_are_recorded_and_applied_once(
     redis_url: str,
-    database_url: str, core_telemetry: Telemetry, platform_telemetry: Telemetry, logs: CapturedLogs
+    database_url: str,
+    core_telemetry: Telemetry,
+    platform_telemetry: Telemetry,
+    logs: CapturedLogs,
 ) -> None:
     platform = httpx.ASGITransport(create_platform_app(platform_telemetry))
     app = create_app(settings_for(database_url, redis_url), core_telemetry, platform)
@@ -193,12 +178,12 @@ def test_migrations_are_recorded_and_applied_once(
         finally:
             await conn.close()
 
-    assert asyncio.run(versions()) == ["0001_automations"]
+    assert asyncio.run(versions()) == [m.version for m in discover()]
+    assert asyncio.run(versions())[0] == "0001_automations"
 
 
 def test_database_down_is_503_db_unavailable(
-    redis_url: str,
-    core_telemetry: Telemetry, platform_telemetry: Telemetry, logs: CapturedLogs
+    redis_url: str, core_telemetry: Telemetry, platform_telemetry: Telemetry, logs: CapturedLogs
 ) -> None:
     pg = _postgres.start_postgres()
     try:
@@ -218,8 +203,7 @@ def test_database_down_is_503_db_unavailable(
 
 
 def test_startup_gives_up_when_the_database_never_answers(
-    redis_url: str,
-    core_telemetry: Telemetry, logs: CapturedLogs
+    redis_url: str, core_telemetry: Telemetry, logs: CapturedLogs
 ) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/wrk"
     settings = settings_for(url, redis_url, db_timeout_s=0.5, db_deadline_s=1.0)

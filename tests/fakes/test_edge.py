@@ -13,7 +13,7 @@ from fake_services import env as envvars
 from fake_services.edge.app import create_app
 from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import Redactor, create_telemetry
-from fake_services.routes import CORE_ROUTES
+from fake_services.routes import EDGE_ROUTES
 
 from .conftest import CapturedLogs
 
@@ -48,7 +48,7 @@ def core() -> FakeCore:
 def client(core: FakeCore, logs: CapturedLogs) -> Iterator[TestClient]:
     settings = EdgeSettings("http://core.invalid", 5.0, KEYS)
     logs.configure("edge", Redactor(frozenset(settings.secrets())))
-    app = create_app(settings, create_telemetry("edge", CORE_ROUTES), httpx.MockTransport(core))
+    app = create_app(settings, create_telemetry("edge", EDGE_ROUTES), httpx.MockTransport(core))
     with TestClient(app) as test_client:
         yield test_client
 

@@ -27,10 +27,10 @@ import pytest
 
 from harness import tools
 from harness.errors import ServiceStartError
-from harness.stack import http
+from harness import http_client as http
 from harness.stack.fakes import DEFAULT_FAKES, FakeService
-from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.layout import REQUIRED_TOOLS
+from harness.stack.local import LocalStack, LocalStackConfig
 from harness.timescale import Timing
 
 pytestmark = [

@@ -159,12 +159,11 @@ def test_resolves_must_be_expected_to_fire(tmp_path: Path, catalog: Catalog) -> 
     expect = {"fires": [], "resolves": ["ApiHigh5xxRate", "X"]}
     data = scenario_data(faults=[fault], expect=expect)
     fields = by_field(problems_of([write(tmp_path, "s.yaml", data)], catalog))
-    assert fields == {
-        "expect.resolves[0]": (
-            "'ApiHigh5xxRate' must also be in expect.fires to be expected to resolve"
-        ),
-        "expect.resolves[1]": "unknown alert 'X'; the catalogue has: ApiHigh5xxRate",
-    }
+    assert set(fields) == {"expect.resolves[0]", "expect.resolves[1]"}
+    assert fields["expect.resolves[0]"] == (
+        "'ApiHigh5xxRate' must also be in expect.fires to be expected to resolve"
+    )
+    assert fields["expect.resolves[1]"].startswith("unknown alert 'X'; the catalogue has: ")
 
 
 def test_problems_of_all_files_are_reported_together(tmp_path: Path, catalog: Catalog) -> None:

@@ -1,4 +1,4 @@
-"""Service specs, the local stack's plan, the fake-service list and the run directory."""
+"""Service specs, the local stack's layout, the fake-service list and the run directory."""
 
 from __future__ import annotations
 
@@ -53,19 +53,21 @@ def config(tmp_path: Path, **changes: object) -> LocalStackConfig:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def layout_for(tmp_path: Path, run_as: str | None = "postgres") -> tuple[StackLayout, dict[str, int]]:
+def layout_for(
+    tmp_path: Path, run_as: str | None = "postgres"
+) -> tuple[StackLayout, dict[str, int]]:
     cfg = config(tmp_path)
     ports = {name: 20000 + i for i, name in enumerate(port_names(cfg))}
     run = create_run_dir(tmp_path, "run-1")
     creds = generate_credentials(2)
-    plan = build_layout(
+    layout = build_layout(
         cfg, run=run, ports=ports, binaries=BINARIES, credentials=creds, run_as=run_as
     )
-    return plan, ports
+    return layout, ports
 
 
-def spec(plan: StackLayout, name: str) -> ServiceSpec:
-    return next(s for s in plan.specs if s.name == name)
+def spec(layout: StackLayout, name: str) -> ServiceSpec:
+    return next(s for s in layout.specs if s.name == name)
 
 
 def test_service_spec_is_immutable_and_checked(tmp_path: Path) -> None:
@@ -79,8 +81,8 @@ def test_service_spec_is_immutable_and_checked(tmp_path: Path) -> None:
 
 
 def test_prometheus_is_spawned_first_with_its_flags(tmp_path: Path) -> None:
-    plan, ports = layout_for(tmp_path)
-    first = plan.specs[0]
+    layout, ports = layout_for(tmp_path)
+    first = layout.specs[0]
     assert first.name == "prometheus"
     run = tmp_path / "run-1"
     assert first.command == [
@@ -96,8 +98,8 @@ def test_prometheus_is_spawned_first_with_its_flags(tmp_path: Path) -> None:
 
 
 def test_postgres_runs_as_postgres_after_initdb(tmp_path: Path) -> None:
-    plan, ports = layout_for(tmp_path)
-    initdb, postgres = spec(plan, "postgres-initdb"), spec(plan, "postgres")
+    layout, ports = layout_for(tmp_path)
+    initdb, postgres = spec(layout, "postgres-initdb"), spec(layout, "postgres")
     assert initdb.oneshot and initdb.run_as == "postgres"
     assert "--auth=trust" in initdb.command
     assert postgres.depends_on == ("postgres-initdb",)
@@ -110,8 +112,8 @@ def test_postgres_runs_as_postgres_after_initdb(tmp_path: Path) -> None:
 
 
 def test_infrastructure_binds_loopback_only(tmp_path: Path) -> None:
-    plan, ports = layout_for(tmp_path, run_as=None)
-    redis = spec(plan, "redis")
+    layout, ports = layout_for(tmp_path, run_as=None)
+    redis = spec(layout, "redis")
     assert redis.command[:5] == [
         "/opt/bin/redis-server",
         "--bind",
@@ -121,16 +123,16 @@ def test_infrastructure_binds_loopback_only(tmp_path: Path) -> None:
     ]
     assert redis.command[5:7] == ["--save", ""]
     assert isinstance(redis.readiness, RedisReady)
-    assert spec(plan, "toxiproxy").command[1:3] == ["-host", "127.0.0.1"]
-    alertmanager = spec(plan, "alertmanager").command
+    assert spec(layout, "toxiproxy").command[1:3] == ["-host", "127.0.0.1"]
+    alertmanager = spec(layout, "alertmanager").command
     assert "--cluster.listen-address=" in alertmanager
     assert f"--web.listen-address=127.0.0.1:{ports['alertmanager']}" in alertmanager
-    assert spec(plan, "postgres").run_as is None
+    assert spec(layout, "postgres").run_as is None
 
 
 def test_core_reaches_its_dependencies_through_toxiproxy(tmp_path: Path) -> None:
-    plan, ports = layout_for(tmp_path)
-    core = spec(plan, "core")
+    layout, ports = layout_for(tmp_path)
+    core = spec(layout, "core")
     assert core.command == ["/usr/bin/python3", "-m", "fake_services", "core"]
     assert (
         core.env["WRK_DATABASE_URL"]
@@ -141,13 +143,13 @@ def test_core_reaches_its_dependencies_through_toxiproxy(tmp_path: Path) -> None
     assert core.env["WRK_PORT"] == str(ports["core"])
     assert core.env["WRK_SPAN_FILE"].endswith("run-1/spans/core.jsonl")
     assert set(core.depends_on) == {"postgres", "redis", "toxiproxy", "platform"}
-    assert plan.proxies["postgres"].upstream == f"127.0.0.1:{ports['postgres']}"
-    assert plan.proxies["wrk_platform"].upstream == f"127.0.0.1:{ports['platform']}"
+    assert layout.proxies["postgres"].upstream == f"127.0.0.1:{ports['postgres']}"
+    assert layout.proxies["wrk_platform"].upstream == f"127.0.0.1:{ports['platform']}"
 
 
 def test_edge_gets_the_run_api_keys(tmp_path: Path) -> None:
-    plan, ports = layout_for(tmp_path)
-    edge = spec(plan, "edge")
+    layout, ports = layout_for(tmp_path)
+    edge = spec(layout, "edge")
     keys = json.loads(edge.env["WRK_API_KEYS"])
     assert len(keys) == 2
     assert all(v["scopes"] == ["studio", "admin"] for v in keys.values())
@@ -158,8 +160,8 @@ def test_edge_gets_the_run_api_keys(tmp_path: Path) -> None:
 
 
 def test_prometheus_scrapes_every_http_service(tmp_path: Path) -> None:
-    plan, _ = layout_for(tmp_path)
-    assert set(plan.scrape_jobs) == {
+    layout, _ = layout_for(tmp_path)
+    assert set(layout.scrape_jobs) == {
         "platform",
         "core",
         "edge",

@@ -15,6 +15,7 @@ from harness.timescale import (
     MIN_SAMPLES_PER_WINDOW,
     Timing,
     budget,
+    compressed_scale,
     format_duration,
     parse_duration,
     scale_duration,
@@ -119,3 +120,56 @@ def test_budget_at_scale_60_for_the_5xx_alert() -> None:
     b = budget(timing, 300, 300)
     # 5 s window + 5 s for + scrape + 2 evals (1.875 s) + group wait 0 + group interval 0.625
     assert (b.floor_s, b.budget_s, b.resolve_budget_s) == (5.0, 12.5, 7.5)
+
+
+# -- per-alert compression ------------------------------------------------------------------
+
+SIX_HOURS, THREE_DAYS = 6 * 3600, 3 * 86400
+
+
+def test_compressed_scale_of_the_3_day_alerts_at_scale_60() -> None:
+    # 6h / (8 samples x 0.625 s) = 4320, snapped down to 4000 (one minute = 15 ms).
+    assert compressed_scale(60, [THREE_DAYS, SIX_HOURS], 0.625) == 4000
+    assert format_duration(SIX_HOURS / 4000) == "5400ms"  # 8.64 samples of 0.625 s
+    assert format_duration(THREE_DAYS / 4000) == "64800ms"
+
+
+@pytest.mark.parametrize(
+    ("run_scale", "windows", "interval", "expected"),
+    [
+        (1, [THREE_DAYS, SIX_HOURS], 15.0, 1),  # production is never compressed
+        (0.5, [THREE_DAYS], 15.0, 0.5),  # nor is a slowed-down run
+        (60, [300], 0.625, 60),  # a 5m window already holds 8 samples at scale 60
+        (60, [], 0.625, 60),  # nothing to compress
+        (30, [SIX_HOURS], 1.25, 2000),  # 2160 snapped to a whole number of ms per minute
+    ],
+)
+def test_compressed_scale_examples(
+    run_scale: float, windows: list[float], interval: float, expected: float
+) -> None:
+    assert compressed_scale(run_scale, windows, interval) == expected
+
+
+@given(
+    st.floats(min_value=1.01, max_value=1000),
+    st.lists(st.integers(min_value=60, max_value=30 * 86400), min_size=1, max_size=4),
+    st.floats(min_value=MIN_INTERVAL_S, max_value=MAX_INTERVAL_S),
+)
+def test_compressed_scale_keeps_samples_and_whole_milliseconds(
+    run_scale: float, windows: list[int], interval: float
+) -> None:
+    scale = compressed_scale(run_scale, windows, interval)
+    assert scale >= run_scale
+    if scale > run_scale:  # compressed: integer, exact on whole minutes, enough samples
+        assert scale == int(scale) and 60_000 % (60_000 / scale) == 0
+        assert min(windows) / scale / interval >= MIN_SAMPLES_PER_WINDOW
+
+
+def test_timing_at_another_scale_keeps_the_intervals() -> None:
+    timing = Timing.for_scale(60, 300)
+    own = timing.at_scale(4000)
+    assert own.time_scale == 4000
+    assert (own.scrape_interval_s, own.eval_interval_s) == (0.625, 0.625)
+    assert timing.at_scale(60) is timing
+    # The ticket alerts' budget at scale 4000: 64.8 s window + scrape + 2 evals + interval.
+    assert budget(own, THREE_DAYS, 0).budget_s == 67.3

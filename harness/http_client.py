@@ -29,10 +29,17 @@ class HttpUnavailable(Exception):
     """No HTTP response at all (refused, reset, timed out); the message is a short reason."""
 
 
-def request(method: str, url: str, *, timeout_s: float, payload: object | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    *,
+    timeout_s: float,
+    payload: object | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """One request; any HTTP status is a Response, a transport failure is HttpUnavailable."""
     data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(url, data=data, method=method)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:

@@ -1,0 +1,1 @@
+"""Run Event Webhook: signed run events from the WRK Platform, stored once each."""

@@ -1,0 +1,60 @@
+"""Usage aggregation worker (`usage-aggregation`): run counts per tenant, automation and UTC day.
+
+Each job recomputes its aggregate from `run_events` instead of adding one: a redelivered job
+cannot double count. Counts only grow (events are never deleted), so GREATEST keeps a slower
+concurrent recomputation from writing an older, smaller count over a newer one.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
+
+from prometheus_client import CollectorRegistry
+
+from fake_services.observability import get_logger
+from fake_services.observability.domain_metrics import UsageMetrics
+from fake_services.queue import Job, QueueName
+from fake_services.queue.payloads import AggregateUsage
+from fake_services.workers.handler import JobHandler, payload_of
+
+_log = get_logger(__name__)
+
+TABLE = "usage_aggregates"
+_UPSERT = (
+    f"INSERT INTO {TABLE} (tenant_id, automation_id, period, run_count, updated_at)"
+    " SELECT $1, $2, $3, count(*), now() FROM run_events"
+    " WHERE tenant_id = $1 AND automation_id = $2 AND occurred_at >= $4 AND occurred_at < $5"
+    " ON CONFLICT (tenant_id, automation_id, period) DO UPDATE SET"
+    f" run_count = GREATEST({TABLE}.run_count, EXCLUDED.run_count), updated_at = now()"
+    " RETURNING run_count"
+)
+
+
+class UsageAggregationWorker(JobHandler):
+    queue = QueueName.USAGE_AGGREGATION
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._metrics = UsageMetrics(registry)
+
+    async def handle(self, job: Job) -> None:
+        usage = payload_of(job, AggregateUsage)
+        start = datetime.combine(usage.period, day_time(0), tzinfo=UTC)
+        args = (
+            usage.tenant_id,
+            usage.automation_id,
+            usage.period,
+            start,
+            start + timedelta(days=1),
+        )
+        async with self.ctx.db.query("upsert", TABLE) as conn:
+            run_count = await conn.fetchval(_UPSERT, *args)
+        self._metrics.aggregated(time.time() - usage.received_at)
+        _log.info(
+            "usage aggregated",
+            resource_type="usage_aggregate",
+            automation_id=usage.automation_id,
+            period=usage.period.isoformat(),
+            run_count=run_count,
+        )
