@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace) -> int:
         "-p",
         "no:cacheprovider",
         "-q",
+        "-s",  # progress lines reach the terminal live
         "--wrk-report-dir",
         str(args.report_dir),
     ]
@@ -35,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
         argv += ["--wrk-scenario", name]
     if args.without_faults:
         argv.append("--wrk-without-faults")
+    for kv in args.fake_env:
+        argv += ["--wrk-fake-env", kv]
     return int(pytest.main(argv + list(args.pytest_args)))
 
 
@@ -76,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--time-scale", type=float, default=None)
     run.add_argument("--scenario", action="append", default=[], help="scenario name to run")
     run.add_argument("--without-faults", action="store_true")
+    run.add_argument(
+        "--fake-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every fake service (e.g. WRK_DEFECTS=... to inject a defect)",
+    )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     run.set_defaults(func=_run)
     val = sub.add_parser("validate", help="validate catalogue and scenarios, start nothing")

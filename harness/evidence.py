@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 from harness.catalog import Metric
@@ -610,3 +611,134 @@ def no_secret_in_logs(
         f"{len(leaks)} line(s) leak in all ({spread}){note}"
     )
     return _check(scenario, "no_secret_in_logs", False, msg)
+
+
+# -- one entry point for the runner -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """One request-id chain: `origin`'s forwarded requests must reach every hop."""
+
+    hops: tuple[CorrelationHop, ...]
+    origin: str = "edge"
+
+
+@dataclass(frozen=True)
+class EvidencePlan:
+    """Which evidence checks a scenario runs (empty / False: that check is not run)."""
+
+    log_services: tuple[str, ...] = ()
+    error_codes: tuple[str, ...] = ()
+    correlations: tuple[Correlation, ...] = ()
+    traces: tuple[TracePath, ...] = ()
+    metrics: tuple[str, ...] = ()  # catalogue names of the metrics that must be present
+    no_secrets: bool = False
+
+
+@dataclass(frozen=True)
+class EvidenceSources:
+    """Where the evidence is read; None: the target does not expose it."""
+
+    logs: LogStore | None
+    spans: SpanStore | None
+    query: InstantQuery
+    metrics: Mapping[str, Metric]
+    jobs: Collection[str] | None = None  # Prometheus jobs scraped (the target's services)
+    secrets: tuple[Secret, ...] = ()
+
+
+class PhaseTimes(Protocol):
+    """The phase boundaries of a scenario run (`harness.runner.Phases` has them)."""
+
+    @property
+    def load_start(self) -> float: ...
+    @property
+    def baseline_start(self) -> float: ...
+    @property
+    def baseline_end(self) -> float: ...
+    @property
+    def fault_start(self) -> float | None: ...
+    @property
+    def fault_end(self) -> float | None: ...
+    @property
+    def end(self) -> float: ...
+
+
+def _logs_checks(scenario: str, plan: EvidencePlan, logs: LogStore, p: PhaseTimes) -> list[Check]:
+    """Windows: fields over everything judged (baseline to end: error paths too); codes over
+    the fault (without a fault, where it would have been, so the check fails); correlation
+    from the baseline to the fault's end, leaving the recovery for queued jobs to run."""
+    checks: list[Check] = []
+    if plan.log_services:
+        since, until = p.baseline_start, p.end
+        checks.append(log_fields(scenario, logs, plan.log_services, since=since, until=until))
+    f0, f1 = p.fault_start or p.baseline_end, p.fault_end or p.end
+    checks += log_error_codes(scenario, logs, plan.error_codes, since=f0, until=f1)
+    until = p.fault_end or p.baseline_end
+    for chain in plan.correlations:
+        checks.append(
+            request_id_correlation(
+                scenario, logs, chain.hops, since=p.baseline_start, until=until, origin=chain.origin
+            )
+        )
+    return checks
+
+
+def _unavailable_logs(scenario: str, plan: EvidencePlan) -> list[Check]:
+    why = "the target exposes no readable log directory"
+    checks = [evidence_unavailable(scenario, "log_fields", why)] if plan.log_services else []
+    checks += [evidence_unavailable(scenario, "log_error_codes", why, c) for c in plan.error_codes]
+    for chain in plan.correlations:
+        detail = ">".join([chain.origin, *(h.service for h in chain.hops)])
+        checks.append(evidence_unavailable(scenario, "request_id_correlation", why, detail))
+    if plan.no_secrets:
+        checks.append(evidence_unavailable(scenario, "no_secret_in_logs", why))
+    return checks
+
+
+def _trace_checks(
+    scenario: str, plan: EvidencePlan, spans: SpanStore | None, p: PhaseTimes
+) -> list[Check]:
+    if spans is None:
+        why = "the target exposes no readable span directory"
+        return [
+            evidence_unavailable(scenario, "trace_continuity", why, t.name) for t in plan.traces
+        ]
+    until = p.fault_end or p.baseline_end
+    return [
+        trace_continuity(scenario, spans, path, since=p.baseline_start, until=until)
+        for path in plan.traces
+    ]
+
+
+def evidence_checks(
+    scenario: str, plan: EvidencePlan, sources: EvidenceSources, phases: PhaseTimes
+) -> list[Check]:
+    """Every evidence check `plan` asks for, each over the window that fits it; run after the
+    load has stopped. Metrics are judged at the end of the run, secrets over the whole run."""
+    logs = sources.logs
+    checks = (
+        _logs_checks(scenario, plan, logs, phases)
+        if logs is not None
+        else _unavailable_logs(scenario, plan)
+    )
+    checks += _trace_checks(scenario, plan, sources.spans, phases)
+    if plan.metrics:
+        checks.append(
+            metrics_present(
+                scenario,
+                sources.query,
+                sources.metrics,
+                at=phases.end,
+                only=plan.metrics,
+                jobs=sources.jobs,
+            )
+        )
+    if plan.no_secrets and logs is not None:
+        checks.append(
+            no_secret_in_logs(
+                scenario, sources.secrets, logs, sources.spans, since=phases.load_start
+            )
+        )
+    return checks

@@ -24,7 +24,7 @@ from toxiproxy.server import Toxiproxy
 
 from harness import http_client
 from harness.errors import FaultError
-from harness.load.runner import LoadProfile, LoadRun
+from harness.load.runner import LoadIdentity, LoadProfile, LoadRun
 from harness.stack.target import Target
 
 log = logging.getLogger("harness.faults")
@@ -137,6 +137,7 @@ class FaultContext:
     toxiproxy: ToxiproxyAPI
     target: Target
     out_dir: Path
+    identity: LoadIdentity
 
 
 class Fault(Protocol):
@@ -199,61 +200,75 @@ class Toxic:
 
 @dataclass(frozen=True)
 class HttpCall:
-    """One request to a service of the target; `auth` sends the run's API key."""
+    """One request to a service of the target; `auth` sends the run's API key.
+
+    `capture` remembers response fields by name for later calls of the same sequence, whose
+    paths refer to them as `{name}` (create a client, then change its status).
+    """
 
     service: str
     method: str
     path: str
     json: object | None = None
     auth: bool = False
+    capture: tuple[tuple[str, str], ...] = ()  # (name, response field)
 
-    def send(self, target: Target, timeout_s: float = 5.0) -> int:
+    def send(self, target: Target, memory: dict[str, str], timeout_s: float = 5.0) -> None:
         base = target.services.get(self.service)
         if base is None:
             raise FaultError(f"target has no service {self.service!r} for {self}")
+        try:
+            path = self.path.format(**memory)
+        except KeyError as exc:
+            raise FaultError(f"{self}: nothing captured as {exc} before this call") from None
         headers = {}
         if self.auth and target.credentials:
             headers["Authorization"] = f"Bearer {target.credentials[0].api_key}"
         try:
             resp = http_client.request(
-                self.method, base.rstrip("/") + self.path,
+                self.method, base.rstrip("/") + path,
                 timeout_s=timeout_s, payload=self.json, headers=headers,
             )  # fmt: skip
         except http_client.HttpUnavailable as exc:
-            raise FaultError(f"{self.method} {self.service}{self.path}: {exc}") from exc
+            raise FaultError(f"{self}: {exc}") from exc
         if resp.status >= 300:
-            body = resp.body[:300].decode(errors="replace")
-            raise FaultError(
-                f"{self.method} {self.service}{self.path} answered {resp.status}: {body}"
-            )
-        return resp.status
+            raise FaultError(f"{self} answered {resp.status}: {resp.body[:300]!r}")
+        if self.capture:
+            body = resp.json()
+            memory.update({name: str(body[key]) for name, key in self.capture})
 
     def __str__(self) -> str:
         return f"{self.method} {self.service}{self.path}"
 
 
-@dataclass(frozen=True)
+def send_all(calls: tuple[HttpCall, ...], target: Target, memory: dict[str, str]) -> None:
+    for call in calls:
+        call.send(target, memory)
+
+
+@dataclass
 class HttpFault:
     """A fault set through the system's own HTTP levers (fault modes, flags, data changes)."""
 
     name: str
-    apply_call: HttpCall
-    rollback_call: HttpCall | None
+    apply_calls: tuple[HttpCall, ...]
+    rollback_calls: tuple[HttpCall, ...] = ()
+    _memory: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def where(self) -> str:
-        return str(self.apply_call)
+        return ", then ".join(str(c) for c in self.apply_calls)
 
     @property
     def proxies(self) -> tuple[str, ...]:
         return ()
 
     def apply(self, ctx: FaultContext) -> None:
-        self.apply_call.send(ctx.target)
+        self._memory.clear()
+        send_all(self.apply_calls, ctx.target, self._memory)
 
     def rollback(self, ctx: FaultContext) -> None:
-        if self.rollback_call is not None:
-            self.rollback_call.send(ctx.target)
+        send_all(self.rollback_calls, ctx.target, self._memory)
 
 
 @dataclass
@@ -278,9 +293,8 @@ class LoadFault:
         host = ctx.target.services.get(self.service)
         if host is None:
             raise FaultError(f"target has no service {self.service!r} to load")
-        creds = ctx.target.credentials[0]
         out = ctx.out_dir / f"fault-{self.name}"
-        self._run = LoadRun(host, creds.api_key, self.profile, out).start()
+        self._run = LoadRun(host, ctx.identity, self.profile, out).start()
 
     def rollback(self, ctx: FaultContext) -> None:
         if self._run is not None:
@@ -297,9 +311,9 @@ class ActiveFault:
 class FaultInjector:
     """Applies faults and guarantees their rollback (reverse order, then a verified reset)."""
 
-    def __init__(self, api: ToxiproxyAPI, target: Target, out_dir: Path) -> None:
-        self.api = api
-        self.ctx = FaultContext(api, target, out_dir)
+    def __init__(self, ctx: FaultContext) -> None:
+        self.api = ctx.toxiproxy
+        self.ctx = ctx
         self._active: list[ActiveFault] = []
         self._touched: set[str] = set()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.catalog import Catalog
+from harness.evidence import Correlation, CorrelationHop, EvidencePlan, RequestFilter
 from harness.faults import (
     Fault,
     HttpCall,
@@ -13,9 +14,12 @@ from harness.faults import (
     ToxicSpec,
 )
 from harness.load.runner import LoadProfile
+from harness.observe.traces import SPEC_PATHS
 from harness.runner import ExpectedAlert, MitigationStep, Plan
 from harness.scenario import (
     UNTIL_EXPECTATIONS,
+    CorrelationHopSpec,
+    EvidenceExpect,
     FaultSpec,
     HttpCallSpec,
     Load,
@@ -32,7 +36,12 @@ LOAD_SAFETY_FACTOR = 3.0
 
 
 def _call(spec: HttpCallSpec) -> HttpCall:
-    return HttpCall(spec.service, spec.method.value, spec.path, spec.json_body, spec.auth)
+    capture = tuple(spec.capture.items())
+    return HttpCall(spec.service, spec.method.value, spec.path, spec.json_body, spec.auth, capture)
+
+
+def _calls(specs: tuple[HttpCallSpec, ...]) -> tuple[HttpCall, ...]:
+    return tuple(_call(s) for s in specs)
 
 
 def _profile(load: Load, max_duration_s: float) -> LoadProfile:
@@ -48,8 +57,7 @@ def _fault(spec: FaultSpec, max_duration_s: float) -> Fault:
     if isinstance(spec, OutageFault):
         return Outage(spec.name, spec.proxy)
     if isinstance(spec, HttpFaultSpec):
-        rollback = _call(spec.rollback) if spec.rollback else None
-        return HttpFault(spec.name, _call(spec.apply), rollback)
+        return HttpFault(spec.name, _calls(spec.apply), _calls(spec.rollback))
     if isinstance(spec, LoadFaultSpec):
         return LoadFault(spec.name, _profile(spec, max_duration_s), spec.service)
     toxic = ToxicSpec(
@@ -68,6 +76,26 @@ def _hold_s(scenario: Scenario, scale: float) -> float | None:
     return max(float(h) for h in fixed) / scale if fixed else None
 
 
+def _evidence(e: EvidenceExpect) -> EvidencePlan:
+    def hop(h: CorrelationHopSpec) -> CorrelationHop:
+        routes = frozenset(h.routes) if h.routes is not None else None
+        methods = frozenset(m.value for m in h.methods) if h.methods is not None else None
+        return CorrelationHop(
+            h.service, RequestFilter(routes, methods, h.success_only), h.min_ratio
+        )
+
+    return EvidencePlan(
+        log_services=e.log_services,
+        error_codes=e.error_codes,
+        correlations=tuple(
+            Correlation(tuple(hop(h) for h in c.hops), c.origin) for c in e.correlations
+        ),
+        traces=tuple(SPEC_PATHS[n] for n in e.traces),
+        metrics=e.metrics_present,
+        no_secrets=e.no_secret_in_logs,
+    )
+
+
 def build_plan(
     scenario: Scenario, catalog: Catalog, timing: Timing, without_faults: bool = False
 ) -> Plan:
@@ -75,9 +103,11 @@ def build_plan(
         scenario = scenario.without_faults()
     scale = timing.time_scale
 
+    onset = scenario.expect.onset
+
     def expected(name: str) -> ExpectedAlert:
         alert = catalog.alert(name)
-        return ExpectedAlert(name, alert.receiver.value, alert.budget(timing))
+        return ExpectedAlert(name, alert.receiver.value, alert.budget(timing).after(onset))
 
     fires = tuple(expected(n) for n in scenario.expect.fires)
     resolves = tuple(expected(n) for n in scenario.expect.resolves)
@@ -99,10 +129,14 @@ def build_plan(
         quiet=scenario.expect.quiet_in_baseline,
         may_fire=scenario.expect.may_fire,
         recovery_max_s=recovery_max / scale if recovery_max else None,
+        evidence=_evidence(scenario.expect.evidence),
+        slos_held=tuple(catalog.slo(n) for n in scenario.expect.slos.held),
+        slos_violated=tuple(catalog.slo(n) for n in scenario.expect.slos.violated),
+        crosscheck_latency=scenario.expect.slos.crosscheck_latency,
         mitigation=MitigationStep(
             after_firing=mitigation.after_firing,
-            apply=_call(mitigation.apply),
-            rollback=_call(mitigation.rollback) if mitigation.rollback else None,
+            apply=_calls(mitigation.apply),
+            rollback=_calls(mitigation.rollback),
             resolves=under_mitigation,
         )
         if mitigation

@@ -49,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the scenario(s) with this name (repeatable)",
     )
     group.addoption(
+        "--wrk-fake-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every fake service of the local target (repeatable)",
+    )
+    group.addoption(
         "--wrk-without-faults",
         action="store_true",
         help="run scenarios with their faults left out (proves checks can fail)",
@@ -146,7 +153,15 @@ def _options(config: pytest.Config, first: Path) -> RunOptions:
         time_scale=config.getoption("wrk_time_scale"),
         target=config.getoption("wrk_target"),
         without_faults=config.getoption("wrk_without_faults"),
+        fake_env=tuple(_key_value(kv) for kv in config.getoption("wrk_fake_env")),
     )
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise pytest.UsageError(f"--wrk-fake-env expects KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def _conformance(config: pytest.Config) -> ConformanceSession:

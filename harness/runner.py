@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.faults import ActiveFault, Fault, FaultInjector, HttpCall
+from harness.evidence import EvidencePlan, EvidenceSources, evidence_checks
+from harness.faults import ActiveFault, Fault, FaultInjector, HttpCall, send_all
 from harness.load.runner import LoadProfile, LoadResult, LoadRun
 from harness.observe.alert_watch import AlertWatcher, wait_until
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
+from harness.slo import LatencySlo, Slo
+from harness.slo_checks import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.stack.target import Target
 from harness.timescale import AlertBudget, Timing
 from harness.verdicts import (
@@ -48,8 +51,8 @@ class MitigationStep:
     """A playbook action taken once `after_firing` fired, while the faults are still on."""
 
     after_firing: tuple[str, ...]
-    apply: HttpCall
-    rollback: HttpCall | None
+    apply: tuple[HttpCall, ...]
+    rollback: tuple[HttpCall, ...]
     resolves: tuple[ExpectedAlert, ...]  # must resolve under the mitigation alone
 
 
@@ -69,6 +72,10 @@ class Plan:
     may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
     recovery_max_s: float | None = None  # default: the longest resolve budget
     mitigation: MitigationStep | None = None
+    slos_held: tuple[Slo, ...] = ()  # judged over the baseline
+    slos_violated: tuple[Slo, ...] = ()  # judged over the fault window
+    crosscheck_latency: bool = True
+    evidence: EvidencePlan = field(default_factory=EvidencePlan)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class ScenarioResult:
     checks: list[Check]
     phases: Phases
     load: LoadResult | None
+    quiet_watched: tuple[str, ...] = ()  # alerts the baseline check watched
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -102,6 +110,7 @@ class Observers:
     watcher: AlertWatcher
     receiver: NotificationReceiver
     faults: FaultInjector
+    evidence: EvidenceSources | None = None
 
 
 class ScenarioRunner:
@@ -121,8 +130,8 @@ class ScenarioRunner:
 
     def run(self, plan: Plan) -> ScenarioResult:
         self._settle()
-        creds = self.target.credentials[0]
-        load = LoadRun(self.target.edge_url, creds.api_key, plan.load, self.out_dir / plan.scenario)
+        identity = self.obs.faults.ctx.identity
+        load = LoadRun(self.target.edge_url, identity, plan.load, self.out_dir / plan.scenario)
         with load:
             load_start = time.time()
             self.progress(f"[{plan.scenario}] warm-up {plan.warmup_s:.1f} s under load")
@@ -137,7 +146,10 @@ class ScenarioRunner:
         end = time.time()
         checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
         phases = Phases(load_start, b0, b1, f0, f1, end)
-        return ScenarioResult(plan.scenario, checks, phases, load_result)
+        checks += self._slo_checks(plan, phases, load_result)
+        if self.obs.evidence is not None:
+            checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
+        return ScenarioResult(plan.scenario, checks, phases, load_result, plan.quiet)
 
     def _settle(self) -> None:
         """Start from a clean slate: no fault left, nothing pending or firing."""
@@ -154,6 +166,24 @@ class ScenarioRunner:
              for a in n.alerts if a.status == "firing"}
         )  # fmt: skip
         return quiet_in_baseline(plan.scenario, list(plan.quiet), active, notified, b1 - b0)
+
+    def _slo_checks(self, plan: Plan, p: Phases, load: LoadResult | None) -> list[Check]:
+        ctx = SloContext(
+            plan.scenario, self.obs.prometheus, self.target.database_url, self.timing.time_scale
+        )
+        baseline = Window("baseline", p.baseline_start, p.baseline_end)
+        checks = [check_slo(ctx, slo, baseline, want_held=True) for slo in plan.slos_held]
+        if plan.slos_violated and p.fault_start is not None:
+            fault = Window("fault", p.fault_start, p.fault_end or p.end)
+            checks += [check_slo(ctx, slo, fault, want_held=False) for slo in plan.slos_violated]
+        if plan.crosscheck_latency and load is not None:
+            whole = Window("load", p.load_start, p.end)
+            checks += [
+                latency_crosscheck(ctx, slo, whole, load)
+                for slo in plan.slos_held
+                if isinstance(slo, LatencySlo) and client_routes(slo, load)
+            ]
+        return checks
 
     def _stray_check(self, plan: Plan, since: float, until: float) -> Check:
         allowed = [e.name for e in plan.fires] + list(plan.may_fire)
@@ -194,8 +224,9 @@ class ScenarioRunner:
         if not all(self._fired(name, f0) for name in step.after_firing):
             self.progress(f"[{plan.scenario}] mitigation skipped: {step.after_firing} never fired")
             return {}
-        self.progress(f"[{plan.scenario}] mitigation: {step.apply}")
-        step.apply.send(self.target)
+        self.progress(f"[{plan.scenario}] mitigation: {', '.join(map(str, step.apply))}")
+        memory: dict[str, str] = {}
+        send_all(step.apply, self.target, memory)
         m0 = time.time()
         try:
             longest = max((e.budget.resolve_budget_s for e in step.resolves), default=0.0)
@@ -206,8 +237,7 @@ class ScenarioRunner:
             now = time.time()
             return {f"{e.name}@mitigation": self._lifecycle(e, f0, m0, now) for e in step.resolves}
         finally:
-            if step.rollback is not None:
-                step.rollback.send(self.target)
+            send_all(step.rollback, self.target, memory)
 
     def _hold(self, plan: Plan, f0: float) -> None:
         longest = max((e.budget.budget_s for e in plan.fires), default=0.0)

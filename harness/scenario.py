@@ -30,6 +30,7 @@ from pydantic import (
 
 from harness.catalog import Catalog
 from harness.errors import ConfigError, Problem
+from harness.observe.traces import SPEC_PATHS
 from harness.validation import (
     PositiveSeconds,
     Seconds,
@@ -45,6 +46,7 @@ ALL_ALERTS: Final = "all"
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 ProxyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
 ServiceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 def _catalog(info: ValidationInfo) -> Catalog | None:
@@ -228,14 +230,25 @@ class HttpCallSpec(StrictModel):
     """The JSON body, if any."""
     auth: bool = False
     """Send the run's API key (needed for the edge's /v1 routes)."""
+    capture: dict[Identifier, Identifier] = {}
+    """Response fields to remember by name (`{client_id: id}`); later calls of the same fault
+    use them in their path as `{client_id}`."""
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
+HttpCalls = Annotated[tuple[HttpCallSpec, ...], BeforeValidator(_one_or_many)]
 
 
 class HttpFault(_FaultBase):
-    """A fault set through an HTTP lever of the system (e.g. the fake platform's 5xx mode)."""
+    """A fault set through HTTP levers of the system (a fault mode, a flag, a data change)."""
 
     kind: Literal["http"]
-    apply: HttpCallSpec
-    rollback: HttpCallSpec | None = None
+    apply: HttpCalls = Field(min_length=1)
+    """One call or a list, in order."""
+    rollback: HttpCalls = ()
     """Undoes `apply` at the end of the fault; omit only when nothing needs undoing."""
 
 
@@ -259,9 +272,104 @@ class Mitigation(StrictModel):
 
     after_firing: tuple[AlertName, ...] = Field(min_length=1)
     """Applied once every one of these alerts fired (they must be in expect.fires)."""
-    apply: HttpCallSpec
-    rollback: HttpCallSpec | None = None
+    apply: HttpCalls = Field(min_length=1)
+    rollback: HttpCalls = ()
     """Undoes the mitigation when the faults are removed."""
+
+
+def _known_slo(name: str, info: ValidationInfo) -> str:
+    catalog = _catalog(info)
+    if catalog is not None and name not in catalog.slo_names:
+        raise ValueError(f"unknown SLO {name!r}; the catalogue has: {', '.join(catalog.slo_names)}")
+    return name
+
+
+def _all_slos(value: object, info: ValidationInfo) -> object:
+    """`all` means every SLO of the catalogue, resolved at load time."""
+    if value != ALL_ALERTS:
+        return value
+    catalog = _catalog(info)
+    if catalog is None:
+        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
+    return catalog.slo_names
+
+
+SloName = Annotated[str, AfterValidator(_known_slo)]
+
+
+class SloExpect(StrictModel):
+    """SLO verdicts: `held` over the healthy baseline, `violated` over the fault window."""
+
+    held: Annotated[tuple[SloName, ...], BeforeValidator(_all_slos)] = ()
+    """`all` or a list of SLO names that must hold in the baseline."""
+    violated: tuple[SloName, ...] = ()
+    """SLOs the fault must break (proves the SLO measurement can see a breach)."""
+    crosscheck_latency: bool = True
+    """Cross-check each held latency SLO's server p95 with Locust's over the whole load."""
+
+
+def _known_metric(name: str, info: ValidationInfo) -> str:
+    catalog = _catalog(info)
+    if catalog is not None and name not in catalog.metrics:
+        raise ValueError(
+            f"unknown metric {name!r}; the catalogue has: {', '.join(catalog.metrics)}"
+        )
+    return name
+
+
+def _all_metrics(value: object, info: ValidationInfo) -> object:
+    """`all` means every metric of the catalogue, resolved at load time."""
+    if value != ALL_ALERTS:
+        return value
+    catalog = _catalog(info)
+    if catalog is None:
+        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
+    return tuple(catalog.metrics)
+
+
+def _known_path(name: str) -> str:
+    if name not in SPEC_PATHS:
+        raise ValueError(f"unknown trace path {name!r}; known: {', '.join(SPEC_PATHS)}")
+    return name
+
+
+MetricName = Annotated[str, AfterValidator(_known_metric)]
+TracePathName = Annotated[str, AfterValidator(_known_path)]
+ErrorCodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class CorrelationHopSpec(StrictModel):
+    """A service that must log the request_id of requests that reached it (spec §7)."""
+
+    service: ServiceName
+    routes: tuple[str, ...] | None = None
+    """Route templates of the origin's requests that reach this hop; None: every one."""
+    methods: tuple[HttpMethod, ...] | None = None
+    success_only: bool = False
+    """Only requests that succeeded at the origin (True for worker hops)."""
+    min_ratio: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+class CorrelationSpec(StrictModel):
+    origin: ServiceName = "edge"
+    hops: tuple[CorrelationHopSpec, ...] = Field(min_length=1)
+
+
+class EvidenceExpect(StrictModel):
+    """Logs, traces and metrics the spec demands (§2.1-§2.3, §7), judged per scenario."""
+
+    log_services: tuple[ServiceName, ...] = ("edge", "core")
+    """Services whose every log event must carry the §2.1 fields."""
+    error_codes: tuple[ErrorCodeName, ...] = ()
+    """Error codes that must be logged during the fault (spec §7 standard codes)."""
+    correlations: tuple[CorrelationSpec, ...] = ()
+    traces: tuple[TracePathName, ...] = ()
+    """§2.3 trace paths that must appear whole (one root, no broken parent link)."""
+    metrics_present: Annotated[tuple[MetricName, ...], BeforeValidator(_all_metrics)] = ()
+    """`all` or catalogue metric names that must be exposed with every required label (best
+    stated where the load exercises every path, as in the healthy baseline)."""
+    no_secret_in_logs: bool = True
+    """No API key, webhook secret or payload canary in any log line or span."""
 
 
 class Expect(StrictModel):
@@ -281,6 +389,13 @@ class Expect(StrictModel):
     """Must resolve within its resolve budget after the faults are removed (subset of fires)."""
     resolves_under_mitigation: tuple[ResolvingAlertName, ...] = ()
     """Must resolve within its resolve budget after the mitigation, faults still active."""
+    onset: Seconds = 0.0
+    """How long the fault needs to produce its symptom, NOT time-scaled (a 1.2 s database
+    latency saturates a pool only after requests have waited that long). Added to the budget
+    of every alert in `fires`; reported with it."""
+    slos: SloExpect = SloExpect()
+    # Validated even when absent, with the catalogue in context, so `all` resolves.
+    evidence: EvidenceExpect = Field(default={}, validate_default=True)
 
 
 class Scenario(StrictModel):

@@ -7,6 +7,7 @@ one failure cannot leak the rest). The pytest plugin and the CLI both drive this
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -14,16 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.catalog import Catalog, load_catalog
+from harness.coverage import coverage
+from harness.discovery import scenario_files
 from harness.errors import HarnessError
-from harness.faults import FaultInjector, ToxiproxyAPI
+from harness.evidence import EvidenceSources, Secret
+from harness.faults import FaultContext, FaultInjector, ToxiproxyAPI
+from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
+from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
+from harness.observe.traces import SpanStore
 from harness.plan import build_plan
 from harness.report.results import RunResult, new_run_id, write_results
 from harness.rules import render_alertmanager_config, render_rules
 from harness.runner import Observers, ScenarioResult, ScenarioRunner
 from harness.scenario import Scenario, load_scenarios
+from harness.stack.fakes import DEFAULT_FAKES, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
 from harness.timescale import Timing
@@ -43,6 +51,7 @@ class RunOptions:
     time_scale: float | None = None
     target: str = "local"
     without_faults: bool = False
+    fake_env: tuple[tuple[str, str], ...] = ()  # extra environment for every fake service
     run_id: str = field(default_factory=new_run_id)
 
 
@@ -64,6 +73,7 @@ class ConformanceSession:
         self.results_path: Path | None = None
         self._cleanups: list[Callable[[], None]] = []
         self._runner: ScenarioRunner | None = None
+        self._ran: set[Path] = set()
         self.target: Target | None = None
 
     @classmethod
@@ -110,6 +120,7 @@ class ConformanceSession:
                 alertmanager_config=am_config,
                 rules_file=rules,
                 run_id=self.options.run_id,
+                fakes=with_env(DEFAULT_FAKES, dict(self.options.fake_env)),
             )
         )
         self._cleanups.append(stack.stop)
@@ -120,10 +131,31 @@ class ConformanceSession:
         watcher = AlertWatcher(prometheus).start()
         self._cleanups.append(watcher.stop)
         api = ToxiproxyAPI(target.toxiproxy_url)
-        faults = FaultInjector(api, target, self.run_dir)
+        identity = LoadIdentity(
+            api_key=target.credentials[0].api_key,
+            canary=f"wrk-canary-{secrets.token_hex(12)}",
+        )
+        faults = FaultInjector(FaultContext(api, target, self.run_dir, identity))
         self._cleanups += [api.close, lambda: self._rollback(faults)]
-        observers = Observers(prometheus, watcher, receiver, faults)
+        evidence = self._evidence_sources(target, prometheus, identity)
+        observers = Observers(prometheus, watcher, receiver, faults, evidence)
         self._runner = ScenarioRunner(target, self.timing, observers, self.run_dir, self.progress)
+
+    def _evidence_sources(
+        self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity
+    ) -> EvidenceSources:
+        secrets_ = [Secret(f"API key of {c.tenant_id}", c.api_key) for c in target.credentials]
+        secrets_.append(Secret("payload canary", identity.canary))
+        if target.webhook_secret:
+            secrets_.append(Secret("webhook secret", target.webhook_secret))
+        return EvidenceSources(
+            logs=LogStore(target.log_dir) if target.log_dir else None,
+            spans=SpanStore(target.span_dir) if target.span_dir else None,
+            query=prometheus.query,
+            metrics=self.catalog.metrics,
+            jobs=set(target.services),
+            secrets=tuple(secrets_),
+        )
 
     def _rollback(self, faults: FaultInjector) -> None:
         count = len(faults.active)
@@ -140,6 +172,7 @@ class ConformanceSession:
         self.progress(f"scenario {scenario.name}")
         result = self._runner.run(plan)
         self.result.scenarios.append(result)
+        self._ran.add(path.resolve())
         return result
 
     def close(self) -> None:
@@ -153,6 +186,9 @@ class ConformanceSession:
                 self.result.errors.append(f"cleanup failed: {exc}")
         self._runner = None
         if self.result.scenarios and self.results_path is None:
+            self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
+            suite = set(scenario_files(self.options.catalog_dir.parent))
+            self.result.coverage_gated = suite <= self._ran
             self.result.finished_at = time.time()
             self.results_path = write_results(self.result, self.options.reports_dir)
 

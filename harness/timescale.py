@@ -149,6 +149,12 @@ class AlertBudget:
     budget_s: float
     resolve_budget_s: float
 
+    def after(self, onset_s: float) -> AlertBudget:
+        """The budget when the symptom starts `onset_s` after the fault (floor unchanged)."""
+        if onset_s <= 0:
+            return self
+        return AlertBudget(self.floor_s, round(self.budget_s + onset_s, 3), self.resolve_budget_s)
+
 
 def budget(timing: Timing, window_s: float, for_s: float) -> AlertBudget:
     """Budget for a step fault: the window may need to fill, then `for` must elapse.

@@ -24,6 +24,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+# A private generator: ids for unrecorded parents need no security, only uniqueness.
+_IDS = random.Random()
 
 
 def span_to_dict(span: ReadableSpan, service: str) -> dict[str, Any]:
@@ -108,8 +110,8 @@ def untraced() -> Iterator[None]:
     child unsampled.
     """
     parent = trace.SpanContext(
-        trace_id=random.getrandbits(128) or 1,
-        span_id=random.getrandbits(64) or 1,
+        trace_id=_IDS.getrandbits(128) or 1,
+        span_id=_IDS.getrandbits(64) or 1,
         is_remote=False,
         trace_flags=trace.TraceFlags(0),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import httpx
 from prometheus_client import CollectorRegistry
 
 from fake_services.core import automations, versions
@@ -45,8 +46,11 @@ _FAIL = (
 class BuildWorker(JobHandler):
     queue = QueueName.BUILD_REQUESTS
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._platform_metrics = PlatformCallMetrics(registry, known_calls=CALLS)
+        self._transport = transport  # tests put the platform in-process
 
     async def start(self, ctx: WorkerContext) -> None:
         await super().start(ctx)
@@ -56,6 +60,7 @@ class BuildWorker(JobHandler):
             ctx.settings.platform_timeout_s,
             ctx.tracer,
             self._platform_metrics,
+            transport=self._transport,
             enabled=lambda: ctx.flags.enabled(Flag.WRK_PLATFORM_CALLS),
         )
 

@@ -1,15 +1,23 @@
-"""Locust users for WRK Copilot: Studio reads and writes through the edge.
+"""Locust users for WRK Copilot: Studio, Admin, and misbehaving clients.
 
 Run only by `harness.load.runner` in a separate process: importing locust monkey-patches the
-whole interpreter (gevent), which the harness process must not suffer. Settings come from
-environment variables the runner sets: WRKH_API_KEY, WRKH_MIX (JSON task -> weight),
-WRKH_RATE_PER_USER (requests per second per user).
+whole interpreter (gevent), which the harness process must not suffer. Settings come from the
+environment the runner sets (a locustfile's user classes are built at import time):
+
+    WRKH_API_KEY         the run's API key (Authorization: Bearer ...)
+    WRKH_CANARY          a secret-looking value sent in every request; no log may contain it
+    WRKH_SOURCE_IP       the X-Forwarded-For address of brute-force load
+    WRKH_MIX             JSON task name -> weight
+    WRKH_RATE_PER_USER   requests per second per user
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,16 +25,102 @@ from typing import Any
 from locust import FastHttpUser, TaskSet, constant_throughput
 
 
+def _headers(user: WrkUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user.api_key}", "X-Client-Secret": user.canary}
+
+
 def _studio_read(user: WrkUser) -> None:
-    user.client.get("/v1/automations", headers=user.auth, name="GET /v1/automations")
+    user.client.get("/v1/automations", headers=_headers(user), name="GET /v1/automations")
 
 
 def _studio_write(user: WrkUser) -> None:
-    body = {"name": f"load-{uuid.uuid4().hex[:12]}"}
-    user.client.post("/v1/automations", json=body, headers=user.auth, name="POST /v1/automations")
+    body = {"name": f"load-{uuid.uuid4().hex[:12]}", "password": user.canary}
+    user.client.post(
+        "/v1/automations", json=body, headers=_headers(user), name="POST /v1/automations"
+    )
 
 
-TASKS = {"studio_read": _studio_read, "studio_write": _studio_write}
+def _version_write(user: WrkUser) -> None:
+    if user.automation_id is None:
+        user.automation_id = _create_automation(user)
+        if user.automation_id is None:
+            return
+    body = {"automation_id": user.automation_id, "notes": "load"}
+    user.client.post(
+        "/v1/automation-versions", json=body, headers=_headers(user),
+        name="POST /v1/automation-versions",
+    )  # fmt: skip
+
+
+def _create_automation(user: WrkUser) -> str | None:
+    with user.client.post(
+        "/v1/automations", json={"name": f"versions-{uuid.uuid4().hex[:8]}"},
+        headers=_headers(user), name="POST /v1/automations", catch_response=True,
+    ) as resp:  # fmt: skip
+        if resp.status_code != 201:
+            resp.failure(f"could not create an automation: {resp.status_code}")
+            return None
+        created: dict[str, Any] = resp.json()
+        return str(created["id"])
+
+
+def _admin_read(user: WrkUser) -> None:
+    user.client.get("/v1/admin/clients", headers=_headers(user), name="GET /v1/admin/clients")
+
+
+def _admin_write(user: WrkUser) -> None:
+    body = {"title": f"quote-{uuid.uuid4().hex[:8]}", "amount_cents": 125_000}
+    user.client.post(
+        "/v1/admin/quotes", json=body, headers=_headers(user), name="POST /v1/admin/quotes"
+    )
+
+
+def _bad_key(user: WrkUser) -> None:
+    headers = {"Authorization": "Bearer wrk_not_a_key", "X-Forwarded-For": user.source_ip}
+    with user.client.get(
+        "/v1/automations", headers=headers, name="GET /v1/automations (bad key)",
+        catch_response=True,
+    ) as resp:  # fmt: skip
+        _expect(resp, 401)
+
+
+def _webhook_bad_signature(user: WrkUser) -> None:
+    event = {
+        "event_id": f"evt-{uuid.uuid4().hex}", "tenant_id": "tenant-1",
+        "automation_id": "auto-load", "status": "succeeded",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }  # fmt: skip
+    body = json.dumps(event).encode()
+    ts = str(int(time.time()))
+    wrong = hmac.new(b"not-the-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json", "X-WRK-Timestamp": ts,
+        "X-WRK-Signature": f"sha256={wrong}", "X-Client-Secret": user.canary,
+    }  # fmt: skip
+    with user.client.post(
+        "/v1/webhooks/run-events", data=body.decode(), headers=headers,
+        name="POST /v1/webhooks/run-events (bad signature)", catch_response=True,
+    ) as resp:  # fmt: skip
+        _expect(resp, 401)
+
+
+def _expect(resp: Any, status: int) -> None:
+    """Misbehaving clients succeed when the service refuses them as it should."""
+    if resp.status_code == status:
+        resp.success()
+    else:
+        resp.failure(f"expected {status}, got {resp.status_code}")
+
+
+TASKS: dict[str, Callable[[WrkUser], None]] = {
+    "studio_read": _studio_read,
+    "studio_write": _studio_write,
+    "version_write": _version_write,
+    "admin_read": _admin_read,
+    "admin_write": _admin_write,
+    "bad_key": _bad_key,
+    "webhook_bad_signature": _webhook_bad_signature,
+}
 
 
 def _weighted_tasks() -> list[TaskSet | Callable[..., Any]]:
@@ -38,10 +132,13 @@ def _weighted_tasks() -> list[TaskSet | Callable[..., Any]]:
 
 
 class WrkUser(FastHttpUser):
-    """A Studio user at a constant request rate, so load does not depend on latency."""
+    """A client at a constant request rate, so the load does not depend on latency."""
 
     wait_time = constant_throughput(float(os.environ.get("WRKH_RATE_PER_USER", "1")))
     tasks = _weighted_tasks()
 
     def on_start(self) -> None:
-        self.auth = {"Authorization": f"Bearer {os.environ.get('WRKH_API_KEY', '')}"}
+        self.api_key = os.environ.get("WRKH_API_KEY", "")
+        self.canary = os.environ.get("WRKH_CANARY", "")
+        self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
+        self.automation_id: str | None = None

@@ -33,6 +33,19 @@ class LoadProfile:
 
 
 @dataclass(frozen=True)
+class LoadIdentity:
+    """What the load generator presents: the run's API key and a canary.
+
+    The canary travels in payloads and headers so the evidence checks can prove it is never
+    logged; bad-signature load signs with a wrong secret, so it needs no real one.
+    """
+
+    api_key: str
+    canary: str
+    source_ip: str = "203.0.113.7"  # one fixed documentation address for brute-force load
+
+
+@dataclass(frozen=True)
 class RouteStats:
     name: str
     requests: int
@@ -55,9 +68,11 @@ class LoadResult:
 class LoadRun:
     """One Locust process driving a target; use as a context manager."""
 
-    def __init__(self, host: str, api_key: str, profile: LoadProfile, out_dir: Path) -> None:
+    def __init__(
+        self, host: str, identity: LoadIdentity, profile: LoadProfile, out_dir: Path
+    ) -> None:
         self.host, self.profile, self.out_dir = host, profile, out_dir
-        self._api_key = api_key
+        self._identity = identity
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,8 +92,11 @@ class LoadRun:
     def start(self) -> LoadRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
+        ident = self._identity
         env.update(
-            WRKH_API_KEY=self._api_key,
+            WRKH_API_KEY=ident.api_key,
+            WRKH_CANARY=ident.canary,
+            WRKH_SOURCE_IP=ident.source_ip,
             WRKH_MIX=json.dumps(self.profile.mix),
             WRKH_RATE_PER_USER=str(self.profile.rate_per_user),
         )

@@ -253,6 +253,7 @@ class LogStore:
     nothing changed), so a store created at the start of a run serves every scenario.
     `services` limits the files read (the log directory of a local stack also holds the logs
     of Prometheus, Postgres and the others, which are not JSON and not under test).
+    Not thread-safe: refresh and query it from one thread (the scenario runner's).
     """
 
     def __init__(

@@ -293,14 +293,14 @@ def continuity(spans: Sequence[Span]) -> tuple[int, Span | None]:
     parent may be the caller's, outside the system); a second one is a broken link.
     """
     ids = {s.span_id for s in spans}
-    orphans = [s for s in spans if s.parent_span_id is None or s.parent_span_id not in ids]
-    dangling = sorted(
-        (s for s in orphans if s.parent_span_id is not None), key=lambda s: s.start_ns
+    orphans = sorted(
+        (s for s in spans if s.parent_span_id is None or s.parent_span_id not in ids),
+        key=lambda s: s.start_ns,
     )
-    roots = len(orphans)
-    # One root with an outside parent is fine; a dangling parent beside another root is not.
-    broken = dangling[0] if dangling and roots > 1 else None
-    return roots, broken
+    # The earliest orphan is taken as the trace's root (its parent, if named, is the caller's);
+    # any later span naming a parent that is not there is where the trace was cut.
+    broken = next((s for s in orphans[1:] if s.parent_span_id is not None), None)
+    return len(orphans), broken
 
 
 def follow(path: TracePath, trace_id: str, spans: Sequence[Span]) -> PathResult:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.coverage import AlertCoverage, coverage_checks
 from harness.load.runner import LoadResult
 from harness.runner import Phases, ScenarioResult
 from harness.timescale import Timing
@@ -36,11 +37,14 @@ class RunResult:
     cold_start_s: float | None = None
     finished_at: float | None = None
     scenarios: list[ScenarioResult] = field(default_factory=list)
+    coverage: list[AlertCoverage] = field(default_factory=list)
+    coverage_gated: bool = False  # a full run: uncovered alerts fail it
     errors: list[str] = field(default_factory=list)  # failures outside any check
 
     @property
     def checks(self) -> list[Check]:
-        return [c for s in self.scenarios for c in s.checks]
+        gate = coverage_checks(self.coverage) if self.coverage_gated else []
+        return [c for s in self.scenarios for c in s.checks] + gate
 
     @property
     def passed(self) -> bool:
@@ -65,6 +69,10 @@ class RunResult:
             },
             "errors": list(self.errors),
             "scenarios": [_scenario_json(s) for s in self.scenarios],
+            "coverage": {
+                "gated": self.coverage_gated,
+                "alerts": [{**asdict(c), "covered": c.covered} for c in self.coverage],
+            },
             "checks": [asdict(c) for c in checks],
         }
 

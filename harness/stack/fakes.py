@@ -8,12 +8,14 @@ address book, resolved once all ports are known:
     {proxy[redis]}    host:port where Toxiproxy listens for that route
     {api_keys_json}   the run's API keys, as edge expects them in WRK_API_KEYS
     {redact_values}   the run's secrets, comma-separated (values logs must never contain)
+    {webhook_secret}  the run's HMAC secret for run-event webhooks
 
 A literal brace in a template is written twice (`{{`), as with `str.format`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,13 +53,36 @@ class ProxyRoute:
     upstream: str
 
 
+# Services reach their dependencies through Toxiproxy wherever a scenario may break the link.
+_DB = "postgresql://postgres@{proxy[postgres]}/wrk"
+_WORKER_DEPS = ("postgres", "redis", "toxiproxy")
+_WORKER_ENV = {"WRK_DATABASE_URL": _DB, "WRK_REDIS_URL": "redis://{proxy[redis_workers]}/0"}
+RUN_EVENTS_PER_S = "5"  # the fake platform's steady run-event traffic (RunEventsSilent's input)
+
 DEFAULT_FAKES: tuple[FakeService, ...] = (
-    FakeService("platform"),
+    FakeService(
+        "webhook",
+        depends_on=("postgres", "redis", "toxiproxy"),
+        env={
+            "WRK_DATABASE_URL": _DB,
+            "WRK_REDIS_URL": "redis://{proxy[redis]}/0",
+            "WRK_WEBHOOK_SECRET": "{webhook_secret}",
+        },
+    ),
+    FakeService(
+        "platform",
+        depends_on=("webhook", "toxiproxy"),
+        env={
+            "WRK_WEBHOOK_URL": "http://{proxy[webhook]}/v1/webhooks/run-events",
+            "WRK_WEBHOOK_SECRET": "{webhook_secret}",
+            "WRK_RUN_EVENT_RATE": RUN_EVENTS_PER_S,
+        },
+    ),
     FakeService(
         "core",
         depends_on=("postgres", "redis", "toxiproxy", "platform"),
         env={
-            "WRK_DATABASE_URL": "postgresql://postgres@{proxy[postgres]}/wrk",
+            "WRK_DATABASE_URL": _DB,
             "WRK_PLATFORM_URL": "http://{proxy[wrk_platform]}",
             "WRK_REDIS_URL": "redis://{proxy[redis]}/0",
         },
@@ -65,15 +90,39 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
     FakeService(
         "edge",
         depends_on=("core",),
-        env={"WRK_CORE_URL": "http://{service[core]}", "WRK_API_KEYS": "{api_keys_json}"},
+        env={
+            "WRK_CORE_URL": "http://{service[core]}",
+            "WRK_API_KEYS": "{api_keys_json}",
+            # Load tests speak for many clients from one loopback address.
+            "WRK_TRUST_FORWARDED": "1",
+        },
     ),
+    FakeService(
+        "worker-build",
+        depends_on=(*_WORKER_DEPS, "platform"),
+        env={**_WORKER_ENV, "WRK_PLATFORM_URL": "http://{proxy[wrk_platform]}"},
+    ),
+    FakeService("worker-ai-ingestion", depends_on=_WORKER_DEPS, env=_WORKER_ENV),
+    FakeService("worker-notifications", depends_on=_WORKER_DEPS, env=_WORKER_ENV),
+    FakeService("worker-usage-aggregation", depends_on=_WORKER_DEPS, env=_WORKER_ENV),
 )
 
 DEFAULT_PROXIES: tuple[ProxyRoute, ...] = (
     ProxyRoute("postgres", "postgres"),
     ProxyRoute("redis", "redis"),
+    # Workers have their own way to Redis, so a backlog can build while core still enqueues.
+    ProxyRoute("redis_workers", "redis"),
     ProxyRoute("wrk_platform", "platform"),
+    # The WRK Platform's run-event deliveries to the webhook.
+    ProxyRoute("webhook", "webhook"),
 )
+
+
+def with_env(fakes: tuple[FakeService, ...], extra: Mapping[str, str]) -> tuple[FakeService, ...]:
+    """The same services with `extra` added to each one's environment (e.g. WRK_DEFECTS)."""
+    if not extra:
+        return fakes
+    return tuple(dataclasses.replace(f, env={**f.env, **extra}) for f in fakes)
 
 
 @dataclass(frozen=True)
@@ -84,6 +133,7 @@ class AddressBook:
     proxy: Mapping[str, str]
     api_keys_json: str = "{}"
     redact_values: str = ""
+    webhook_secret: str = ""
 
     def render(self, template: str) -> str:
         return template.format(
@@ -91,6 +141,7 @@ class AddressBook:
             proxy=self.proxy,
             api_keys_json=self.api_keys_json,
             redact_values=self.redact_values,
+            webhook_secret=self.webhook_secret,
         )
 
 

@@ -101,6 +101,7 @@ class StackLayout:
     proxies: dict[str, Proxy]
     scrape_jobs: tuple[str, ...]
     urls: dict[str, str]  # service name -> base URL (HTTP services only)
+    database: str  # host:port of Postgres itself (not its proxy), for read-only queries
 
 
 def port_names(config: LocalStackConfig) -> list[str]:
@@ -120,6 +121,7 @@ def build_layout(
     binaries: Mapping[str, str],
     credentials: tuple[Credentials, ...],
     run_as: str | None,
+    webhook_secret: str = "",
 ) -> StackLayout:
     """Every ServiceSpec of the stack, its proxies and what Prometheus scrapes."""
     addr = {name: f"{HOST}:{port}" for name, port in ports.items()}
@@ -139,12 +141,13 @@ def build_layout(
         service={n: a for n, a in addr.items() if not n.startswith("proxy:")},
         proxy={name: p.listen for name, p in proxies.items()},
         api_keys_json=api_keys_json(credentials),
-        redact_values=",".join(c.api_key for c in credentials),
+        redact_values=",".join([*(c.api_key for c in credentials), webhook_secret]),
+        webhook_secret=webhook_secret,
     )
     specs += [_fake(config, run, ports, fake, book) for fake in config.fakes]
     urls = {name: f"http://{addr[name]}" for name in (*EXTRA_JOBS, *(f.name for f in config.fakes))}
     jobs = (*(f.name for f in config.fakes), *EXTRA_JOBS)
-    return StackLayout(tuple(specs), proxies, jobs, urls)
+    return StackLayout(tuple(specs), proxies, jobs, urls, addr["postgres"])
 
 
 def _prometheus(

@@ -17,6 +17,7 @@ is started with is decided in layout.py.
 from __future__ import annotations
 
 import logging
+import secrets
 import subprocess
 import time
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ class LocalStack:
         self._run: RunDir | None = None
         self._target: Target | None = None
         self._pids: dict[str, int] = {}
+        self._webhook_secret = ""
         self.startup_s: dict[str, float] = {}  # per service: seconds from spawn to ready
 
     @property
@@ -117,12 +119,14 @@ class LocalStack:
             port_names(self.config), lock_dir=self.config.port_lock_dir
         )
         credentials = generate_credentials(self.config.tenants)
+        self._webhook_secret = webhook_secret = secrets.token_hex(24)
         layout = build_layout(
             self.config,
             run=run,
             ports=ports.ports,
             binaries=binaries,
             credentials=credentials,
+            webhook_secret=webhook_secret,
             run_as=run_as,
         )
         self._write_prometheus_config(run, layout, ports.ports)
@@ -182,6 +186,8 @@ class LocalStack:
             credentials=credentials,
             log_dir=run.logs,
             span_dir=run.spans,
+            webhook_secret=self._webhook_secret,
+            database_url=f"postgresql://{PG_SUPERUSER}@{layout.database}/{DATABASE}",
             cold_start_s=round(cold, 3),
         )
 

@@ -42,4 +42,6 @@ class Target:
     credentials: tuple[Credentials, ...] = ()
     log_dir: Path | None = None  # where each service's JSON log lines land, if readable
     span_dir: Path | None = None  # where each service's spans land as JSON lines, if readable
+    database_url: str | None = None  # read-only use: async SLIs are measured in the database
+    webhook_secret: str | None = None  # signs run events; also a value no log may contain
     cold_start_s: float | None = None

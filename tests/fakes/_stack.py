@@ -78,6 +78,7 @@ def start_stack(
     database_url: str,
     redis_url: str,
     log_dir: Path,
+    *,
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     common: Mapping[str, str] | None = None,
 ) -> Stack:

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -71,9 +70,21 @@ def postgres() -> Iterator[_postgres.Postgres]:
     pg.stop()
 
 
+@pytest.fixture(scope="session")
+def shared_database_url(postgres: _postgres.Postgres) -> str:
+    return postgres.create_migrated_database()
+
+
 @pytest.fixture
-def database_url(postgres: _postgres.Postgres) -> str:
-    """A fresh, empty database for one test."""
+def database_url(shared_database_url: str) -> str:
+    """The migrated test database, emptied for this test (tests run one at a time)."""
+    _postgres.truncate_all(shared_database_url)
+    return shared_database_url
+
+
+@pytest.fixture
+def empty_database_url(postgres: _postgres.Postgres) -> str:
+    """A fresh database without any schema (for migration tests)."""
     return postgres.create_database()
 
 

@@ -160,19 +160,19 @@ def test_a_silent_platform_times_out_as_504(
 
 def test_migrations_are_recorded_and_applied_once(
     redis_url: str,
-    database_url: str,
+    empty_database_url: str,
     core_telemetry: Telemetry,
     platform_telemetry: Telemetry,
     logs: CapturedLogs,
 ) -> None:
     platform = httpx.ASGITransport(create_platform_app(platform_telemetry))
-    app = create_app(settings_for(database_url, redis_url), core_telemetry, platform)
+    app = create_app(settings_for(empty_database_url, redis_url), core_telemetry, platform)
     for _ in range(2):  # a restart finds everything applied
         with TestClient(app) as client:
             assert client.get("/healthz").status_code == 200
 
     async def versions() -> list[str]:
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(empty_database_url)
         try:
             return [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
         finally:

@@ -1,105 +1,173 @@
-"""End to end: platform, core and edge as real processes, one request id across all of them."""
+"""End to end: every fake as a real process, wired as the harness wires them.
+
+One request's request_id and trace_id must appear in the edge's, core's and the build worker's
+log lines and spans; a canary sent in payloads and headers must appear in no log line at all.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ._core import fetch
 from ._postgres import Postgres
-from ._processes import ServiceProcess, start_service
-
-API_KEY = "e2e-key-5b0c7f1d9a"
-KEYS = {API_KEY: {"tenant_id": "tenant-e2e", "user_id": "user-e2e", "scopes": ["studio"]}}
+from ._stack import ADMIN_KEY, ORDER, STUDIO_KEY, WEBHOOK_SECRET, Stack, start_stack, wait_until
+from ._webhook import PATH, event, signed
+from .conftest import CANARY
 
 pytestmark = pytest.mark.integration
 
+REQUEST_ID = "e2e-version-00000001"
 
-@pytest.fixture
-def stack(postgres: Postgres, tmp_path: Path) -> Iterator[dict[str, ServiceProcess]]:
-    log_dir = tmp_path
-    spans = {"WRK_SPAN_FILE": str(log_dir / "spans.jsonl")}
-    started: dict[str, ServiceProcess] = {}
-    try:
-        started["platform"] = start_service("platform", spans, log_dir)
-        started["core"] = start_service(
-            "core",
-            {
-                **spans,
-                "WRK_DATABASE_URL": postgres.create_database(),
-                "WRK_PLATFORM_URL": started["platform"].base_url,
-            },
-            log_dir,
+
+@pytest.fixture(scope="module")
+def stack(
+    postgres: Postgres, redis_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, str]]:
+    log_dir = tmp_path_factory.mktemp("e2e")
+    redis_server.flush()
+    database_url = postgres.create_database()
+    started = start_stack(ORDER, database_url, redis_server.url(), log_dir)
+    yield started, database_url
+    started.stop()
+
+
+def studio(**extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {STUDIO_KEY}", **extra}
+
+
+def lines_with(stack: Stack, service: str, request_id: str) -> list[dict[str, Any]]:
+    return [line for line in stack.json_lines(service) if line.get("request_id") == request_id]
+
+
+def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, str]) -> None:
+    services, database_url = stack
+    with httpx.Client(base_url=services.url("edge"), timeout=10) as edge:
+        automation = edge.post("/v1/automations", json={"name": "e2e"}, headers=studio())
+        assert automation.status_code == 201, automation.text
+        created = edge.post(
+            "/v1/automation-versions",
+            json={"automation_id": automation.json()["id"]},
+            headers=studio(**{"X-Request-ID": REQUEST_ID}),
         )
-        started["edge"] = start_service(
-            "edge",
-            {
-                **spans,
-                "WRK_CORE_URL": started["core"].base_url,
-                "WRK_API_KEYS": json.dumps(KEYS),
-            },
-            log_dir,
-        )
-        yield started
-    finally:
-        for service in reversed(list(started.values())):
-            service.stop()
-
-
-def json_lines(service: ServiceProcess) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in service.log_lines() if line.startswith("{")]
-
-
-def lines_for(service: ServiceProcess, request_id: str) -> list[dict[str, Any]]:
-    return [line for line in json_lines(service) if line.get("request_id") == request_id]
-
-
-def wait_for_lines(service: ServiceProcess, request_id: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 5
-    while not (found := lines_for(service, request_id)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
-
-
-def test_post_then_get_through_the_edge(stack: dict[str, ServiceProcess]) -> None:
-    edge = stack["edge"]
-    headers = {"Authorization": f"Bearer {API_KEY}", "X-Request-ID": "e2e-post-00000001"}
-    with httpx.Client(base_url=edge.base_url, timeout=10) as client:
-        created = client.post("/v1/automations", json={"name": "e2e"}, headers=headers)
         assert created.status_code == 201, created.text
-        assert created.headers["x-request-id"] == "e2e-post-00000001"
-        assert created.json()["tenant_id"] == "tenant-e2e"
-
-        listed = client.get(
-            "/v1/automations", headers={**headers, "X-Request-ID": "e2e-get-000000001"}
-        )
-        assert listed.status_code == 200
-        assert [a["id"] for a in listed.json()["items"]] == [created.json()["id"]]
-
-        metrics = client.get("/metrics").text
-    assert 'http_request_count_total{method="POST",route="/v1/automations",status="201"} 1.0' in (
-        metrics
+        assert created.headers["x-request-id"] == REQUEST_ID
+    version_id = created.json()["id"]
+    wait_until(
+        lambda: (
+            fetch(database_url, "SELECT status FROM automation_versions WHERE id = $1", version_id)[
+                0
+            ]["status"]
+            == "active"
+        ),
+        timeout_s=20,
+        what="the build worker to activate the version",
     )
-
-    for name in ("edge", "core", "platform"):
-        found = wait_for_lines(stack[name], "e2e-post-00000001")
-        assert found, f"{name} logged nothing for the request"
-        access = [line for line in found if line["message"] == "request completed"]
-        assert access, f"{name} wrote no access log line"
-        assert {line["service"] for line in found} == {name}
-
-    edge_access = lines_for(edge, "e2e-post-00000001")[-1]
-    core_access = next(
+    worker_lines = wait_until(
+        lambda: [
+            line
+            for line in lines_with(services, "worker-build", REQUEST_ID)
+            if line["message"] == "job finished"
+        ],
+        timeout_s=10,
+        what="the worker's log line",
+    )
+    edge_line = lines_with(services, "edge", REQUEST_ID)[-1]
+    core_line = next(
         line
-        for line in lines_for(stack["core"], "e2e-post-00000001")
+        for line in lines_with(services, "core", REQUEST_ID)
         if line["message"] == "request completed"
     )
-    assert edge_access["trace_id"] == core_access["trace_id"]  # traceparent crossed the hop
-    assert (core_access["tenant_id"], core_access["user_id"]) == ("tenant-e2e", "user-e2e")
-    assert core_access["route"] == "/v1/automations"
-    assert API_KEY not in edge.log_path.read_text()
+    trace_id = edge_line["trace_id"]
+    assert core_line["trace_id"] == trace_id
+    assert worker_lines[0]["trace_id"] == trace_id
+    assert (worker_lines[0]["tenant_id"], worker_lines[0]["job_type"]) == (
+        "tenant-stack",
+        "build_version",
+    )
+    # The notification the build enqueued carries the same request onward.
+    wait_until(lambda: lines_with(services, "worker-notifications", REQUEST_ID), 10)
+
+    def spans_of_the_trace() -> set[str]:
+        return {s["service"] for s in services.spans() if s["trace_id"] == trace_id}
+
+    wait_until(
+        lambda: {"edge", "core", "worker-build", "platform"} <= spans_of_the_trace(),
+        timeout_s=10,
+        what="spans of every hop in the trace",
+    )
+    spans = [s for s in services.spans() if s["trace_id"] == trace_id]
+    by_id = {s["span_id"]: s for s in spans}
+    job_span = next(s for s in spans if s["name"] == "job build-requests")
+    assert by_id[job_span["parent_span_id"]]["name"] == "enqueue build-requests"
+    assert job_span["attributes"]["request_id"] == REQUEST_ID
+    run = fetch(
+        database_url,
+        "SELECT * FROM job_runs WHERE request_id = $1 AND queue = 'build-requests'",
+        REQUEST_ID,
+    )
+    assert run[0]["status"] == "succeeded"
+
+
+def test_run_events_flow_from_the_platform_to_usage_aggregates(stack: tuple[Stack, str]) -> None:
+    services, database_url = stack
+    platform = services.url("platform")
+    body = {"count": 5, "tenant_id": "tenant-usage", "automation_ids": ["automation-usage"]}
+    ids = httpx.post(f"{platform}/admin/run-events/batch", json=body, timeout=10).json()[
+        "event_ids"
+    ]
+    wait_until(
+        lambda: (
+            fetch(
+                database_url,
+                "SELECT run_count FROM usage_aggregates WHERE tenant_id = 'tenant-usage'",
+            )
+            == [{"run_count": 5}]
+        ),
+        timeout_s=20,
+        what="the usage aggregate",
+    )
+    request_id = f"req-{ids[0]}"
+    assert lines_with(services, "webhook", request_id)
+    assert lines_with(services, "worker-usage-aggregation", request_id)
+    metrics = httpx.get(f"{services.url('worker-usage-aggregation')}/metrics", timeout=10).text
+    assert "usage_aggregates_updated_total 5.0" in metrics
+
+
+def test_a_canary_never_reaches_any_log(stack: tuple[Stack, str]) -> None:
+    services, _ = stack
+    canary_headers = {"X-Api-Secret": CANARY, "Cookie": f"session={CANARY}", "X-Note": CANARY}
+    with httpx.Client(base_url=services.url("edge"), timeout=10) as edge:
+        automation = edge.post(
+            "/v1/automations", json={"name": f"n-{CANARY}"}, headers=studio(**canary_headers)
+        ).json()
+        edge.post(
+            "/v1/automation-versions",
+            json={"automation_id": automation["id"], "notes": f"password={CANARY}"},
+            headers=studio(**canary_headers),
+        )
+        edge.post("/v1/automation-versions", json={"notes": CANARY, "x": CANARY}, headers=studio())
+        edge.get("/v1/automations", headers={"Authorization": f"Bearer {CANARY}"})
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}", **canary_headers}
+        edge.post("/v1/admin/clients", json={"name": CANARY, "tier": "top"}, headers=admin)
+        edge.post("/v1/admin/quotes", json={"title": CANARY, "amount_cents": CANARY}, headers=admin)
+    webhook = services.url("webhook")
+    body, headers = signed(
+        event(extra=CANARY, automation_id="automation-canary"), secret=WEBHOOK_SECRET
+    )
+    httpx.post(f"{webhook}{PATH}", content=body, headers={**headers, "X-Note": CANARY})
+    httpx.post(f"{webhook}{PATH}", content=json.dumps({"event_id": CANARY}).encode())
+    wait_until(
+        lambda: all(services.json_lines(name) for name in services.services),
+        timeout_s=5,
+    )
+    leaks = {
+        name: [line for line in service.log_lines() if CANARY in line]
+        for name, service in services.services.items()
+    }
+    assert leaks == {name: [] for name in services.services}
+    assert CANARY not in (services.log_dir / "spans.jsonl").read_text()

@@ -19,9 +19,13 @@ from harness.catalog import Metric
 from harness.errors import ObserveError
 from harness.evidence import (
     SAMPLE_CHARS,
+    Correlation,
     CorrelationHop,
+    EvidencePlan,
+    EvidenceSources,
     RequestFilter,
     Secret,
+    evidence_checks,
     evidence_unavailable,
     log_error_codes,
     log_fields,
@@ -477,7 +481,7 @@ def prometheus_server() -> Iterator[tuple[str, FakePrometheus]]:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", fake
@@ -562,3 +566,92 @@ def test_evidence_unavailable_is_a_failed_check() -> None:
     check = evidence_unavailable("s", "log_fields", "the target exposes no log directory")
     assert (check.id, check.passed) == ("s::log_fields", False)
     assert check.message == "no evidence to judge: the target exposes no log directory"
+
+
+# -- evidence_checks: the runner's one entry point ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Times:
+    """Phase boundaries as the runner records them."""
+
+    load_start: float = T0 - 10
+    baseline_start: float = T0
+    baseline_end: float = T0 + 10
+    fault_start: float | None = T0 + 10
+    fault_end: float | None = T0 + 30
+    end: float = T0 + 50
+
+
+FULL_PLAN = EvidencePlan(
+    log_services=("edge", "core"),
+    error_codes=("wrk_platform_unavailable",),
+    correlations=(Correlation((CorrelationHop("core"),)),),
+    traces=(API_TO_ENQUEUE,),
+    metrics=("db_connection_pool_in_use",),
+    no_secrets=True,
+)
+
+
+def sources(tmp_path: Path, logs: bool = True, spans: bool = True) -> EvidenceSources:
+    return EvidenceSources(
+        logs=LogStore(tmp_path / "logs") if logs else None,
+        spans=SpanStore(tmp_path / "spans") if spans else None,
+        query=FakePrometheus(complete_series()),
+        metrics=METRICS,
+        jobs={"edge", "core"},
+        secrets=(CANARY,),
+    )
+
+
+def test_evidence_checks_run_each_check_over_its_window(tmp_path: Path) -> None:
+    healthy(tmp_path / "logs", requests=12)  # one request a second from T0
+    code = {"error_code": "wrk_platform_unavailable"}
+    write(tmp_path / "logs" / "core.log", access(T0 + 5, "req-early001", 503, **code))
+    write_spans(tmp_path / "spans", api_trace("t1"))
+    checks = evidence_checks("s", FULL_PLAN, sources(tmp_path), Times())
+    by_kind = {c.kind: c for c in checks}
+    assert [c.kind for c in checks] == [
+        "log_fields",
+        "log_error_codes",
+        "request_id_correlation",
+        "trace_continuity",
+        "metrics_present",
+        "no_secret_in_logs",
+    ]
+    # The 503 came in the baseline, not during the fault.
+    assert not by_kind["log_error_codes"].passed
+    assert "fault window" in by_kind["log_error_codes"].message
+    assert "edge→core: 12/12" in by_kind["request_id_correlation"].message
+    assert all(c.passed for k, c in by_kind.items() if k != "log_error_codes")
+
+
+def test_without_a_fault_the_error_code_is_sought_where_the_fault_would_have_been(
+    tmp_path: Path,
+) -> None:
+    healthy(tmp_path / "logs")
+    code = {"error_code": "wrk_platform_unavailable"}
+    write(tmp_path / "logs" / "core.log", access(T0 + 40, "req-late0001", 503, **code))
+    plan = EvidencePlan(error_codes=("wrk_platform_unavailable",))
+    no_fault = Times(fault_start=None, fault_end=None)
+    (check,) = evidence_checks("s", plan, sources(tmp_path), no_fault)
+    assert check.passed, check.message
+
+
+def test_evidence_checks_fail_when_the_target_has_no_logs_or_spans(tmp_path: Path) -> None:
+    checks = evidence_checks("s", FULL_PLAN, sources(tmp_path, logs=False, spans=False), Times())
+    unavailable = [c for c in checks if c.kind != "metrics_present"]
+    assert [c.id for c in unavailable] == [
+        "s::log_fields",
+        "s::log_error_codes::wrk_platform_unavailable",
+        "s::request_id_correlation::edge>core",
+        "s::no_secret_in_logs",
+        "s::trace_continuity::api_db_enqueue",
+    ]
+    assert not any(c.passed for c in unavailable)
+    assert "no readable log directory" in unavailable[0].message
+    assert "no readable span directory" in unavailable[-1].message
+
+
+def test_an_empty_plan_runs_nothing(tmp_path: Path) -> None:
+    assert evidence_checks("s", EvidencePlan(), sources(tmp_path), Times()) == []

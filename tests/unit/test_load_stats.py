@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import LoadError
-from harness.load.runner import LoadProfile, LoadRun, read_stats
+from harness.load.runner import LoadIdentity, LoadProfile, LoadRun, read_stats
 
 HEADER = (
     "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
@@ -40,7 +40,10 @@ def test_missing_stats_is_a_load_error(tmp_path: Path) -> None:
 
 def test_command_is_bounded_and_headless(tmp_path: Path) -> None:
     run = LoadRun(
-        "http://127.0.0.1:1", "k", LoadProfile(3, 2.0, {"studio_read": 1}, 42.7), tmp_path
+        "http://127.0.0.1:1",
+        LoadIdentity("k", "canary"),
+        LoadProfile(3, 2.0, {"studio_read": 1}, 42.7),
+        tmp_path,
     )
     cmd = run.command()
     assert "--headless" in cmd

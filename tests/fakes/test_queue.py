@@ -1,0 +1,158 @@
+"""Reliable delivery on Redis: hold, acknowledge, retry later, dead-letter, reclaim."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+import redis.asyncio as aioredis
+from opentelemetry.trace import Tracer
+
+from fake_services.observability import ErrorCode, ServiceError, context, create_telemetry
+from fake_services.observability.context import RequestContext
+from fake_services.queue import Job, Producer, connect_redis
+from fake_services.queue.reliable import ReliableQueue, RetryPolicy, queue_depth
+from fake_services.routes import WORKER_ROUTES
+
+from ._processes import free_port
+
+Q = "test-queue"
+
+
+def run(redis_url: str, scenario: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+    async def main() -> None:
+        client = connect_redis(redis_url)
+        try:
+            await scenario(client)
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def tracer() -> Tracer:
+    return create_telemetry("test", WORKER_ROUTES).tracing.tracer
+
+
+def test_enqueue_carries_correlation_and_a_job_is_held_until_acked(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        ctx = RequestContext(request_id="req-queue-0001", tenant_id="t1", user_id="u1")
+        with context.bound(ctx), tracer().start_as_current_span("request"):
+            job = await Producer(client, tracer()).enqueue(Q, "kind", {"x": 1})
+        assert (job.request_id, job.tenant_id, job.user_id) == ("req-queue-0001", "t1", "u1")
+        assert job.traceparent is not None and job.traceparent.startswith("00-")
+        assert abs(job.enqueued_at - time.time()) < 5
+        worker = ReliableQueue(client, Q, "w1", lease_s=5)
+        await worker.register()
+        raw = await worker.fetch(0.1)
+        assert raw is not None and Job.decode(raw).id == job.id
+        assert await worker.held() == [raw]
+        assert await client.llen(Q) == 0
+        assert await worker.ack(raw)
+        assert await worker.held() == []
+        assert not await worker.ack(raw)  # no longer ours
+        assert await worker.fetch(0.1) is None
+
+    run(redis_url, scenario)
+
+
+def test_a_retry_waits_for_its_due_time(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        await Producer(client, tracer()).enqueue(Q, "kind", {})
+        worker = ReliableQueue(client, Q, "w1", lease_s=5)
+        raw = await worker.fetch(0.1)
+        assert raw is not None
+        retry = Job.decode(raw).model_copy(update={"attempts": 1})
+        await worker.schedule(raw, retry, delay_s=0.3)
+        assert await worker.held() == []
+        assert await worker.promote_due() == 0
+        depth = await queue_depth(client, Q)
+        assert (depth.waiting, depth.in_flight) == (1, 0)
+        await asyncio.sleep(0.35)
+        assert await worker.promote_due() == 1
+        again = await worker.fetch(0.1)
+        assert again is not None and Job.decode(again).attempts == 1
+
+    run(redis_url, scenario)
+
+
+def test_dead_letters_are_kept_apart(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        await Producer(client, tracer()).enqueue(Q, "kind", {})
+        worker = ReliableQueue(client, Q, "w1", lease_s=5)
+        raw = await worker.fetch(0.1)
+        assert raw is not None
+        await worker.dead_letter(raw, b"dead job")
+        assert await client.lrange(f"{Q}:dead", 0, -1) == [b"dead job"]
+        depth = await queue_depth(client, Q)
+        assert (depth.waiting, depth.in_flight, depth.dead) == (0, 0, 1)
+
+    run(redis_url, scenario)
+
+
+def test_jobs_of_a_worker_whose_lease_expired_are_reclaimed(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        job = await Producer(client, tracer()).enqueue(Q, "kind", {})
+        dying = ReliableQueue(client, Q, "dying", lease_s=0.2)
+        alive = ReliableQueue(client, Q, "alive", lease_s=5)
+        await dying.register()
+        await alive.register()
+        assert await dying.fetch(0.1) is not None
+        assert await alive.reap() == 0  # the lease still runs
+        assert (await queue_depth(client, Q)).in_flight == 1
+        await asyncio.sleep(0.3)
+        assert await alive.reap() == 1
+        assert await client.smembers(f"{Q}:workers") == {b"alive"}
+        raw = await alive.fetch(0.1)
+        assert raw is not None and Job.decode(raw).id == job.id
+
+    run(redis_url, scenario)
+
+
+def test_a_clean_leave_hands_jobs_back_at_once(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        await Producer(client, tracer()).enqueue(Q, "kind", {})
+        worker = ReliableQueue(client, Q, "w1", lease_s=60)
+        await worker.register()
+        assert await worker.fetch(0.1) is not None
+        await worker.leave()
+        assert await client.llen(Q) == 1
+
+    run(redis_url, scenario)
+
+
+def test_an_orphan_can_be_released(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        await Producer(client, tracer()).enqueue(Q, "kind", {})
+        worker = ReliableQueue(client, Q, "w1", lease_s=60)
+        raw = await worker.fetch(0.1)
+        assert raw is not None
+        assert await worker.release(raw)
+        assert not await worker.release(raw)
+        assert await client.llen(Q) == 1
+
+    run(redis_url, scenario)
+
+
+def test_enqueue_fails_as_queue_unavailable() -> None:
+    async def scenario() -> None:
+        client = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
+        try:
+            with pytest.raises(ServiceError) as caught:
+                await Producer(client, tracer()).enqueue(Q, "kind", {})
+        finally:
+            await client.aclose()
+        assert caught.value.code is ErrorCode.QUEUE_UNAVAILABLE
+        assert caught.value.status == 503
+
+    asyncio.run(scenario())
+
+
+def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
+    policy = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=6.0)
+    for attempts, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 6.0), (9, 6.0)]:
+        delays = [policy.delay_s(attempts) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1
