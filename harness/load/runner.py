@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import LoadError
+from harness.stack.process import die_with_parent_hook
 
 log = logging.getLogger("harness.load")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -104,6 +105,7 @@ class LoadRun:
         self._proc = subprocess.Popen(
             self.command(), env=env, stdout=log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent_hook(),  # noqa: PLW1509  (the hook only calls prctl)
         )  # fmt: skip
         log_file.close()
         return self

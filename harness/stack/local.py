@@ -40,7 +40,13 @@ from harness.stack.layout import (
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped
-from harness.stack.rundir import RunDir, check_traversable, create_run_dir, hand_over
+from harness.stack.rundir import (
+    RunDir,
+    check_traversable,
+    create_run_dir,
+    hand_over,
+    remove_scratch,
+)
 from harness.stack.spec import ServiceSpec
 from harness.stack.supervisor import Supervisor
 from harness.stack.target import Credentials, Proxy, Target
@@ -198,6 +204,8 @@ class LocalStack:
             self._supervisor.stop()
         if self._ports is not None:
             self._ports.close()
+        if self._run is not None:
+            remove_scratch(self._run)
         self._target = None
 
 

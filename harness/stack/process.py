@@ -72,6 +72,13 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def die_with_parent_hook() -> functools.partial[None] | None:
+    """A preexec_fn that kills the child when this process dies (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # the death signal would fire when this thread ends
+    return functools.partial(_die_with_parent, os.getpid())
+
+
 def child_env(spec: ServiceSpec) -> dict[str, str]:
     """A minimal environment: a few inherited variables, then the spec's own."""
     env = {k: v for k, v in os.environ.items() if k in INHERITED_ENV}
@@ -146,9 +153,7 @@ class ManagedProcess:
         log.info("started %s (pid %d): %s", self.name, self._popen.pid, shlex.join(spec.command))
 
     def _preexec(self) -> functools.partial[None] | None:
-        if threading.current_thread() is not threading.main_thread():
-            return None  # the death signal would fire when this thread ends
-        return functools.partial(_die_with_parent, os.getpid())
+        return die_with_parent_hook()
 
     def _credentials(self) -> tuple[str | None, int | None, list[int] | None]:
         """(user, group, extra_groups) for Popen; all None when no switch is needed."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shutil
 import stat
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,9 @@ class RunDir:
 
     run_id: str
     root: Path
+    # Postgres's data lives outside `root`: the report folder may sit under a directory the
+    # `postgres` user cannot enter (a 0700 home or pytest's tmp), and the data is not a report.
+    scratch: Path
 
     @property
     def logs(self) -> Path:
@@ -34,7 +39,7 @@ class RunDir:
 
     @property
     def pg_data(self) -> Path:
-        return self.root / "pg-data"
+        return self.scratch / "pg-data"
 
     @property
     def alertmanager_data(self) -> Path:
@@ -65,17 +70,25 @@ def create_run_dir(base: Path, run_id: str | None = None) -> RunDir:
     rid = run_id or new_run_id()
     if rid in (".", "..") or "/" in rid:
         raise StackError(f"run id {rid!r} must be a plain folder name")
-    run = RunDir(rid, Path(base).resolve() / rid)
-    run.root.parent.mkdir(parents=True, exist_ok=True)
+    root = Path(base).resolve() / rid
+    root.parent.mkdir(parents=True, exist_ok=True)
     try:
-        run.root.mkdir()
+        root.mkdir()
     except FileExistsError:
-        raise StackError(f"run directory {run.root} already exists; runs never reuse one") from None
+        raise StackError(f"run directory {root} already exists; runs never reuse one") from None
+    scratch = Path(tempfile.mkdtemp(prefix=f"wrkh-{rid}-"))
+    scratch.chmod(0o711)  # enterable (not listable) by the postgres user
+    run = RunDir(rid, root, scratch)
     for folder in (run.logs, run.prometheus_data, run.alertmanager_data, run.spans):
         folder.mkdir()
     # initdb insists on an owner-only data directory.
     run.pg_data.mkdir(mode=0o700)
     return run
+
+
+def remove_scratch(run: RunDir) -> None:
+    """Delete the run's scratch folder (database files); the reports stay."""
+    shutil.rmtree(run.scratch, ignore_errors=True)
 
 
 def hand_over(path: Path, user: str) -> None:

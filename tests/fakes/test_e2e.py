@@ -92,15 +92,20 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
     # The notification the build enqueued carries the same request onward.
     wait_until(lambda: lines_with(services, "worker-notifications", REQUEST_ID), 10)
 
-    def spans_of_the_trace() -> set[str]:
-        return {s["service"] for s in services.spans() if s["trace_id"] == trace_id}
+    def spans_of_the_trace() -> list[dict[str, Any]]:
+        return [s for s in services.spans() if s["trace_id"] == trace_id]
 
-    wait_until(
-        lambda: {"edge", "core", "worker-build", "platform"} <= spans_of_the_trace(),
+    def complete(spans: list[dict[str, Any]]) -> bool:
+        names = {s["name"] for s in spans}
+        hops = {s["service"] for s in spans}
+        wanted = {"job build-requests", "enqueue build-requests"}
+        return wanted <= names and {"edge", "core", "worker-build", "platform"} <= hops
+
+    spans = wait_until(
+        lambda: (found := spans_of_the_trace()) and complete(found) and found,
         timeout_s=10,
         what="spans of every hop in the trace",
     )
-    spans = [s for s in services.spans() if s["trace_id"] == trace_id]
     by_id = {s["span_id"]: s for s in spans}
     job_span = next(s for s in spans if s["name"] == "job build-requests")
     assert by_id[job_span["parent_span_id"]]["name"] == "enqueue build-requests"

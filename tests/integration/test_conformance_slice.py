@@ -72,14 +72,13 @@ def test_malformed_scenarios_are_rejected_before_anything_starts(tmp_path: Path)
     suite = tmp_path / "scenarios"
     shutil.copytree(ROOT / "scenarios" / "catalog", suite / "catalog")
     good = (ROOT / "scenarios" / "platform_outage.yaml").read_text()
-    (suite / "a_bad_duration.yaml").write_text(
-        good.replace("name: wrk-platform-outage", "name: bad-one").replace("baseline: 10m", "baseline: 10x")
-    )
-    (suite / "b_unknown_alert.yaml").write_text(
-        good.replace("name: wrk-platform-outage", "name: bad-two").replace(
-            "fires: [ApiHigh5xxRate]", "fires: [NoSuchAlert]"
-        )
-    )
+    bad_duration = good.replace("name: wrk-platform-outage", "name: bad-one")
+    bad_duration = bad_duration.replace("baseline: 5m", "baseline: 5x")
+    bad_alert = good.replace("name: wrk-platform-outage", "name: bad-two")
+    bad_alert = bad_alert.replace("fires: [ApiHigh5xxRate,", "fires: [NoSuchAlert,")
+    assert good not in (bad_duration, bad_alert), "the scenario changed; update this test"
+    (suite / "a_bad_duration.yaml").write_text(bad_duration)
+    (suite / "b_unknown_alert.yaml").write_text(bad_alert)
     reports = tmp_path / "reports"
     proc = _wrkh("run", "--scenarios", str(suite), "--report-dir", str(reports), timeout=60)
     assert proc.returncode != 0

@@ -1,0 +1,117 @@
+"""Mixed Studio/Admin load on the fakes through the edge, for benchmarks/fakes_throughput.py.
+
+Run by Locust in its own process (gevent patches the whole interpreter). Settings come from the
+environment the benchmark sets:
+
+    FAKES_STUDIO_KEY, FAKES_ADMIN_KEY   API keys of the edge
+    FAKES_RATE_PER_USER                 requests per second per user (0: as fast as possible)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+
+from locust import FastHttpUser, between, constant_throughput, task
+
+STUDIO = {"Authorization": f"Bearer {os.environ.get('FAKES_STUDIO_KEY', '')}"}
+ADMIN = {"Authorization": f"Bearer {os.environ.get('FAKES_ADMIN_KEY', '')}"}
+RATE = float(os.environ.get("FAKES_RATE_PER_USER", "0"))
+
+
+def _id(response: object) -> str | None:
+    try:
+        value = response.json().get("id")  # type: ignore[attr-defined]
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+class StudioAndAdmin(FastHttpUser):
+    """Reads dominate, as in a UI; writes exercise the database, the queue and the platform."""
+
+    wait_time = constant_throughput(RATE) if RATE > 0 else between(0, 0)
+
+    def on_start(self) -> None:
+        automation = self.client.post(
+            "/v1/automations", json={"name": "bench"}, headers=STUDIO, name="POST /v1/automations"
+        )
+        self.automation_id = _id(automation)
+        version = self.client.post(
+            "/v1/automation-versions",
+            json={"automation_id": self.automation_id},
+            headers=STUDIO,
+            name="POST /v1/automation-versions",
+        )
+        self.version_id = _id(version)
+        client = self.client.post(
+            "/v1/admin/clients", json={"name": "bench", "tier": "top"}, headers=ADMIN,
+            name="POST /v1/admin/clients",
+        )  # fmt: skip
+        self.client_id = _id(client)
+
+    @task(6)
+    def list_automations(self) -> None:
+        self.client.get("/v1/automations?limit=20", headers=STUDIO, name="GET /v1/automations")
+
+    @task(4)
+    def get_version(self) -> None:
+        self.client.get(
+            f"/v1/automation-versions/{self.version_id}",
+            headers=STUDIO,
+            name="GET /v1/automation-versions/{version_id}",
+        )
+
+    @task(3)
+    def list_versions(self) -> None:
+        self.client.get(
+            f"/v1/automation-versions?automation_id={self.automation_id}&limit=10",
+            headers=STUDIO,
+            name="GET /v1/automation-versions",
+        )
+
+    @task(2)
+    def create_version(self) -> None:
+        self.client.post(
+            "/v1/automation-versions",
+            json={"automation_id": self.automation_id, "notes": "bench"},
+            headers=STUDIO,
+            name="POST /v1/automation-versions",
+        )
+
+    @task(1)
+    def create_automation(self) -> None:
+        self.client.post(
+            "/v1/automations",
+            json={"name": f"bench-{uuid.uuid4().hex[:8]}"},
+            headers=STUDIO,
+            name="POST /v1/automations",
+        )
+
+    @task(2)
+    def list_quotes(self) -> None:
+        self.client.get("/v1/admin/quotes?limit=20", headers=ADMIN, name="GET /v1/admin/quotes")
+
+    @task(1)
+    def create_quote(self) -> None:
+        self.client.post(
+            "/v1/admin/quotes",
+            json={"title": "bench", "amount_cents": 1000},
+            headers=ADMIN,
+            name="POST /v1/admin/quotes",
+        )
+
+    @task(1)
+    def change_client_health(self) -> None:
+        status = random.choice(["Healthy", "At Risk", "Healthy"])
+        self.client.patch(
+            f"/v1/admin/clients/{self.client_id}",
+            json={"health_status": status},
+            headers=ADMIN,
+            name="PATCH /v1/admin/clients/{client_id}",
+        )
+
+    @task(1)
+    def feature_flags(self) -> None:
+        self.client.get("/v1/admin/feature-flags", headers=ADMIN, name="GET /v1/admin/feature-flags")
