@@ -114,4 +114,6 @@ class StudioAndAdmin(FastHttpUser):
 
     @task(1)
     def feature_flags(self) -> None:
-        self.client.get("/v1/admin/feature-flags", headers=ADMIN, name="GET /v1/admin/feature-flags")
+        self.client.get(
+            "/v1/admin/feature-flags", headers=ADMIN, name="GET /v1/admin/feature-flags"
+        )

@@ -37,19 +37,21 @@ class CoreServices:
     client_health: ClientHealthMetrics
 
 
-def services(request: Request) -> CoreServices:
+# Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker
+# thread, a hop that costs more than everything these functions do.
+async def services(request: Request) -> CoreServices:
     built: CoreServices = request.app.state.services
     return built
 
 
-def tenant_id() -> str:
+async def tenant_id() -> str:
     ctx = current()
     if ctx is None or not ctx.tenant_id:
         raise ServiceError(ErrorCode.VALIDATION_FAILED, "X-Tenant-ID header is required", 400)
     return ctx.tenant_id
 
 
-def user_id() -> str | None:
+async def user_id() -> str | None:
     ctx = current()
     return ctx.user_id if ctx is not None else None
 

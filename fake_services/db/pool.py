@@ -42,6 +42,14 @@ _CONNECT_FAILURES = (*_UNAVAILABLE, asyncpg.PostgresError)
 _log = get_logger(__name__)
 
 
+async def _reset_transaction_only(conn: asyncpg.Connection) -> None:
+    """Replaces asyncpg's default reset query (RESET ALL, UNLISTEN *, advisory unlock ...), an
+    extra round trip on every release. The services keep no session state (no SET, LISTEN or
+    session-level advisory lock), so only a transaction left open by a cancellation matters."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class DatabaseUnreachableError(Exception):
     """The database could not be reached within the startup deadline."""
 
@@ -57,6 +65,7 @@ async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str)
                 dsn,
                 min_size=POOL_MIN_SIZE,
                 max_size=POOL_MAX_SIZE,
+                reset=_reset_transaction_only,
                 timeout=timeout_s,  # connection establishment
                 command_timeout=timeout_s,  # each statement
             )

@@ -1,18 +1,22 @@
-"""Forwarding to core over one pooled HTTP client.
+"""Forwarding to core over one pooled keep-alive client.
 
-One AsyncClient for the life of the process: a client per request would pay a TCP handshake on
-every call and could not meet the edge's throughput target.
+One client for the life of the process: a client per request would pay a TCP handshake on
+every call and could not meet the edge's throughput target. The default client is the small
+HTTP/1.1 client of `upstream.py`; an httpx transport can be injected instead (tests use one to
+stand in for core without a socket).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from opentelemetry.trace import SpanKind
 
 from fake_services.edge.settings import ApiKey
+from fake_services.edge.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
 from fake_services.observability import (
     ErrorCode,
     ServiceError,
@@ -37,16 +41,77 @@ class Upstream:
     headers: dict[str, str]
 
 
-def error_code_of(response: httpx.Response) -> str | None:
+def error_code_of(status: int, content_type: str, body: bytes) -> str | None:
     """The error code of core's JSON error body, so the edge's access log can name it."""
-    if response.status_code < 400 or "json" not in response.headers.get("content-type", ""):
+    if status < 400 or "json" not in content_type:
         return None
     try:
-        body = json.loads(response.content)
+        parsed = json.loads(body)
     except ValueError:
         return None
-    code = body.get("error_code") if isinstance(body, dict) else None
+    code = parsed.get("error_code") if isinstance(parsed, dict) else None
     return code if isinstance(code, str) else None
+
+
+class _Sender(Protocol):
+    async def send(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> Upstream: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _RawSender:
+    def __init__(self, base_url: str, timeout_s: float) -> None:
+        self._client = UpstreamClient(base_url, timeout_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> Upstream:
+        try:
+            response = await self._client.request(method, target, headers, body)
+        except UpstreamTimeoutError as exc:
+            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
+        except UpstreamError as exc:
+            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
+        passed = {}
+        for name in _PASSED_RESPONSE_HEADERS:
+            value = response.header(name.encode())
+            if value is not None:
+                passed[name] = value.decode("latin-1")
+        return Upstream(response.status, bytes(response.body), passed)
+
+
+class _HttpxSender:
+    def __init__(
+        self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=httpx.Timeout(timeout_s), transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> Upstream:
+        try:
+            response = await self._client.request(method, target, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
+        except httpx.TransportError as exc:
+            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
+        passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := response.headers.get(k))}
+        return Upstream(response.status_code, response.content, passed)
+
+
+def _unavailable(log_message: str, message: str, exc: Exception) -> ServiceError:
+    _log.error(log_message, error_code=ErrorCode.CORE_UNAVAILABLE, error_type=type(exc).__name__)
+    return ServiceError(ErrorCode.CORE_UNAVAILABLE, message)
 
 
 class CoreForwarder:
@@ -58,15 +123,14 @@ class CoreForwarder:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._tracer = telemetry.tracing.tracer
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-            transport=transport,
+        self._sender: _Sender = (
+            _RawSender(base_url, timeout_s)
+            if transport is None
+            else _HttpxSender(base_url, timeout_s, transport)
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()
 
     async def forward(
         self, method: str, target: str, body: bytes, headers: dict[str, str], grant: ApiKey
@@ -76,29 +140,9 @@ class CoreForwarder:
             request_headers |= outgoing_headers()
             request_headers[TENANT_ID_HEADER] = grant.tenant_id
             request_headers[USER_ID_HEADER] = grant.user_id
-            response = await self._send(method, target, body, request_headers)
+            upstream = await self._sender.send(method, target, body, request_headers)
         ctx = current()
         if ctx is not None:
-            ctx.error_code = error_code_of(response)
-        passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := response.headers.get(k))}
-        return Upstream(response.status_code, response.content, passed)
-
-    async def _send(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> httpx.Response:
-        try:
-            return await self._client.request(method, target, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            _log.error(
-                "core timed out",
-                error_code=ErrorCode.CORE_UNAVAILABLE,
-                error_type=type(exc).__name__,
-            )
-            raise ServiceError(ErrorCode.CORE_UNAVAILABLE, "core did not answer in time") from exc
-        except httpx.TransportError as exc:
-            _log.error(
-                "core unreachable",
-                error_code=ErrorCode.CORE_UNAVAILABLE,
-                error_type=type(exc).__name__,
-            )
-            raise ServiceError(ErrorCode.CORE_UNAVAILABLE, "core is unreachable") from exc
+            content_type = upstream.headers.get("content-type", "")
+            ctx.error_code = error_code_of(upstream.status, content_type, upstream.body)
+        return upstream

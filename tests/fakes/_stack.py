@@ -81,18 +81,23 @@ def start_stack(
     *,
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     common: Mapping[str, str] | None = None,
+    extend: Stack | None = None,
 ) -> Stack:
-    """Start `names` in dependency order; on any failure stop what was started and re-raise."""
+    """Start `names` in dependency order (into `extend`, whose services they may point at); on
+    any failure stop what this call started and re-raise."""
     wanted = set(names)
-    stack = Stack(log_dir)
+    stack = extend if extend is not None else Stack(log_dir)
     base = {"WRK_SPAN_FILE": str(log_dir / "spans.jsonl"), **(common or {})}
+    started: list[str] = []
     try:
         for name in (n for n in ORDER if n in wanted):
             env = {**base, **_env(name, stack, database_url, redis_url)}
             env.update((overrides or {}).get(name, {}))
             stack.services[name] = start_service(name, env, log_dir)
+            started.append(name)
     except BaseException:
-        stack.stop()
+        for name in reversed(started):
+            stack.services.pop(name).stop()
         raise
     return stack
 

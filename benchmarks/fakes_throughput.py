@@ -1,0 +1,208 @@
+"""Throughput, latency and memory of the fakes under a mixed Studio/Admin load.
+
+Starts Postgres, Redis, platform, core and edge (the test helpers of tests/fakes), drives the
+edge with Locust headless in a subprocess for a bounded time, and prints req/s, p50/p95/p99,
+the CPU each service spent per request, and the RSS of the fake processes. After the load it
+starts the remaining fakes (webhook and the four workers, which then drain the queued jobs) and
+reports the RSS of all fakes together.
+
+    .venv/bin/python benchmarks/fakes_throughput.py --runs 3 --duration 20
+
+Targets (2 cores): >= 500 req/s at p95 < 50 ms through edge and core; all fakes <= 600 MB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import _postgres, _redis  # noqa: E402
+from tests.fakes._stack import ADMIN_KEY, STUDIO_KEY, WORKERS, Stack, start_stack  # noqa: E402
+
+LOCUSTFILE = Path(__file__).with_name("fakes_locustfile.py")
+LOAD_PATH = ("platform", "core", "edge")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SETTLE_S = 3.0
+
+
+@dataclass
+class RunResult:
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    cpu_ms_per_request: dict[str, float]
+    rss_load_path_mb: float
+    rss_all_fakes_mb: float
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def total_rss(stack: Stack, names: tuple[str, ...] | list[str]) -> float:
+    return sum(rss_mb(stack[name].proc.pid) for name in names)
+
+
+def run_locust(host: str, out: Path, args: argparse.Namespace) -> Path:
+    prefix = out / "locust"
+    env = {
+        **os.environ,
+        "FAKES_STUDIO_KEY": STUDIO_KEY,
+        "FAKES_ADMIN_KEY": ADMIN_KEY,
+        "FAKES_RATE_PER_USER": str(args.rate_per_user),
+    }
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "--host", host, "-u", str(args.users), "-r", str(args.spawn_rate),
+        "--run-time", f"{args.duration}s", "--stop-timeout", "2", "--csv", str(prefix),
+        "--only-summary", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    with (out / "locust.log").open("wb") as log:
+        # Locust exits non-zero when any request failed; the CSV still says what happened.
+        subprocess.run(
+            command,
+            check=False,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=args.duration + 60,
+        )
+    return prefix.with_name("locust_stats.csv")
+
+
+def aggregated(stats_csv: Path) -> dict[str, str]:
+    with stats_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return next(row for row in rows if row["Name"] == "Aggregated")
+
+
+def one_run(
+    pg: _postgres.Postgres, redis: _redis.Redis, out: Path, args: argparse.Namespace
+) -> RunResult:
+    redis.flush()
+    database_url = pg.create_database()
+    common = {"WRK_LOG_LEVEL": args.log_level}
+    stack = start_stack(LOAD_PATH, database_url, redis.url(), out, common=common)
+    try:
+        before = {name: cpu_s(stack[name].proc.pid) for name in LOAD_PATH}
+        row = aggregated(run_locust(stack.url("edge"), out, args))
+        after = {name: cpu_s(stack[name].proc.pid) for name in LOAD_PATH}
+        requests = int(row["Request Count"])
+        rss_load = total_rss(stack, LOAD_PATH)
+        others = (*WORKERS, "webhook")
+        start_stack(others, database_url, redis.url(), out, common=common, extend=stack)
+        time.sleep(SETTLE_S)
+        rss_all = total_rss(stack, list(stack.services))
+    finally:
+        stack.stop()
+    return RunResult(
+        requests=requests,
+        failures=int(row["Failure Count"]),
+        rps=float(row["Requests/s"]),
+        p50_ms=float(row["50%"]),
+        p95_ms=float(row["95%"]),
+        p99_ms=float(row["99%"]),
+        cpu_ms_per_request={
+            name: round((after[name] - before[name]) * 1000 / max(1, requests), 3)
+            for name in LOAD_PATH
+        },
+        rss_load_path_mb=round(rss_load, 1),
+        rss_all_fakes_mb=round(rss_all, 1),
+    )
+
+
+def median_of(results: list[RunResult]) -> dict[str, object]:
+    scalars = ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms")
+    medians: dict[str, object] = {
+        key: statistics.median(getattr(r, key) for r in results) for key in scalars
+    }
+    medians["cpu_ms_per_request"] = {
+        name: statistics.median(r.cpu_ms_per_request[name] for r in results) for name in LOAD_PATH
+    }
+    medians["rss_load_path_mb"] = statistics.median(r.rss_load_path_mb for r in results)
+    medians["rss_all_fakes_mb"] = statistics.median(r.rss_all_fakes_mb for r in results)
+    return medians
+
+
+def report(results: list[RunResult]) -> None:
+    print(
+        f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'fail':>5}  cpu ms/req (platform core edge)  RSS MB (load path / all)"
+    )
+    for i, r in enumerate(results, 1):
+        cpu = " ".join(f"{r.cpu_ms_per_request[n]:.2f}" for n in LOAD_PATH)
+        print(
+            f"{i:>4} {r.rps:>8.1f} {r.p50_ms:>6.0f} {r.p95_ms:>6.0f} {r.p99_ms:>6.0f}"
+            f" {r.failures:>5}  {cpu:<31}  {r.rss_load_path_mb:.0f} / {r.rss_all_fakes_mb:.0f}"
+        )
+    print("median:", json.dumps(median_of(results)))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=20, help="seconds of load per run")
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--spawn-rate", type=int, default=40)
+    parser.add_argument(
+        "--rate-per-user", type=float, default=15.0,
+        help="requests/s per user (0 = closed loop, as fast as possible)",
+    )  # fmt: skip
+    parser.add_argument("--log-level", default="INFO", help="WRK_LOG_LEVEL of the fakes")
+    parser.add_argument("--keep", action="store_true", help="keep logs and Locust CSVs")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    out = Path(tempfile.mkdtemp(prefix="fakes-bench-"))
+    pg = _postgres.start_postgres()
+    try:
+        redis = _redis.start_redis()
+        try:
+            results = []
+            for run in range(1, args.runs + 1):
+                run_dir = out / f"run{run}"
+                run_dir.mkdir(parents=True)
+                results.append(one_run(pg, redis, run_dir, args))
+        finally:
+            redis.stop()
+    finally:
+        pg.stop()
+    report(results)
+    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    if args.keep:
+        print(f"logs and CSVs: {out}")
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
