@@ -15,6 +15,7 @@ from typing import NoReturn
 import uvicorn
 from fastapi import FastAPI
 
+from fake_services import defects
 from fake_services import env as envvars
 from fake_services.observability import (
     Redactor,
@@ -66,6 +67,7 @@ def run_service(service: str, routes: RouteTable, build: Builder) -> NoReturn:
     env = dict(os.environ)
     configure_logging(service, Redactor.from_env(env))
     try:
+        injected = defects.configure(env)  # first: metrics, logs and clients are built below
         settings = ServerSettings.from_env(env)
         telemetry = create_telemetry(service, routes, span_file_from_env(env))
         built = build(env, telemetry)
@@ -74,6 +76,8 @@ def run_service(service: str, routes: RouteTable, build: Builder) -> NoReturn:
         sys.stderr.write(f"{service}: invalid configuration: {exc}\n")
         sys.exit(EXIT_CONFIG_ERROR)
     configure_logging(service, Redactor.from_env(env, built.secrets), settings.log_level)
+    if injected:
+        _log.warning("defects injected (WRK_DEFECTS)", defects=sorted(injected))
     sys.exit(serve(built.app, settings))
 
 

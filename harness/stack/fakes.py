@@ -54,6 +54,9 @@ class ProxyRoute:
 
 
 # Services reach their dependencies through Toxiproxy wherever a scenario may break the link.
+# `depends_on` lists only what a service cannot start without (its database, for migrations,
+# and the proxies it connects through); peers it merely calls are retried at run time, so
+# the Python services start side by side and the stack's cold start is not a chain of them.
 _DB = "postgresql://postgres@{proxy[postgres]}/wrk"
 _WORKER_DEPS = ("postgres", "redis", "toxiproxy")
 _WORKER_ENV = {"WRK_DATABASE_URL": _DB, "WRK_REDIS_URL": "redis://{proxy[redis_workers]}/0"}
@@ -71,7 +74,7 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
     ),
     FakeService(
         "platform",
-        depends_on=("webhook", "toxiproxy"),
+        depends_on=("toxiproxy",),
         env={
             "WRK_WEBHOOK_URL": "http://{proxy[webhook]}/v1/webhooks/run-events",
             "WRK_WEBHOOK_SECRET": "{webhook_secret}",
@@ -80,7 +83,7 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
     ),
     FakeService(
         "core",
-        depends_on=("postgres", "redis", "toxiproxy", "platform"),
+        depends_on=("postgres", "redis", "toxiproxy"),
         env={
             "WRK_DATABASE_URL": _DB,
             "WRK_PLATFORM_URL": "http://{proxy[wrk_platform]}",
@@ -89,7 +92,6 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
     ),
     FakeService(
         "edge",
-        depends_on=("core",),
         env={
             "WRK_CORE_URL": "http://{service[core]}",
             "WRK_API_KEYS": "{api_keys_json}",
@@ -99,7 +101,7 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
     ),
     FakeService(
         "worker-build",
-        depends_on=(*_WORKER_DEPS, "platform"),
+        depends_on=_WORKER_DEPS,
         env={**_WORKER_ENV, "WRK_PLATFORM_URL": "http://{proxy[wrk_platform]}"},
     ),
     FakeService("worker-ai-ingestion", depends_on=_WORKER_DEPS, env=_WORKER_ENV),

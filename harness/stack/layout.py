@@ -141,7 +141,7 @@ def build_layout(
         service={n: a for n, a in addr.items() if not n.startswith("proxy:")},
         proxy={name: p.listen for name, p in proxies.items()},
         api_keys_json=api_keys_json(credentials),
-        redact_values=",".join([*(c.api_key for c in credentials), webhook_secret]),
+        redact_values=",".join(v for v in (*(c.api_key for c in credentials), webhook_secret) if v),
         webhook_secret=webhook_secret,
     )
     specs += [_fake(config, run, ports, fake, book) for fake in config.fakes]

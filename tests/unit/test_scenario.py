@@ -67,11 +67,11 @@ def test_platform_outage_loads(catalog: Catalog) -> None:
     assert s.name == "wrk-platform-outage"
     assert s.load.mix == {Task.STUDIO_READ: 4, Task.STUDIO_WRITE: 1}
     assert s.load.total_rate == 50
-    assert (s.phases.warmup_s, s.phases.baseline_s, s.phases.recovery_max_s) == (60, 600, None)
+    assert (s.phases.warmup_s, s.phases.baseline_s, s.phases.recovery_max_s) == (300, 300, None)
     (fault,) = s.faults
     assert isinstance(fault, OutageFault)
     assert (fault.proxy, fault.hold) == ("wrk_platform", UNTIL_EXPECTATIONS)
-    assert s.expect.fires == s.expect.resolves == ("ApiHigh5xxRate",)
+    assert s.expect.fires == s.expect.resolves == ("ApiHigh5xxRate", "WrkPlatformFailureRate")
     assert s.expect.quiet_in_baseline == catalog.alert_names  # `all`, resolved at load
 
 

@@ -1,0 +1,90 @@
+"""Deliberate defects, for proving a conformance suite can detect these defects; never set in
+production.
+
+WRK_DEFECTS is a comma-separated list of defect names (empty or unset: none). Every service
+reads it once at startup (`configure`, called by `fake_services.server.run_service` before
+anything else is built); an unknown name is a configuration error, so a typo cannot make a
+detection test pass by injecting nothing. Each defect is applied at one narrow point:
+
+  rename_metric              the API-layer counter `http_5xx_count` is exposed as
+                             `http_5xx_errors_total` (observability.metrics.HttpMetrics)
+  drop_log_field             log events no longer carry `tenant_id` (observability.logs)
+  no_request_id_propagation  the edge stops forwarding X-Request-ID to core, which then mints
+                             its own: edge → core correlation breaks (edge.forward)
+  log_secret                 the edge passes the client's Authorization header on to core, and
+                             core logs its raw value once per request at INFO, bypassing
+                             redaction (edge.forward, core.app, `log_unredacted` below)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from fake_services import env as envvars
+
+ENV_VAR = "WRK_DEFECTS"
+
+
+class Defect(StrEnum):
+    RENAME_METRIC = "rename_metric"
+    DROP_LOG_FIELD = "drop_log_field"
+    NO_REQUEST_ID_PROPAGATION = "no_request_id_propagation"
+    LOG_SECRET = "log_secret"
+
+
+_active: frozenset[Defect] = frozenset()
+
+
+def parse(raw: str) -> frozenset[Defect]:
+    names = [name.strip().lower() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(names) - {d.value for d in Defect})
+    if unknown:
+        known = ", ".join(d.value for d in Defect)
+        raise envvars.ConfigError(f"{ENV_VAR} names unknown defect(s) {unknown}; known: {known}")
+    return frozenset(Defect(name) for name in names)
+
+
+def configure(env: Mapping[str, str]) -> frozenset[Defect]:
+    """Read WRK_DEFECTS from `env` and make it this process's defect set (also resets it)."""
+    global _active
+    _active = parse(env.get(ENV_VAR, ""))
+    return _active
+
+
+def active(defect: Defect) -> bool:
+    return defect in _active
+
+
+def enabled() -> frozenset[Defect]:
+    return _active
+
+
+def log_unredacted(service: str, message: str, **fields: Any) -> None:
+    """One INFO log line written straight to stdout, past the redactor (log_secret only)."""
+    # Imported here, not at the top: the observability modules import this one.
+    from fake_services.observability import context
+    from fake_services.observability.logs import rfc3339_utc
+
+    doc: dict[str, Any] = {
+        "timestamp": rfc3339_utc(time.time()),
+        "level": "INFO",
+        "service": service,
+        "message": message,
+        "logger": __name__,
+    }
+    ctx = context.current()
+    if ctx is not None:
+        doc.update(ctx.log_fields())
+    doc.update(fields)
+    # The root logger's handlers share stdout: flush theirs first so lines never interleave.
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.write(json.dumps(doc, default=str, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
