@@ -14,6 +14,10 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, `log_unredacted` below)
+
+Each is looked up when the object it changes is built (the metric families, the log
+formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
+it around building an app, and `configure({})` restores a defect-free process.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ class Defect(StrEnum):
     LOG_SECRET = "log_secret"
 
 
-_active: frozenset[Defect] = frozenset()
+# This process's defects: set once at startup by `configure`, read where each one applies.
+_active: set[Defect] = set()
 
 
 def parse(raw: str) -> frozenset[Defect]:
@@ -52,9 +57,10 @@ def parse(raw: str) -> frozenset[Defect]:
 
 def configure(env: Mapping[str, str]) -> frozenset[Defect]:
     """Read WRK_DEFECTS from `env` and make it this process's defect set (also resets it)."""
-    global _active
-    _active = parse(env.get(ENV_VAR, ""))
-    return _active
+    defects = parse(env.get(ENV_VAR, ""))
+    _active.clear()
+    _active.update(defects)
+    return defects
 
 
 def active(defect: Defect) -> bool:
@@ -62,7 +68,7 @@ def active(defect: Defect) -> bool:
 
 
 def enabled() -> frozenset[Defect]:
-    return _active
+    return frozenset(_active)
 
 
 def log_unredacted(service: str, message: str, **fields: Any) -> None:
@@ -87,4 +93,3 @@ def log_unredacted(service: str, message: str, **fields: Any) -> None:
         handler.flush()
     sys.stdout.write(json.dumps(doc, default=str, separators=(",", ":")) + "\n")
     sys.stdout.flush()
-

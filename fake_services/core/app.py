@@ -1,5 +1,5 @@
 """Core HTTP app: startup connects the database (migrating it), Redis and the platform client,
-and runs the periodic refreshes (domain gauges, feature flags, queue depths)."""
+and runs the periodic refreshes (domain gauges, feature flags, queue depths, platform probe)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 import httpx
 import redis.asyncio as redis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
+from fake_services import defects
 from fake_services.core import admin_api, api, flags_api, versions_api
 from fake_services.core.automations import AutomationRepository
 from fake_services.core.clients import clients_table
 from fake_services.core.domain_gauges import DomainGauges
 from fake_services.core.platform_client import CALLS, PlatformClient
+from fake_services.core.platform_probe import PlatformProbe
 from fake_services.core.projects import projects_table
 from fake_services.core.quotes import quotes_table
 from fake_services.core.services import CoreServices
@@ -31,10 +33,11 @@ from fake_services.observability import (
     create_service_app,
 )
 from fake_services.observability.domain_metrics import FeatureFlagMetrics
+from fake_services.observability.metrics import PlatformUpMetric
 from fake_services.observability.queue_metrics import QueueDepthMetrics
 from fake_services.periodic import Periodic, running
 from fake_services.queue import ALL_QUEUES, Producer, connect_redis
-from fake_services.queue.depth import sample_depths
+from fake_services.queue.depth import QueueDepthSampler
 from fake_services.routes import CORE_ROUTES
 
 ROUTERS = (api.router, versions_api.router, admin_api.router, flags_api.router)
@@ -46,6 +49,7 @@ class CoreMetrics:
 
     db: DbMetrics
     platform: PlatformCallMetrics
+    platform_up: PlatformUpMetric
     flags: FeatureFlagMetrics
     queues: QueueDepthMetrics
     domain: DomainGauges
@@ -56,6 +60,7 @@ class CoreMetrics:
         return cls(
             db=DbMetrics(registry),
             platform=PlatformCallMetrics(registry, known_calls=CALLS),
+            platform_up=PlatformUpMetric(registry),
             flags=FeatureFlagMetrics(registry),
             queues=QueueDepthMetrics(registry),
             domain=DomainGauges(registry),
@@ -86,19 +91,30 @@ def _services(
 
 
 def _refreshers(
-    svc: CoreServices, client: redis.Redis, metrics: CoreMetrics, interval_s: float
+    svc: CoreServices,
+    client: redis.Redis,
+    probe: PlatformProbe,
+    metrics: CoreMetrics,
+    settings: CoreSettings,
 ) -> list[Periodic]:
-    async def depths() -> None:
-        await sample_depths(client, metrics.queues, ALL_QUEUES)
-
     async def gauges() -> None:
         await metrics.domain.refresh(svc)
 
+    depths = QueueDepthSampler(client, metrics.queues, ALL_QUEUES)
+    interval_s = settings.refresh_interval_s
     return [
         Periodic("feature-flags", interval_s, svc.flags.refresh),
         Periodic("domain-gauges", interval_s, gauges),
-        Periodic("queue-depths", interval_s, depths),
+        Periodic("queue-depths", settings.queue_depth_interval_s, depths.sample),
+        Periodic("platform-probe", settings.platform_probe_interval_s, probe.probe),
     ]
+
+
+async def _log_credentials(request: Request) -> None:
+    """Defect log_secret (fake_services.defects): the raw credential, once per request."""
+    defects.log_unredacted(
+        "core", "request credentials", authorization=request.headers.get("authorization")
+    )
 
 
 def create_app(
@@ -122,6 +138,12 @@ def create_app(
             transport=platform_transport,
             enabled=lambda: flags.enabled(Flag.WRK_PLATFORM_CALLS),
         )
+        probe = PlatformProbe(
+            settings.platform_url,
+            settings.platform_probe_timeout_s,
+            metrics.platform_up,
+            transport=platform_transport,
+        )
         try:
             await flags.refresh()
             svc = _services(
@@ -133,15 +155,17 @@ def create_app(
                 metrics=metrics,
             )
             app.state.services = svc
-            async with running(_refreshers(svc, client, metrics, settings.refresh_interval_s)):
+            async with running(_refreshers(svc, client, probe, metrics, settings)):
                 yield
         finally:
+            await probe.aclose()
             await platform.aclose()
             await client.aclose()
             await db.close()
 
     # Core sits behind the edge, which has already authenticated the caller.
     app = create_service_app(telemetry, CORE_ROUTES, trust_identity_headers=True, lifespan=lifespan)
+    leak = defects.active(defects.Defect.LOG_SECRET)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(_log_credentials)] if leak else None)
     return app

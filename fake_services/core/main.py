@@ -1,6 +1,8 @@
 """`python -m fake_services core`: WRK_HOST, WRK_PORT, WRK_DATABASE_URL, WRK_REDIS_URL,
 WRK_PLATFORM_URL, WRK_PLATFORM_TIMEOUT_S (default 2), WRK_DB_TIMEOUT_S (default 2),
-WRK_DB_CONNECT_DEADLINE_S (default 20), WRK_REFRESH_INTERVAL_S (default 1)."""
+WRK_DB_CONNECT_DEADLINE_S (default 20), WRK_REFRESH_INTERVAL_S (default 1),
+WRK_QUEUE_DEPTH_INTERVAL_S (default 0.5), WRK_PLATFORM_PROBE_INTERVAL_S (default 0.5),
+WRK_PLATFORM_PROBE_TIMEOUT_S (default 1); every service: WRK_DEFECTS (fake_services.defects)."""
 
 from __future__ import annotations
 

@@ -16,8 +16,13 @@ class CoreSettings:
     platform_url: str
     redis_url: str
     platform_timeout_s: float = 2.0
-    # Domain gauges, feature flags and queue depths are re-read this often.
+    # Domain gauges and feature flags are re-read this often.
     refresh_interval_s: float = 1.0
+    # Queue depths are sampled from Redis this often (QueueDepthHigh reads them).
+    queue_depth_interval_s: float = 0.5
+    # GET /healthz of the WRK Platform this often, each given this long (wrk_platform_up).
+    platform_probe_interval_s: float = 0.5
+    platform_probe_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CoreSettings:
@@ -27,6 +32,13 @@ class CoreSettings:
             redis_url=redis_url_from_env(env),
             platform_timeout_s=envvars.positive_float(env, "WRK_PLATFORM_TIMEOUT_S", 2.0),
             refresh_interval_s=envvars.positive_float(env, "WRK_REFRESH_INTERVAL_S", 1.0),
+            queue_depth_interval_s=envvars.positive_float(env, "WRK_QUEUE_DEPTH_INTERVAL_S", 0.5),
+            platform_probe_interval_s=envvars.positive_float(
+                env, "WRK_PLATFORM_PROBE_INTERVAL_S", 0.5
+            ),
+            platform_probe_timeout_s=envvars.positive_float(
+                env, "WRK_PLATFORM_PROBE_TIMEOUT_S", 1.0
+            ),
         )
 
     def secrets(self) -> frozenset[str]:

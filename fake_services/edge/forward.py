@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 from opentelemetry.trace import SpanKind
 
+from fake_services import defects
 from fake_services.edge.settings import ApiKey
 from fake_services.edge.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
 from fake_services.observability import (
@@ -25,7 +26,11 @@ from fake_services.observability import (
     get_logger,
     outgoing_headers,
 )
-from fake_services.observability.propagation import TENANT_ID_HEADER, USER_ID_HEADER
+from fake_services.observability.propagation import (
+    REQUEST_ID_HEADER,
+    TENANT_ID_HEADER,
+    USER_ID_HEADER,
+)
 
 _log = get_logger(__name__)
 
@@ -123,6 +128,12 @@ class CoreForwarder:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._tracer = telemetry.tracing.tracer
+        # Deliberate defects (fake_services.defects), off unless WRK_DEFECTS names them.
+        leak = defects.active(defects.Defect.LOG_SECRET)
+        self._passed = (
+            (*_PASSED_REQUEST_HEADERS, "authorization") if leak else _PASSED_REQUEST_HEADERS
+        )
+        self._drop_request_id = defects.active(defects.Defect.NO_REQUEST_ID_PROPAGATION)
         self._sender: _Sender = (
             _RawSender(base_url, timeout_s)
             if transport is None
@@ -136,8 +147,10 @@ class CoreForwarder:
         self, method: str, target: str, body: bytes, headers: dict[str, str], grant: ApiKey
     ) -> Upstream:
         with self._tracer.start_as_current_span("core.forward", kind=SpanKind.CLIENT):
-            request_headers = {k: v for k, v in headers.items() if k in _PASSED_REQUEST_HEADERS}
+            request_headers = {k: v for k, v in headers.items() if k in self._passed}
             request_headers |= outgoing_headers()
+            if self._drop_request_id:
+                request_headers.pop(REQUEST_ID_HEADER, None)
             request_headers[TENANT_ID_HEADER] = grant.tenant_id
             request_headers[USER_ID_HEADER] = grant.user_id
             upstream = await self._sender.send(method, target, body, request_headers)

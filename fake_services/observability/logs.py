@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from fake_services import defects
 from fake_services.observability import context
 from fake_services.observability.redaction import Redactor
 
@@ -43,6 +44,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service = service
         self.redactor = redactor
+        self._drop_tenant = defects.active(defects.Defect.DROP_LOG_FIELD)
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -61,6 +63,8 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             doc["error_type"] = record.exc_info[0].__name__
             doc["exception"] = self.formatException(record.exc_info)
+        if self._drop_tenant:
+            doc.pop("tenant_id", None)
         return json.dumps(self._redacted(doc), default=str, separators=(",", ":"))
 
     def _redacted(self, doc: dict[str, Any]) -> dict[str, Any]:

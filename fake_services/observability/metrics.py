@@ -19,6 +19,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from fake_services import defects
+
 LATENCY_BUCKETS = (
     0.005,
     0.01,
@@ -71,8 +73,12 @@ class HttpMetrics:
         self.client_errors = Counter(
             "http_4xx_count", "HTTP 4xx responses by route template.", ["route"], registry=registry
         )
+        renamed = defects.active(defects.Defect.RENAME_METRIC)  # http_5xx_errors_total then
         self.server_errors = Counter(
-            "http_5xx_count", "HTTP 5xx responses by route template.", ["route"], registry=registry
+            "http_5xx_errors" if renamed else "http_5xx_count",
+            "HTTP 5xx responses by route template.",
+            ["route"],
+            registry=registry,
         )
         # Series that exist at 0 from the start make the first error visible to rate().
         for route in known_routes:
@@ -105,13 +111,36 @@ class PlatformCallMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        # Every call's series from startup, latency included: a dashboard or rule over a
+        # histogram that appears only with the first call cannot tell "no calls" from "broken".
         for call in known_calls:
+            self.duration.labels(call=call)
             for outcome in ("success", "failure"):
                 self.calls.labels(call=call, outcome=outcome)
 
     def observe(self, call: str, *, success: bool, duration_s: float) -> None:
         self.calls.labels(call=call, outcome="success" if success else "failure").inc()
         self.duration.labels(call=call).observe(duration_s)
+
+
+class PlatformUpMetric:
+    """`wrk_platform_up`: 1 while core's periodic probe reaches the WRK Platform, else 0 (the
+    "expected to be online" of spec §5.2). Registered with the first probe's verdict: before
+    it the platform's state is unknown, and an early 0 would claim an outage nobody saw."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry: CollectorRegistry | None = registry
+        self._gauge = Gauge(
+            "wrk_platform_up",
+            "1 when core's periodic probe reached the WRK Platform, 0 when it did not.",
+            registry=None,
+        )
+
+    def set(self, up: bool) -> None:
+        self._gauge.set(1 if up else 0)
+        if self._registry is not None:
+            self._registry.register(self._gauge)
+            self._registry = None
 
 
 def exposition(registry: CollectorRegistry) -> bytes:
@@ -125,6 +154,8 @@ class DbMetrics:
     takes a row lock before each status transition. A single-row lookup by primary key costs
     well under a millisecond, so the figure is dominated by the time spent queueing behind
     another transaction's lock: an honest upper bound on lock wait, measured where it happens.
+    It has no labels (spec §2.2 and the metric contract), so every service with a database
+    exposes it from startup, at count 0 until it takes a lock (core is the one that does).
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -143,7 +174,6 @@ class DbMetrics:
         self.lock_wait = Histogram(
             "db_lock_wait_time_seconds",
             "Time spent acquiring row locks (SELECT ... FOR UPDATE) before a status change.",
-            ["table"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
@@ -156,8 +186,8 @@ class DbMetrics:
     def observe_query(self, operation: str, table: str, duration_s: float) -> None:
         self.query_duration.labels(operation=operation, table=table).observe(duration_s)
 
-    def observe_lock_wait(self, table: str, duration_s: float) -> None:
-        self.lock_wait.labels(table=table).observe(duration_s)
+    def observe_lock_wait(self, duration_s: float) -> None:
+        self.lock_wait.observe(duration_s)
 
     def track_pool(self, in_use: Callable[[], float], size: float) -> None:
         # Sampled at scrape time, so the gauge is exact without bookkeeping on every acquire.

@@ -64,7 +64,8 @@ class WorkerMetrics:
 
 
 class QueueDepthMetrics:
-    """Sampled from Redis by a background task (the scrape itself never waits on Redis)."""
+    """Sampled from Redis by a background task (the scrape itself never waits on Redis); see
+    fake_services.queue.depth for what is counted and when values are withdrawn."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.depth = Gauge(
@@ -90,3 +91,8 @@ class QueueDepthMetrics:
         self.depth.labels(queue=queue).set(waiting)
         self.in_flight.labels(queue=queue).set(in_flight)
         self.dead.labels(queue=queue).set(dead)
+
+    def clear(self) -> None:
+        """Withdraw every sample: the series go absent rather than report a stale depth."""
+        for gauge in (self.depth, self.in_flight, self.dead):
+            gauge.clear()

@@ -44,10 +44,13 @@ class Notify(BaseModel):
 
 
 class AggregateUsage(BaseModel):
+    """One job per run event: its job id is the event's event_id (the usage SLI joins on it)."""
+
     tenant_id: str
     automation_id: str
     period: date
     received_at: float  # unix seconds, first reception of the run event (usage SLI, §3.2)
+    event_id: str | None = None  # the event whose storage the worker waits for (None: no wait)
 
 
 # Which queue each kind travels on.

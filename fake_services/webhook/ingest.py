@@ -124,8 +124,10 @@ class RunEventIngestion:
                 automation_id=stored.automation_id,
                 period=stored.occurred_at.astimezone(UTC).date(),
                 received_at=first_seen,
+                event_id=stored.event_id,
             )
-            await self._producer.submit(JobKind.AGGREGATE_USAGE, payload)
+            # One job per event, named after it: job_runs rows join run_events on it.
+            await self._producer.submit(JobKind.AGGREGATE_USAGE, payload, job_id=stored.event_id)
 
         request_id = ctx.request_id if (ctx := current()) is not None else ""
         try:

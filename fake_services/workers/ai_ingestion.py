@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 
+import asyncpg
 from prometheus_client import CollectorRegistry
 
 from fake_services.core import versions
@@ -18,6 +19,7 @@ from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import IngestVersion
 from fake_services.workers.errors import JobDeferred, PermanentJobError
 from fake_services.workers.handler import JobHandler, payload_of
+from fake_services.workers.visibility import committed
 
 _log = get_logger(__name__)
 
@@ -35,10 +37,14 @@ class AiIngestionWorker(JobHandler):
         if not self.ctx.flags.enabled(Flag.AI_INGESTION):
             raise JobDeferred("ai_ingestion is off")
         version_id = payload_of(job, IngestVersion).version_id
-        async with self.ctx.db.query("select", versions.TABLE) as conn:
-            row = await conn.fetchrow(
-                f"SELECT tenant_id, notes FROM {versions.TABLE} WHERE id = $1", version_id
-            )
+
+        async def read() -> asyncpg.Record | None:
+            async with self.ctx.db.query("select", versions.TABLE) as conn:
+                return await conn.fetchrow(
+                    f"SELECT tenant_id, notes FROM {versions.TABLE} WHERE id = $1", version_id
+                )
+
+        row = await committed(read)  # the version may still be committing
         if row is None:
             raise PermanentJobError("the automation version no longer exists")
         text: str = row["notes"]

@@ -23,13 +23,15 @@ from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import BuildVersion, JobKind, NotificationKind, Notify
 from fake_services.workers.errors import JobDeferred, PermanentJobError
 from fake_services.workers.handler import JobHandler, WorkerContext, payload_of
+from fake_services.workers.visibility import committed
 
 _log = get_logger(__name__)
 
+# FOR SHARE waits out a status change still being committed (see workers.visibility).
 _LOAD = (
     f"SELECT v.id, v.tenant_id, v.version, v.status, v.workflow_id, a.name"
     f" FROM {versions.TABLE} v JOIN {automations.TABLE} a ON a.id = v.automation_id"
-    " WHERE v.id = $1"
+    " WHERE v.id = $1 FOR SHARE OF v"
 )
 # building → active; a version archived meanwhile keeps its status but records the workflow.
 _RECORD = (
@@ -103,8 +105,11 @@ class BuildWorker(JobHandler):
             await self._notify(NotificationKind.BUILD_FAILED, version_id)
 
     async def _load(self, version_id: uuid.UUID) -> asyncpg.Record:
-        async with self.ctx.db.query("select", versions.TABLE) as conn:
-            row = await conn.fetchrow(_LOAD, version_id)
+        async def read() -> asyncpg.Record | None:
+            async with self.ctx.db.query("select", versions.TABLE) as conn:
+                return await conn.fetchrow(_LOAD, version_id)
+
+        row = await committed(read)
         if row is None:
             raise PermanentJobError("the automation version no longer exists")
         return row

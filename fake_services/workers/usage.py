@@ -1,8 +1,11 @@
 """Usage aggregation worker (`usage-aggregation`): run counts per tenant, automation and UTC day.
 
-Each job recomputes its aggregate from `run_events` instead of adding one: a redelivered job
-cannot double count. Counts only grow (events are never deleted), so GREATEST keeps a slower
-concurrent recomputation from writing an older, smaller count over a newer one.
+One job per run event, its job id the event's event_id. Each job recomputes its aggregate from
+`run_events` instead of adding one: a redelivered job cannot double count. It first waits for
+its event to be visible (the webhook enqueues just before committing it, see
+workers.visibility), so the count it writes includes that event. Counts only grow (events are
+never deleted), so GREATEST keeps a slower concurrent recomputation from writing an older,
+smaller count over a newer one.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from fake_services.observability import get_logger
 from fake_services.observability.domain_metrics import UsageMetrics
 from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import AggregateUsage
+from fake_services.workers.errors import PermanentJobError
 from fake_services.workers.handler import JobHandler, payload_of
+from fake_services.workers.visibility import committed
 
 _log = get_logger(__name__)
 
 TABLE = "usage_aggregates"
+_EVENTS = "run_events"
+_EVENT_STORED = f"SELECT 1 FROM {_EVENTS} WHERE event_id = $1"
 _UPSERT = (
     f"INSERT INTO {TABLE} (tenant_id, automation_id, period, run_count, updated_at)"
     " SELECT $1, $2, $3, count(*), now() FROM run_events"
@@ -40,6 +47,8 @@ class UsageAggregationWorker(JobHandler):
 
     async def handle(self, job: Job) -> None:
         usage = payload_of(job, AggregateUsage)
+        if usage.event_id is not None and not await self._stored(usage.event_id):
+            raise PermanentJobError("the run event was never stored")
         start = datetime.combine(usage.period, day_time(0), tzinfo=UTC)
         args = (
             usage.tenant_id,
@@ -58,3 +67,11 @@ class UsageAggregationWorker(JobHandler):
             period=usage.period.isoformat(),
             run_count=run_count,
         )
+
+    async def _stored(self, event_id: str) -> bool:
+        async def read() -> bool | None:
+            async with self.ctx.db.query("select", _EVENTS) as conn:
+                found = await conn.fetchval(_EVENT_STORED, event_id)
+            return True if found else None
+
+        return bool(await committed(read))

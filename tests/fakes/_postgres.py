@@ -1,4 +1,10 @@
-"""A throwaway Postgres cluster for the fakes' tests (initdb + postgres, stopped by PID)."""
+"""A throwaway Postgres cluster for the fakes' tests (initdb + postgres, stopped by PID).
+
+The cluster dies with the test process: the session fixture stops it in its teardown, and if
+the test process is killed outright (SIGKILL, OOM, a CI timeout) the kernel kills the
+postmaster too (PR_SET_PDEATHSIG, the harness's own hook); its backends follow it. Only the
+scratch directory of a killed run is left behind.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from fake_services.db import apply_migrations, discover
+from harness.stack.process import die_with_parent_hook
 
 from ._processes import free_port
 
@@ -94,6 +101,7 @@ def start_postgres() -> Postgres:
         [PG_BIN / "initdb", "-D", data, "--auth=trust", "-U", PG_USER],
         check=True,
         capture_output=True,
+        preexec_fn=die_with_parent_hook(),
         **_as_postgres(),
     )
     port = free_port()
@@ -105,6 +113,9 @@ def start_postgres() -> Postgres:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # The hook only calls prctl; it runs after the switch to the postgres user, which
+        # would otherwise clear the death signal again.
+        preexec_fn=die_with_parent_hook(),  # noqa: PLW1509
         **_as_postgres(),
     )
     log.close()

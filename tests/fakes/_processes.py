@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.stack.process import die_with_parent_hook
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -69,6 +71,8 @@ def start_service(name: str, env: Mapping[str, str], log_dir: Path) -> ServicePr
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stoppable without touching others
+            # Killed if the test process is killed; the hook only calls prctl.
+            preexec_fn=die_with_parent_hook(),  # noqa: PLW1509
         )
     service = ServiceProcess(name, proc, log_path, f"http://127.0.0.1:{port}")
     try:

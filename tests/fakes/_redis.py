@@ -1,4 +1,5 @@
-"""A throwaway Redis server for the fakes' tests (no persistence, stopped by PID)."""
+"""A throwaway Redis server for the fakes' tests (no persistence, stopped by PID; killed by the
+kernel if the test process is killed first, like the Postgres of _postgres.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
+from harness.stack.process import die_with_parent_hook
 
 from ._processes import free_port
 
@@ -50,7 +53,12 @@ def start_redis() -> Redis:
     args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     args += ["--appendonly", "no", "--dir", str(root)]
     log = (root / "redis.log").open("wb")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent_hook(),  # noqa: PLW1509  (the hook only calls prctl)
+    )
     log.close()
     server = Redis(root, port, proc)
     deadline = time.monotonic() + 10

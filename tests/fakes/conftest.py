@@ -66,8 +66,10 @@ def postgres() -> Iterator[_postgres.Postgres]:
     if not _postgres.available():
         pytest.skip("PostgreSQL 15 binaries not installed")
     pg = _postgres.start_postgres()
-    yield pg
-    pg.stop()
+    try:
+        yield pg
+    finally:
+        pg.stop()
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +95,10 @@ def redis_server() -> Iterator[_redis.Redis]:
     if not _redis.available():
         pytest.skip("redis-server not installed")
     server = _redis.start_redis()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

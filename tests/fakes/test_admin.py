@@ -54,7 +54,7 @@ def test_project_status_transitions(core: TestClient) -> None:
     assert [p["id"] for p in core.get("/v1/admin/projects", headers=ADMIN).json()["items"]] == [
         project["id"]
     ]
-    locks = sample(core, "db_lock_wait_time_seconds_count", {"table": "projects"})
+    locks = sample(core, "db_lock_wait_time_seconds_count")
     assert locks == 3  # every status change took the row lock, refused ones included
 
 

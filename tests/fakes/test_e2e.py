@@ -110,12 +110,14 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
     job_span = next(s for s in spans if s["name"] == "job build-requests")
     assert by_id[job_span["parent_span_id"]]["name"] == "enqueue build-requests"
     assert job_span["attributes"]["request_id"] == REQUEST_ID
-    run = fetch(
+    (run,) = fetch(
         database_url,
         "SELECT * FROM job_runs WHERE request_id = $1 AND queue = 'build-requests'",
         REQUEST_ID,
     )
-    assert run[0]["status"] == "succeeded"
+    assert (run["status"], run["attempts"]) == ("succeeded", 1)
+    # The healthy path is fast: the build SLO (5 min, 5 s at time scale 60) is far away.
+    assert (run["finished_at"] - run["enqueued_at"]).total_seconds() < 1.0
 
 
 def test_run_events_flow_from_the_platform_to_usage_aggregates(stack: tuple[Stack, str]) -> None:
@@ -136,11 +138,41 @@ def test_run_events_flow_from_the_platform_to_usage_aggregates(stack: tuple[Stac
         timeout_s=20,
         what="the usage aggregate",
     )
+    # One succeeded usage-aggregation job per event, named by it, well within the SLO (5 min).
+    runs = fetch(
+        database_url,
+        "SELECT e.event_id, EXTRACT(EPOCH FROM (j.finished_at - e.received_at))::float8 AS s"
+        " FROM run_events e JOIN job_runs j ON j.queue = 'usage-aggregation'"
+        " AND j.job_id = e.event_id AND j.status = 'succeeded' WHERE e.event_id = ANY($1)",
+        ids,
+    )
+    assert sorted(r["event_id"] for r in runs) == sorted(ids)
+    assert max(r["s"] for r in runs) < 1.0
     request_id = f"req-{ids[0]}"
     assert lines_with(services, "webhook", request_id)
     assert lines_with(services, "worker-usage-aggregation", request_id)
     metrics = httpx.get(f"{services.url('worker-usage-aggregation')}/metrics", timeout=10).text
     assert "usage_aggregates_updated_total 5.0" in metrics
+
+
+def metrics_of(stack: Stack, name: str) -> str:
+    return httpx.get(f"{stack.url(name)}/metrics", timeout=10).text
+
+
+def test_core_alone_exports_queue_depths_and_the_platform_probe(stack: tuple[Stack, str]) -> None:
+    services, _ = stack
+    core = wait_until(
+        lambda: "wrk_platform_up 1.0" in (text := metrics_of(services, "core")) and text,
+        timeout_s=10,
+        what="core's probe to find the platform up",
+    )
+    for queue in ("build-requests", "ai-ingestion", "notifications", "usage-aggregation"):
+        assert f'queue_depth{{queue="{queue}"}}' in core
+    assert 'wrk_platform_call_duration_seconds_count{call="deactivate_workflow"}' in core
+    assert "db_lock_wait_time_seconds_bucket{" in core
+    for name in services.services:
+        if name != "core":
+            assert "queue_depth{" not in metrics_of(services, name), name
 
 
 def test_a_canary_never_reaches_any_log(stack: tuple[Stack, str]) -> None:

@@ -70,6 +70,8 @@ def test_a_signed_event_is_stored_and_aggregated(
     assert row["received_at"] <= row["stored_at"]
     (job,) = queued(redis_url, "usage-aggregation")
     assert job.kind == "aggregate_usage"
+    assert job.id == sent["event_id"]  # one job per event: the usage SLI joins on it
+    assert job.payload["event_id"] == sent["event_id"]
     assert job.request_id == "req-webhook-0001"
     assert job.payload["automation_id"] == "automation-1"
     assert job.payload["period"] == sent["occurred_at"][:10]

@@ -376,8 +376,18 @@ def test_worker_serves_health_and_metrics(database_url: str, redis_url: str) -> 
         'worker_job_duration_seconds_bucket{le="60.0",queue="notifications"}',
         'worker_job_duration_seconds_bucket{le="300.0",queue="notifications"}',
         "db_connection_pool_in_use",
+        "db_lock_wait_time_seconds_count 0.0",  # unlabelled: there from startup
     ):
         assert family in body
+    assert "queue_depth" not in body  # core alone samples queue depths
+
+
+def test_the_build_worker_exposes_platform_call_latency_from_startup() -> None:
+    registry = CollectorRegistry()
+    BuildWorker(registry)
+    for call in ("create_workflow", "deactivate_workflow"):
+        labels = {"call": call, "le": "0.4"}
+        assert registry.get_sample_value("wrk_platform_call_duration_seconds_bucket", labels) == 0
 
 
 @pytest.mark.parametrize(

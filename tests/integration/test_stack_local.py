@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 import pytest
 
+from harness import http_client as http
 from harness import tools
 from harness.errors import ServiceStartError
-from harness import http_client as http
-from harness.stack.fakes import DEFAULT_FAKES, FakeService
+from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.timescale import Timing
@@ -236,13 +236,13 @@ def check_every_address_answers(services: dict[str, str], target: Any) -> None:
 def check_prometheus_scraped_every_job(prometheus_url: str) -> None:
     resp = get(f"{prometheus_url}/api/v1/query?query={quote('up')}")
     up = {r["metric"]["job"]: r["value"][1] for r in resp.json()["data"]["result"]}
-    expected = {"edge", "core", "platform", "toxiproxy", "prometheus", "alertmanager"}
+    expected = {*(f.name for f in DEFAULT_FAKES), "toxiproxy", "prometheus", "alertmanager"}
     assert up == dict.fromkeys(expected, "1")
 
 
 def check_proxies(target: Any) -> None:
     listed = get(f"{target.toxiproxy_url}/proxies").json()
-    assert set(listed) == {"postgres", "redis", "wrk_platform"}
+    assert set(listed) == {r.name for r in DEFAULT_PROXIES}
     for name, proxy in target.proxies.items():
         assert listed[name]["listen"] == proxy.listen
         assert listed[name]["upstream"] == proxy.upstream
@@ -268,6 +268,10 @@ def test_failing_service_is_named_and_nothing_is_left(files: Files) -> None:
     fakes = tuple(
         dataclasses.replace(f, command=(sys.executable, "-c", crash)) if f.name == "core" else f
         for f in stand_in_fakes(files)
+    )
+    # A service that cannot start without core must never be started.
+    fakes = tuple(
+        dataclasses.replace(f, depends_on=("core",)) if f.name == "edge" else f for f in fakes
     )
     stack = LocalStack(local_config(files, fakes=fakes))
     began = time.monotonic()
