@@ -12,7 +12,7 @@ unknown fault kinds...) in one `ConfigError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -54,13 +54,38 @@ def _catalog(info: ValidationInfo) -> Catalog | None:
     return catalog if isinstance(catalog, Catalog) else None
 
 
-def _known_alert(name: str, info: ValidationInfo) -> str:
-    """Alert names are checked against the catalogue the loader passes as context."""
-    catalog = _catalog(info)
-    if catalog is not None and name not in catalog.alert_names:
-        known = ", ".join(catalog.alert_names)
-        raise ValueError(f"unknown alert {name!r}; the catalogue has: {known}")
-    return name
+def _names(what: str) -> Callable[[Catalog], tuple[str, ...]]:
+    attribute = {"alert": "alert_names", "SLO": "slo_names", "metric": "metrics"}[what]
+    return lambda catalog: tuple(getattr(catalog, attribute))
+
+
+def _known(what: str) -> Callable[[str, ValidationInfo], str]:
+    """A validator checking a name against the catalogue the loader passes as context."""
+    names_of = _names(what)
+
+    def check(name: str, info: ValidationInfo) -> str:
+        catalog = _catalog(info)
+        if catalog is not None and name not in names_of(catalog):
+            known = ", ".join(names_of(catalog))
+            raise ValueError(f"unknown {what} {name!r}; the catalogue has: {known}")
+        return name
+
+    return check
+
+
+def _every(what: str) -> Callable[[object, ValidationInfo], object]:
+    """A validator turning `all` into every name of that kind in the catalogue."""
+    names_of = _names(what)
+
+    def expand(value: object, info: ValidationInfo) -> object:
+        if value != ALL_ALERTS:
+            return value
+        catalog = _catalog(info)
+        if catalog is None:
+            raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
+        return names_of(catalog)
+
+    return expand
 
 
 def _in_fires(name: str, info: ValidationInfo) -> str:
@@ -70,23 +95,13 @@ def _in_fires(name: str, info: ValidationInfo) -> str:
     return name
 
 
-def _expand_all(value: object, info: ValidationInfo) -> object:
-    """`all` means every alert of the catalogue, resolved at load time."""
-    if value != ALL_ALERTS:
-        return value
-    catalog = _catalog(info)
-    if catalog is None:
-        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
-    return catalog.alert_names
-
-
 def _hold(value: object) -> object:
     """One validator for the whole union, so an error names `hold`, not a union branch."""
     return value if value == UNTIL_EXPECTATIONS else to_seconds(value)
 
 
-AlertName = Annotated[str, AfterValidator(_known_alert)]
-ResolvingAlertName = Annotated[str, AfterValidator(_known_alert), AfterValidator(_in_fires)]
+AlertName = Annotated[str, AfterValidator(_known("alert"))]
+ResolvingAlertName = Annotated[str, AfterValidator(_known("alert")), AfterValidator(_in_fires)]
 Hold = Annotated[float | Literal["until_expectations"], BeforeValidator(_hold)]
 
 
@@ -277,54 +292,18 @@ class Mitigation(StrictModel):
     """Undoes the mitigation when the faults are removed."""
 
 
-def _known_slo(name: str, info: ValidationInfo) -> str:
-    catalog = _catalog(info)
-    if catalog is not None and name not in catalog.slo_names:
-        raise ValueError(f"unknown SLO {name!r}; the catalogue has: {', '.join(catalog.slo_names)}")
-    return name
-
-
-def _all_slos(value: object, info: ValidationInfo) -> object:
-    """`all` means every SLO of the catalogue, resolved at load time."""
-    if value != ALL_ALERTS:
-        return value
-    catalog = _catalog(info)
-    if catalog is None:
-        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
-    return catalog.slo_names
-
-
-SloName = Annotated[str, AfterValidator(_known_slo)]
+SloName = Annotated[str, AfterValidator(_known("SLO"))]
 
 
 class SloExpect(StrictModel):
     """SLO verdicts: `held` over the healthy baseline, `violated` over the fault window."""
 
-    held: Annotated[tuple[SloName, ...], BeforeValidator(_all_slos)] = ()
+    held: Annotated[tuple[SloName, ...], BeforeValidator(_every("SLO"))] = ()
     """`all` or a list of SLO names that must hold in the baseline."""
     violated: tuple[SloName, ...] = ()
     """SLOs the fault must break (proves the SLO measurement can see a breach)."""
     crosscheck_latency: bool = True
     """Cross-check each held latency SLO's server p95 with Locust's over the whole load."""
-
-
-def _known_metric(name: str, info: ValidationInfo) -> str:
-    catalog = _catalog(info)
-    if catalog is not None and name not in catalog.metrics:
-        raise ValueError(
-            f"unknown metric {name!r}; the catalogue has: {', '.join(catalog.metrics)}"
-        )
-    return name
-
-
-def _all_metrics(value: object, info: ValidationInfo) -> object:
-    """`all` means every metric of the catalogue, resolved at load time."""
-    if value != ALL_ALERTS:
-        return value
-    catalog = _catalog(info)
-    if catalog is None:
-        raise ValueError(f"{ALL_ALERTS!r} needs the catalogue (use load_scenario)")
-    return tuple(catalog.metrics)
 
 
 def _known_path(name: str) -> str:
@@ -333,7 +312,7 @@ def _known_path(name: str) -> str:
     return name
 
 
-MetricName = Annotated[str, AfterValidator(_known_metric)]
+MetricName = Annotated[str, AfterValidator(_known("metric"))]
 TracePathName = Annotated[str, AfterValidator(_known_path)]
 ErrorCodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
@@ -365,7 +344,7 @@ class EvidenceExpect(StrictModel):
     correlations: tuple[CorrelationSpec, ...] = ()
     traces: tuple[TracePathName, ...] = ()
     """§2.3 trace paths that must appear whole (one root, no broken parent link)."""
-    metrics_present: Annotated[tuple[MetricName, ...], BeforeValidator(_all_metrics)] = ()
+    metrics_present: Annotated[tuple[MetricName, ...], BeforeValidator(_every("metric"))] = ()
     """`all` or catalogue metric names that must be exposed with every required label (best
     stated where the load exercises every path, as in the healthy baseline)."""
     no_secret_in_logs: bool = True
@@ -381,7 +360,7 @@ class Expect(StrictModel):
     may_fire: tuple[AlertName, ...] = ()
     """May fire during the fault without failing the scenario; any other alert firing then
     is a failure."""
-    quiet_in_baseline: Annotated[tuple[AlertName, ...], BeforeValidator(_expand_all)] = Field(
+    quiet_in_baseline: Annotated[tuple[AlertName, ...], BeforeValidator(_every("alert"))] = Field(
         default=ALL_ALERTS, validate_default=True
     )
     """Must not fire in the baseline: `all` (every catalogue alert) or a list of names."""
