@@ -88,7 +88,7 @@ def test_an_unreachable_platform_at_startup_is_down_at_once() -> None:
 
 
 def test_timeouts_and_error_answers_count_as_down() -> None:
-    broken = [
+    broken: list[Handler | Exception] = [
         lambda _: httpx.Response(503),
         httpx.ReadTimeout("no answer"),
         lambda _: httpx.Response(500),
