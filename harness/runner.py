@@ -231,7 +231,7 @@ class ScenarioRunner:
         try:
             longest = max((e.budget.resolve_budget_s for e in step.resolves), default=0.0)
             wait_until(
-                lambda: all(self.obs.receiver.first(e.name, "resolved", m0) for e in step.resolves),
+                lambda: all(self._resolved(e.name, m0) for e in step.resolves),
                 timeout_s=longest + self._margin(),
             )
             now = time.time()
@@ -256,9 +256,7 @@ class ScenarioRunner:
         limit = plan.recovery_max_s or longest + self._margin()
 
         def resolved() -> bool:
-            return all(
-                self.obs.receiver.first(e.name, "resolved", f1) is not None for e in plan.resolves
-            )
+            return all(self._resolved(e.name, f1) for e in plan.resolves)
 
         wait_until(resolved, timeout_s=limit, poll_s=0.05)
 
@@ -268,6 +266,13 @@ class ScenarioRunner:
 
     def _fired(self, alert: str, since: float) -> bool:
         return self.obs.watcher.first(alert, "firing", since) is not None
+
+    def _resolved(self, alert: str, since: float) -> bool:
+        """Prometheus no longer has it active and Alertmanager delivered the resolution."""
+        return (
+            self.obs.watcher.first(alert, "inactive", since) is not None
+            and self.obs.receiver.first(alert, "resolved", since) is not None
+        )
 
     def _notified(self, alert: str, since: float) -> bool:
         return self.obs.receiver.first(alert, "firing", since) is not None

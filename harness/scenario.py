@@ -113,6 +113,7 @@ class Task(StrEnum):
     VERSION_WRITE = "version_write"  # POST /v1/automation-versions (enqueues a build)
     ADMIN_READ = "admin_read"  # GET /v1/admin/clients
     ADMIN_WRITE = "admin_write"  # POST /v1/admin/quotes
+    QUOTE_SIGN = "quote_sign"  # a quote sent and signed: enqueues a notification
     BAD_KEY = "bad_key"  # an unknown API key from one source address: 401s
     WEBHOOK_BAD_SIGNATURE = "webhook_bad_signature"  # a run event signed with the wrong secret
 

@@ -75,6 +75,24 @@ def _admin_write(user: WrkUser) -> None:
     )
 
 
+def _quote_sign(user: WrkUser) -> None:
+    """A quote goes draft → sent → signed; signing enqueues a notification (spec §3.3)."""
+    body = {"title": f"deal-{uuid.uuid4().hex[:8]}", "amount_cents": 990_000}
+    with user.client.post(
+        "/v1/admin/quotes", json=body, headers=_headers(user), name="POST /v1/admin/quotes",
+        catch_response=True,
+    ) as resp:  # fmt: skip
+        if resp.status_code != 201:
+            resp.failure(f"could not create a quote: {resp.status_code}")
+            return
+        quote_id = resp.json()["id"]
+    for status in ("sent", "signed"):
+        user.client.patch(
+            f"/v1/admin/quotes/{quote_id}", json={"status": status}, headers=_headers(user),
+            name="PATCH /v1/admin/quotes/{quote_id}",
+        )  # fmt: skip
+
+
 def _bad_key(user: WrkUser) -> None:
     headers = {"Authorization": "Bearer wrk_not_a_key", "X-Forwarded-For": user.source_ip}
     with user.client.get(
@@ -118,6 +136,7 @@ TASKS: dict[str, Callable[[WrkUser], None]] = {
     "version_write": _version_write,
     "admin_read": _admin_read,
     "admin_write": _admin_write,
+    "quote_sign": _quote_sign,
     "bad_key": _bad_key,
     "webhook_bad_signature": _webhook_bad_signature,
 }
