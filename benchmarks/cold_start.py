@@ -28,7 +28,9 @@ def _once(base: Path) -> tuple[float, dict[str, float]]:
     rules, am = base / "rules.yml", base / "alertmanager.yml"
     rules.write_text(render_rules(catalog, timing))
     am.write_text(render_alertmanager_config(catalog, "http://127.0.0.1:9", timing))
-    config = LocalStackConfig(base_dir=base, timing=timing, alertmanager_config=am, rules_file=rules)
+    config = LocalStackConfig(
+        base_dir=base, timing=timing, alertmanager_config=am, rules_file=rules
+    )
     with LocalStack(config) as stack:
         cold = stack.target.cold_start_s or 0.0
         return cold, dict(stack.startup_s)
