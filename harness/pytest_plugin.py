@@ -21,8 +21,14 @@ from harness.discovery import SCENARIO_SUFFIXES, find_catalog_dir
 from harness.errors import ConfigError, HarnessError
 
 if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when running
-    from harness.runner import ScenarioResult
+    from harness.faults import FaultInjector
+    from harness.observe.logs import LogStore
+    from harness.observe.prometheus import PrometheusClient
+    from harness.observe.receiver import NotificationReceiver
+    from harness.observe.traces import SpanStore
+    from harness.runner import Observers, ScenarioResult
     from harness.session import ConformanceSession, RunOptions
+    from harness.stack.target import Target
 
 _SESSION = pytest.StashKey["ConformanceSession"]()
 
@@ -206,3 +212,54 @@ def wrk_session(pytestconfig: pytest.Config) -> ConformanceSession:
     if _SESSION not in pytestconfig.stash:
         raise pytest.UsageError("wrk fixtures need scenario files collected in the same run")
     return _conformance(pytestconfig)
+
+
+def _observers(session: ConformanceSession) -> Observers:
+    if session.observers is None:
+        raise pytest.UsageError("the conformance session is not running")
+    return session.observers
+
+
+@pytest.fixture(scope="session")
+def wrk_target(wrk_session: ConformanceSession) -> Target:
+    """Addresses of the system under test (edge, services, Prometheus, Alertmanager, ...)."""
+    assert wrk_session.target is not None
+    return wrk_session.target
+
+
+@pytest.fixture(scope="session")
+def wrk_prometheus(wrk_session: ConformanceSession) -> PrometheusClient:
+    """Queries, alert states and the ALERTS history of the run's Prometheus."""
+    return _observers(wrk_session).prometheus
+
+
+@pytest.fixture(scope="session")
+def wrk_alerts(wrk_session: ConformanceSession) -> NotificationReceiver:
+    """Every notification Alertmanager delivered, with its receiver and arrival time."""
+    return _observers(wrk_session).receiver
+
+
+@pytest.fixture
+def wrk_faults(wrk_session: ConformanceSession) -> Iterator[FaultInjector]:
+    """Apply faults in a custom check; every one is rolled back when the test ends."""
+    injector = _observers(wrk_session).faults
+    with injector.session():
+        yield injector
+
+
+@pytest.fixture(scope="session")
+def wrk_logs(wrk_session: ConformanceSession) -> LogStore:
+    """The services' JSON log lines (local target)."""
+    evidence = _observers(wrk_session).evidence
+    if evidence is None or evidence.logs is None:
+        pytest.skip("the target exposes no log files")
+    return evidence.logs
+
+
+@pytest.fixture(scope="session")
+def wrk_traces(wrk_session: ConformanceSession) -> SpanStore:
+    """The services' spans (local target)."""
+    evidence = _observers(wrk_session).evidence
+    if evidence is None or evidence.spans is None:
+        pytest.skip("the target exposes no span files")
+    return evidence.spans

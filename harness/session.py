@@ -75,6 +75,7 @@ class ConformanceSession:
         self._runner: ScenarioRunner | None = None
         self._ran: set[Path] = set()
         self.target: Target | None = None
+        self.observers: Observers | None = None
 
     @classmethod
     def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
@@ -139,6 +140,7 @@ class ConformanceSession:
         self._cleanups += [api.close, lambda: self._rollback(faults)]
         evidence = self._evidence_sources(target, prometheus, identity)
         observers = Observers(prometheus, watcher, receiver, faults, evidence)
+        self.observers = observers
         self._runner = ScenarioRunner(target, self.timing, observers, self.run_dir, self.progress)
 
     def _evidence_sources(
