@@ -40,6 +40,18 @@ def stop_group(
         proc.wait(timeout=grace_s)
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10) -> None:
+    """Terminate one child we started; kill it if it outstays the grace."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace_s)
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     if not path.exists():
         return "(no log)"

@@ -14,7 +14,7 @@ import redis
 
 from harness.stack.process import die_with_parent_hook
 
-from ._processes import free_port
+from ._processes import free_port, stop_process
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -37,13 +37,7 @@ class Redis:
             client.flushall()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

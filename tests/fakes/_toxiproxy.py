@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from ._processes import free_port, log_tail
+from harness.stack.process import die_with_parent_hook
+
+from ._processes import free_port, log_tail, stop_process
 
 BINARY = Path(__file__).resolve().parents[2] / "tools" / "bin" / "toxiproxy-server"
 API_TIMEOUT_S = 5.0
@@ -45,13 +47,7 @@ class Toxiproxy:
         assert response.json()["enabled"] is enabled
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 def start_toxiproxy(log_dir: Path) -> Toxiproxy:
@@ -59,7 +55,10 @@ def start_toxiproxy(log_dir: Path) -> Toxiproxy:
     log_path = log_dir / "toxiproxy.log"
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [BINARY, "-host", "127.0.0.1", "-port", str(port)], stdout=out, stderr=subprocess.STDOUT
+            [BINARY, "-host", "127.0.0.1", "-port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent_hook(),  # noqa: PLW1509  (the hook only calls prctl)
         )
     server = Toxiproxy(proc, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + 10
