@@ -56,8 +56,19 @@ def test_a_stray_copy_of_a_released_placeholder_does_not_block_the_service(
             os.close(stray)
 
 
+def free_window(size: int) -> tuple[int, int]:
+    """`size` consecutive bindable ports; fixed numbers collide with stacks started meanwhile."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            low = probe.getsockname()[1]
+        if low + size < 65536 and all(can_bind(p) for p in range(low, low + size)):
+            return low, low + size
+    raise AssertionError(f"no window of {size} free ports")
+
+
 def test_two_runs_never_share_a_port_even_after_release(tmp_path: Path) -> None:
-    small = (21000, 21012)  # 12 ports, 6 per run: every draw collides often
+    small = free_window(12)  # 12 ports, 6 per run: every draw collides often
     first = allocate_ports([f"a{i}" for i in range(6)], lock_dir=tmp_path, port_range=small)
     first.release(first.ports.values())  # sockets closed, services "starting"
     second = allocate_ports(
@@ -73,29 +84,31 @@ def test_two_runs_never_share_a_port_even_after_release(tmp_path: Path) -> None:
 
 
 def test_close_frees_ports_for_the_next_run(tmp_path: Path) -> None:
-    small = (21100, 21102)
+    small = free_window(2)
     first = allocate_ports(["a", "b"], lock_dir=tmp_path, port_range=small)
     first.close()
     first.close()  # idempotent
     with allocate_ports(["a", "b"], lock_dir=tmp_path, port_range=small) as again:
-        assert sorted(again.ports.values()) == [21100, 21101]
+        assert sorted(again.ports.values()) == list(range(*small))
 
 
 def test_a_port_locked_by_another_process_is_skipped(tmp_path: Path) -> None:
-    lock = os.open(tmp_path / "21200.lock", os.O_RDONLY | os.O_CREAT)
+    low, high = free_window(2)
+    lock = os.open(tmp_path / f"{low}.lock", os.O_RDONLY | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        with allocate_ports(["a"], lock_dir=tmp_path, port_range=(21200, 21202)) as ports:
-            assert ports["a"] == 21201
+        with allocate_ports(["a"], lock_dir=tmp_path, port_range=(low, high)) as ports:
+            assert ports["a"] == low + 1
     finally:
         os.close(lock)
 
 
 def test_a_port_in_use_is_skipped(tmp_path: Path) -> None:
+    low, high = free_window(2)
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 21300))
-        with allocate_ports(["a"], lock_dir=tmp_path, port_range=(21300, 21302)) as ports:
-            assert ports["a"] == 21301
+        busy.bind(("127.0.0.1", low))
+        with allocate_ports(["a"], lock_dir=tmp_path, port_range=(low, high)) as ports:
+            assert ports["a"] == low + 1
 
 
 def test_kernel_choice_when_no_range_is_usable(tmp_path: Path) -> None:
