@@ -30,6 +30,7 @@ rules, its budget and its scaled promtool tests all use.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -431,6 +432,17 @@ class Alert(_AlertBase):
         """The PromQL expression with each window divided by `scale` (1 = production)."""
         return render_template(self.expr, self.all_windows_s, scale)
 
+    def signal_at(self, scale: float) -> tuple[str, float | None]:
+        """What to plot: the expression without its final `> N` and the threshold N.
+
+        An expression not ending in a numeric comparison is returned whole, threshold None.
+        """
+        expr = self.expr_at(scale)
+        match = _TRAILING_COMPARISON.match(expr)
+        if match is None or not _balanced(match["signal"]):
+            return expr, None
+        return match["signal"].strip(), float(match["threshold"])
+
     def for_at(self, scale: float) -> str:
         """The `for` duration divided by `scale`, as Prometheus writes it."""
         return format_duration(self.for_s / scale)
@@ -456,6 +468,20 @@ class Alert(_AlertBase):
         """How soon, at best and at worst, the alert fires and resolves under `timing`."""
         own = timing.at_scale(self.effective_scale(timing))
         return budget(own, self.fill_window_s, self.for_s)
+
+
+_TRAILING_COMPARISON = re.compile(
+    r"^(?P<signal>.*?)\s*(?:>=|<=|>|<|==)\s*(?P<threshold>-?[0-9.]+(?:e-?[0-9]+)?)\s*$", re.DOTALL
+)
+
+
+def _balanced(expr: str) -> bool:
+    depth = 0
+    for char in expr:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _expr_window_problems(expr: str, fields: Mapping[str, Any]) -> list[str]:
@@ -583,6 +609,13 @@ class BurnRateAlert(Alert):
     slo: str
     burn_windows: tuple[BurnWindow, ...] = Field(min_length=1)
     """The window pairs it was generated from, fastest first."""
+
+    def signal_at(self, scale: float) -> tuple[str, float | None]:
+        """The error ratio over the fastest pair's long window (its threshold is the SLO's)."""
+        selector = f'{{{SLO_LABEL}="{self.slo}"}}'
+        return render_template(
+            f"{RECORDED_RATIO}{{{{{MAIN_WINDOW}}}}}{selector}", self.all_windows_s, scale
+        ), None
 
     def generated_expr_problems(self, vocabulary: SeriesVocabulary | None) -> list[str]:
         """The checks a written `expr` gets, for the generated one (a generator bug, or an

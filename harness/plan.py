@@ -14,6 +14,7 @@ from harness.faults import (
     ToxicSpec,
 )
 from harness.load.runner import LoadProfile
+from harness.observe.series import SeriesSpec
 from harness.observe.traces import SPEC_PATHS
 from harness.runner import ExpectedAlert, MitigationStep, Plan
 from harness.scenario import (
@@ -109,6 +110,11 @@ def build_plan(
         alert = catalog.alert(name)
         return ExpectedAlert(name, alert.receiver.value, alert.budget(timing).after(onset))
 
+    def signal(name: str) -> SeriesSpec:
+        alert = catalog.alert(name)
+        expr, threshold = alert.signal_at(alert.effective_scale(timing))
+        return SeriesSpec(name, alert.summary, expr, "alert", threshold)
+
     fires = tuple(expected(n) for n in scenario.expect.fires)
     resolves = tuple(expected(n) for n in scenario.expect.resolves)
     warmup, baseline = scenario.phases.warmup_s / scale, scenario.phases.baseline_s / scale
@@ -133,6 +139,9 @@ def build_plan(
         slos_held=tuple(catalog.slo(n) for n in scenario.expect.slos.held),
         slos_violated=tuple(catalog.slo(n) for n in scenario.expect.slos.violated),
         crosscheck_latency=scenario.expect.slos.crosscheck_latency,
+        series=tuple(
+            signal(n) for n in dict.fromkeys((*scenario.expect.fires, *scenario.expect.resolves))
+        ),
         mitigation=MitigationStep(
             after_firing=mitigation.after_firing,
             apply=_calls(mitigation.apply),

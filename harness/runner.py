@@ -20,6 +20,7 @@ from harness.load.runner import LoadProfile, LoadResult, LoadRun
 from harness.observe.alert_watch import AlertWatcher, wait_until
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
+from harness.observe.series import CapturedSeries, SeriesCapture, SeriesSpec
 from harness.slo import LatencySlo, Slo
 from harness.slo_checks import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.stack.target import Target
@@ -76,6 +77,7 @@ class Plan:
     slos_violated: tuple[Slo, ...] = ()  # judged over the fault window
     crosscheck_latency: bool = True
     evidence: EvidencePlan = field(default_factory=EvidencePlan)
+    series: tuple[SeriesSpec, ...] = ()  # read over the whole scenario once it ends
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class ScenarioResult:
     load: LoadResult | None
     quiet_watched: tuple[str, ...] = ()  # alerts the baseline check watched
     notes: list[str] = field(default_factory=list)
+    series: list[CapturedSeries] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -149,7 +152,11 @@ class ScenarioRunner:
         checks += self._slo_checks(plan, phases, load_result)
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
-        return ScenarioResult(plan.scenario, checks, phases, load_result, plan.quiet)
+        series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
+        captured = series.capture(plan.series, load_start, end)
+        result = ScenarioResult(plan.scenario, checks, phases, load_result, plan.quiet)
+        result.series = captured
+        return result
 
     def _settle(self) -> None:
         """Start from a clean slate: no fault left, nothing pending or firing."""

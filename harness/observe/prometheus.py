@@ -14,6 +14,7 @@ import requests
 from prometheus_api_client import PrometheusConnect
 
 from harness.errors import ObserveError
+from harness.observe.series import SeriesPoints
 from harness.timescale import format_duration
 
 
@@ -63,6 +64,27 @@ class PrometheusClient:
             raise ObserveError(f"prometheus query failed: {promql}: {exc}") from exc
         return list(_samples(result))
 
+    def query_range(
+        self, promql: str, start: float, end: float, step_s: float
+    ) -> list[SeriesPoints]:
+        """Range query; NaN points (e.g. 0/0 ratios) are dropped."""
+        params = {
+            "query": promql,
+            "start": f"{start:.3f}",
+            "end": f"{end:.3f}",
+            "step": f"{step_s:.3f}",
+            "timeout": format_duration(self._timeout_s),
+        }
+        data = self._get("/api/v1/query_range", params)
+        out = []
+        for series in data.get("result", []):
+            labels = {k: str(v) for k, v in series.get("metric", {}).items()}
+            points = tuple(
+                (float(t), float(v)) for t, v in series.get("values", []) if v not in _NAN
+            )
+            out.append(SeriesPoints(labels, points))
+        return out
+
     def scalar(self, promql: str, at: float | None = None) -> float | None:
         """The single value of an instant query, or None when it returns nothing."""
         samples = self.query(promql, at)
@@ -106,6 +128,9 @@ class PrometheusClient:
             if s.timestamp >= since:
                 seen.setdefault(s.labels.get("alertname", "?"), set()).add(s.labels["alertstate"])
         return {name: sorted(states) for name, states in sorted(seen.items())}
+
+
+_NAN = frozenset({"NaN", "+Inf", "-Inf"})
 
 
 def _samples(result: list[dict[str, Any]]) -> list[Sample]:

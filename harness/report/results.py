@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.coverage import AlertCoverage, coverage_checks
 from harness.load.runner import LoadResult
+from harness.observe.series import CapturedSeries
 from harness.runner import Phases, ScenarioResult
 from harness.timescale import Timing
 from harness.verdicts import Check
@@ -84,6 +85,18 @@ def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
         "phases": _phases_json(s.phases),
         "load": _load_json(s.load),
         "notes": s.notes,
+        "series": [_series_json(c) for c in s.series],
+    }
+
+
+def _series_json(c: CapturedSeries) -> dict[str, Any]:
+    return {
+        **asdict(c.spec),
+        "start": _iso(c.start),
+        "end": _iso(c.end),
+        "step_s": c.step_s,
+        "error": c.error,
+        "sets": [{"labels": p.labels, "points": [list(pt) for pt in p.points]} for p in c.sets],
     }
 
 
