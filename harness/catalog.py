@@ -1,6 +1,6 @@
 """The catalogue: what the specification promises, as typed, validated data.
 
-Three files in `scenarios/catalog/`, one source of truth for every alert and SLO:
+Files in `scenarios/catalog/`, one source of truth for every alert, SLO and dashboard:
 
 - `metrics.yaml`: the metric contract: every series the system under test must expose, with
   its type, labels, closed label values, histogram buckets and which services expose it;
@@ -9,6 +9,8 @@ Three files in `scenarios/catalog/`, one source of truth for every alert and SLO
   receiver and promtool test inputs; plus `burn_rate_alerts`, the multiwindow multi-burn-rate
   alerts of the availability SLOs, whose expressions are generated from the SLO (objective,
   period, error-ratio queries) so the objective is written once.
+- `dashboards.yaml` (optional): the dashboards of spec §4, checked against the same metric
+  contract (see `harness.dashboards`).
 
 The harness renders Prometheus rules from these at any time scale (see `harness.rules`) and
 computes every alert's budget from the same numbers, so the catalogue is the single source.
@@ -48,6 +50,8 @@ from pydantic import (
     model_validator,
 )
 
+from harness.dashboards.load import DASHBOARDS_FILE, load_dashboards
+from harness.dashboards.model import DashboardsFile
 from harness.errors import ConfigError, Problem
 from harness.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
 from harness.timescale import (
@@ -658,6 +662,8 @@ class Catalog(StrictModel):
     slos: tuple[Slo, ...] = ()
     tables: dict[str, dict[str, str]] = {}
     """Postgres tables the async SLOs read (name -> column -> SQL type)."""
+    dashboards: DashboardsFile | None = None
+    """The dashboards of spec §4 (dashboards.yaml; optional), see harness.dashboards."""
 
     @model_validator(mode="after")
     def _names_unique(self) -> Catalog:
@@ -769,16 +775,24 @@ class Catalog(StrictModel):
 
 
 def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
-    """Load and cross-check metrics.yaml, slos.yaml and alerts.yaml; ConfigError lists every
-    problem of every file."""
+    """Load and cross-check metrics.yaml, slos.yaml, alerts.yaml (and dashboards.yaml when
+    present); ConfigError lists every problem of every file."""
     metrics, vocabulary, problems = _load_metrics(directory / METRICS_FILE)
     slos, more = load_slos(directory / SLOS_FILE, vocabulary)
     problems += more
     alerts, more = _load_alerts(directory / ALERTS_FILE, vocabulary, slos.slos if slos else None)
     problems += more
+    dashboards, more = load_dashboards(directory / DASHBOARDS_FILE, vocabulary)
+    problems += more
     if problems or metrics is None or slos is None or alerts is None:
         raise ConfigError(problems)
-    return Catalog(alerts=alerts, metrics=metrics.metrics, slos=slos.slos, tables=slos.tables)
+    return Catalog(
+        alerts=alerts,
+        metrics=metrics.metrics,
+        slos=slos.slos,
+        tables=slos.tables,
+        dashboards=dashboards,
+    )
 
 
 def _load_metrics(

@@ -76,6 +76,10 @@ class ObserveError(HarnessError):
     """An observation backend (Prometheus, Alertmanager, logs) could not be read."""
 
 
+class ReportError(HarnessError):
+    """A report, results file or ledger cannot be read or written."""
+
+
 class Interrupted(KeyboardInterrupt):
     """A signal asked the run to stop; raised in the main thread so `finally` blocks run."""
 

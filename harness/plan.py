@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.catalog import Catalog
+from harness.dashboards.plan import dashboard_plan
 from harness.evidence import Correlation, CorrelationHop, EvidencePlan, RequestFilter
 from harness.faults import (
     Fault,
@@ -123,6 +124,7 @@ def build_plan(
     under_mitigation = tuple(expected(n) for n in scenario.expect.resolves_under_mitigation)
     bound = (warmup + baseline + 2 * longest + 30.0) * LOAD_SAFETY_FACTOR
     mitigation = scenario.mitigation
+    dashboards = dashboard_plan(scenario.expect.dashboards, catalog.dashboards, timing)
     return Plan(
         scenario=scenario.name,
         load=_profile(scenario.load, bound),
@@ -141,7 +143,9 @@ def build_plan(
         crosscheck_latency=scenario.expect.slos.crosscheck_latency,
         series=tuple(
             signal(n) for n in dict.fromkeys((*scenario.expect.fires, *scenario.expect.resolves))
-        ),
+        )
+        + (dashboards.series if dashboards else ()),
+        dashboards=dashboards,
         mitigation=MitigationStep(
             after_firing=mitigation.after_firing,
             apply=_calls(mitigation.apply),

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from harness.catalog import Catalog
+from harness.dashboards.expect import DashboardExpect
 from harness.errors import ConfigError, Problem
 from harness.observe.traces import SPEC_PATHS
 from harness.validation import (
@@ -376,6 +377,9 @@ class Expect(StrictModel):
     slos: SloExpect = SloExpect()
     # Validated even when absent, with the catalogue in context, so `all` resolves.
     evidence: EvidenceExpect = Field(default={}, validate_default=True)
+    dashboards: DashboardExpect | None = None
+    """Panels of the catalogue's dashboards that must show data in the baseline
+    (`have_data`) or move during the fault (`moves`); see harness.dashboards.expect."""
 
 
 class Scenario(StrictModel):
@@ -430,6 +434,10 @@ def _semantic_problems(file: str, scenario: Scenario) -> list[Problem]:
         if fault.hold == UNTIL_EXPECTATIONS and not scenario.expect.fires:
             reason = f"{UNTIL_EXPECTATIONS!r} needs at least one alert in expect.fires"
             problems.append(Problem(file, f"faults[{i}].hold", reason))
+    dashboards = scenario.expect.dashboards
+    if dashboards is not None and dashboards.moves and not scenario.faults:
+        reason = "a panel can only be expected to move during a fault; the scenario has none"
+        problems.append(Problem(file, "expect.dashboards.moves", reason))
     return problems + _mitigation_problems(file, scenario)
 
 
