@@ -22,7 +22,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from locust import FastHttpUser, TaskSet, constant_throughput
+from locust import FastHttpUser, TaskSet, constant_throughput, events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
 
 def _headers(user: WrkUser) -> dict[str, str]:
@@ -161,3 +163,50 @@ class WrkUser(FastHttpUser):
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
+
+
+# -- distributed mode: every worker's last statistics reach the master ---------------------
+#
+# On SIGTERM Locust's master tells its workers to quit and waits a fixed 0.5 s for their last
+# reports before writing the CSV; on a busy machine a worker's last report (up to 3 s of
+# requests) misses that window. So when the master begins to quit, it first asks each worker
+# to stop its users and report, and waits (bounded) until each has answered. Messages on one
+# worker's connection arrive in order: its statistics are in before its answer. Kept in this
+# file so a worker started with `-f -` (locustfile sent by the master) has it too.
+
+FLUSH, FLUSHED = "wrkh_flush", "wrkh_flushed"
+FLUSH_WAIT_S = 5.0  # within LoadRun.stop()'s 10 s before SIGKILL
+
+
+def _final_reports(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        answered: set[str] = set()
+        runner.register_message(FLUSHED, lambda msg, **_: answered.add(msg.node_id))
+        # Registered after Locust's own listeners: `quitting` fires in reverse, so this is first.
+        hooks: Any = environment.events  # Locust's event hooks are untyped
+        hooks.quitting.add_listener(lambda **_: _flush_workers(runner, answered))
+    elif isinstance(runner, WorkerRunner):
+        runner.register_message(FLUSH, lambda **_: _report_and_answer(runner), concurrent=True)
+
+
+def _flush_workers(runner: MasterRunner, answered: set[str]) -> None:
+    workers = [client.id for client in runner.clients.all]
+    for worker in workers:
+        runner.send_message(FLUSH, client_id=worker)
+    deadline = time.monotonic() + FLUSH_WAIT_S
+    while not answered.issuperset(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)  # gevent's sleep: Locust has monkey-patched the process
+
+
+def _report_and_answer(runner: WorkerRunner) -> None:
+    runner.stop()  # no request may start after the report
+    data: dict[str, Any] = {}
+    hooks: Any = runner.environment.events
+    hooks.report_to_master.fire(client_id=runner.client_id, data=data)
+    runner.send_message("stats", data)
+    runner.send_message(FLUSHED)
+
+
+_hooks: Any = events
+_hooks.init.add_listener(_final_reports)

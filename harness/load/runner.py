@@ -3,6 +3,13 @@
 A separate process keeps gevent's monkey-patching out of the harness (threads, sockets,
 subprocesses and signals stay ordinary here) and is the same shape as distributed mode.
 The run is bounded by Locust's own `--run-time` and by `stop()`, whichever comes first.
+
+Distributed mode (`LoadProfile.workers` = N > 0): one master (`--master --expect-workers N`,
+listening on 127.0.0.1 at a port from ports.py) and N `--worker` processes, each in its own
+process group and killed with the harness (PR_SET_PDEATHSIG). The master aggregates every
+worker's requests and writes the same CSV as a single process, so results read the same (the
+locustfile makes each worker send its last report before the master quits).
+The users and the request rate are those of the profile in total, spread over the workers.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import LoadError
-from harness.stack.process import die_with_parent_hook
+from harness.stack.ports import HOST, PortReservation, allocate_ports
+from harness.stack.process import die_with_parent_hook, read_tail
 
 log = logging.getLogger("harness.load")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+EXPECT_WORKERS_MAX_WAIT_S = 30  # the master gives up when the workers do not all connect
+WORKER_EXIT_WAIT_S = 5.0  # workers quit on the master's word; past this they are signalled
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class LoadProfile:
     rate_per_user: float
     mix: dict[str, int]
     max_duration_s: float  # hard upper bound; the run is normally stopped earlier
+    workers: int = 0  # 0: one Locust process; N: a master and N local worker processes
 
 
 @dataclass(frozen=True)
@@ -67,31 +78,84 @@ class LoadResult:
 
 
 class LoadRun:
-    """One Locust process driving a target; use as a context manager."""
+    """One Locust process (or a master and its workers) driving a target; a context manager."""
 
     def __init__(
-        self, host: str, identity: LoadIdentity, profile: LoadProfile, out_dir: Path
+        self,
+        host: str,
+        identity: LoadIdentity,
+        profile: LoadProfile,
+        out_dir: Path,
+        locustfile: Path = LOCUSTFILE,
     ) -> None:
         self.host, self.profile, self.out_dir = host, profile, out_dir
+        self.locustfile = locustfile
         self._identity = identity
         self._proc: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self._ports: PortReservation | None = None
+        self.master_port: int | None = None
 
     @property
     def csv_prefix(self) -> Path:
         return self.out_dir / "locust"
 
+    @property
+    def running(self) -> bool:
+        """Locust (the master in distributed mode) has started and not exited."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Locust's process (the master in distributed mode), once started."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._workers]
+
     def command(self) -> list[str]:
+        """The Locust command line; the master's in distributed mode (start() picks the port)."""
         p = self.profile
-        return [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        command = [
+            sys.executable, "-m", "locust", "-f", str(self.locustfile), "--headless",
             "--host", self.host, "-u", str(p.users), "-r", str(p.users),
             "-t", f"{max(1, int(p.max_duration_s))}s", "--stop-timeout", "2",
             "--csv", str(self.csv_prefix), "--csv-full-history", "--only-summary",
             "--exit-code-on-error", "0", "--loglevel", "WARNING",
         ]  # fmt: skip
+        if p.workers > 0:
+            command += [
+                "--master", "--master-bind-host", HOST,
+                "--master-bind-port", str(self.master_port or 0),
+                "--expect-workers", str(p.workers),
+                "--expect-workers-max-wait", str(EXPECT_WORKERS_MAX_WAIT_S),
+            ]  # fmt: skip
+        return command
+
+    def worker_command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "locust", "-f", str(self.locustfile), "--worker",
+            "--master-host", HOST, "--master-port", str(self.master_port or 0),
+            "--loglevel", "WARNING",
+        ]  # fmt: skip
 
     def start(self) -> LoadRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.profile.workers > 0:
+                self._ports = allocate_ports(["locust-master"])
+                self.master_port = self._ports["locust-master"]
+                self._ports.release([self.master_port])
+            self._proc = self._spawn(self.command(), "locust.log")
+            for i in range(self.profile.workers):
+                self._workers.append(self._spawn(self.worker_command(), f"locust-worker-{i}.log"))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         ident = self._identity
         env.update(
@@ -101,39 +165,58 @@ class LoadRun:
             WRKH_MIX=json.dumps(self.profile.mix),
             WRKH_RATE_PER_USER=str(self.profile.rate_per_user),
         )
-        log_file = (self.out_dir / "locust.log").open("wb")
-        self._proc = subprocess.Popen(
-            self.command(), env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=die_with_parent_hook(),  # noqa: PLW1509  (the hook only calls prctl)
-        )  # fmt: skip
-        log_file.close()
-        return self
+        with (self.out_dir / log_name).open("wb") as log_file:
+            return subprocess.Popen(
+                command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=die_with_parent_hook(),  # noqa: PLW1509  (the hook only calls prctl)
+            )  # fmt: skip
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop Locust (SIGTERM lets it write its CSV), then make sure the group is gone."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        """Stop Locust (SIGTERM lets the master write its CSV), then every worker; idempotent."""
+        if self._proc is not None:
+            _stop(self._proc, timeout_s)
+        for worker in self._workers:
+            # The master's quit reaches the workers; one that missed it is stopped here.
+            _stop(worker, WORKER_EXIT_WAIT_S, grace_s=WORKER_EXIT_WAIT_S)
+        if self._ports is not None:
+            self._ports.close()
+            self._ports = None
 
     def result(self) -> LoadResult:
         self.stop()
         proc = self._proc
         if proc is not None and proc.returncode not in (0, -signal.SIGTERM):
-            raise LoadError(f"locust exited with {proc.returncode}; see {self.out_dir}/locust.log")
-        return read_stats(Path(f"{self.csv_prefix}_stats.csv"))
+            raise LoadError(
+                f"locust exited with {proc.returncode}; see {self.out_dir}/locust*.log\n"
+                + read_tail(self.out_dir / "locust.log", 20)
+            )
+        stats = Path(f"{self.csv_prefix}_stats.csv")
+        if not stats.exists():
+            tail = read_tail(self.out_dir / "locust.log", 20)
+            raise LoadError(f"locust wrote no stats file at {stats}; its log ends:\n{tail}")
+        return read_stats(stats)
 
     def __enter__(self) -> LoadRun:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout_s: float, grace_s: float = 0.0) -> None:
+    """Wait `grace_s` for a voluntary exit, then SIGTERM the group, then SIGKILL it."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace_s)
+        return
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -1,0 +1,505 @@
+"""ComposeStack: docker-compose.yml brought up and down with the Docker SDK, as a `Target`.
+
+`docker compose` itself is not needed: the file is read into a typed model (compose_file.py),
+each service is planned as one container (compose_plan.py), and the containers are created in
+dependency order, each once what it depends on is healthy. What a harness run changes against
+the file, and why:
+
+- a project name of its own per run (`wrkh-<run id>-<random>`): containers, network and
+  volumes of two runs never meet, and teardown finds everything by the project label;
+- every published port gets a free 127.0.0.1 port (ports.py) instead of the file's fixed one;
+- secrets are generated per run and fill the file's `${WRK_API_KEYS}`, `${WRK_WEBHOOK_SECRET}`
+  and `${WRK_REDACT_VALUES}`;
+- Prometheus and Alertmanager run on the host network, listening on 127.0.0.1: Alertmanager
+  must reach the harness's webhook receiver, which listens on 127.0.0.1 only. Prometheus then
+  scrapes every service through its published port, exactly as in the local stack, with the
+  run's time-scaled rules and intervals (the file's deploy/ configuration is production's);
+- the `spans` volume is the run's span folder, and each container's output is copied into
+  `<run>/logs/<service>.log`, so the evidence checks read the same files as locally;
+- Grafana is left out (it is for people; the suite does not read it).
+
+Everything is removed on success, failure, Ctrl-C and SIGTERM (signals.py); the fakes' image
+stays as a build cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from harness.errors import ServiceStartError, StackError
+from harness.stack.compose_file import ComposeFile, load_compose
+from harness.stack.compose_plan import (
+    ALERTMANAGER_CONFIG,
+    PROJECT_LABEL,
+    PROMETHEUS_CONFIG,
+    RULES_FILE,
+    SPANS_VOLUME,
+    ContainerPlan,
+    PlanInputs,
+    built_services,
+    create_kwargs,
+    host_port,
+    new_project_name,
+    plan_containers,
+    port_names,
+    read_proxies,
+    selected_services,
+)
+from harness.stack.fakes import api_keys_json
+from harness.stack.layout import DATABASE, EXTRA_JOBS, PG_SUPERUSER, generate_credentials
+from harness.stack.ports import HOST, PortReservation, allocate_ports
+from harness.stack.promconfig import render_prometheus_config
+from harness.stack.readiness import PrometheusScraped
+from harness.stack.signals import TRAP
+from harness.stack.target import Credentials, Target
+from harness.timescale import Timing, format_duration
+
+__all__ = ["ComposeStack", "ComposeStackConfig", "connect"]
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+API_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 5
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class ComposeStackConfig:
+    """What a compose run needs; the caller renders the rules and Alertmanager files."""
+
+    base_dir: Path
+    timing: Timing
+    alertmanager_config: Path
+    rules_file: Path | None = None
+    compose_file: Path = DEFAULT_COMPOSE_FILE
+    fake_env: Mapping[str, str] = field(default_factory=dict)  # added to every built service
+    tenants: int = 2
+    run_id: str | None = None
+    docker_host: str | None = None  # default: $DOCKER_HOST, else the local socket
+    health_timeout_s: float = 180.0  # per service, from its start to healthy
+    scrape_timeout_s: float = 60.0  # Prometheus' first scrape of every job
+    poll_s: float = 0.5
+    port_lock_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunSecrets:
+    credentials: tuple[Credentials, ...]
+    webhook_secret: str
+
+    def variables(self) -> dict[str, str]:
+        """The file's `${...}` variables this run fills."""
+        redact = [c.api_key for c in self.credentials] + [self.webhook_secret]
+        return {
+            "WRK_API_KEYS": api_keys_json(self.credentials),
+            "WRK_WEBHOOK_SECRET": self.webhook_secret,
+            "WRK_REDACT_VALUES": ",".join(redact),
+        }
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def spans(self) -> Path:
+        return self.root / "spans"
+
+    @property
+    def prometheus_config(self) -> Path:
+        return self.root / "prometheus.yml"
+
+
+# -- the Docker engine -------------------------------------------------------------------
+
+
+def connect(docker_host: str | None) -> Any:
+    """A docker SDK client that answered a ping; StackError naming the host otherwise."""
+    import docker  # lazily: the SDK pulls in requests, which only this path needs
+
+    host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    try:
+        client = docker.DockerClient(base_url=host, timeout=API_TIMEOUT_S)
+        client.ping()
+    except Exception as exc:  # the SDK raises DockerException, requests and OS errors alike
+        raise StackError(
+            f"no Docker engine reachable at DOCKER_HOST={host} ({exc}); --target compose "
+            "needs a running Docker engine (set DOCKER_HOST to reach another one)"
+        ) from exc
+    return client
+
+
+class ClientFactory(Protocol):
+    def __call__(self, docker_host: str | None) -> Any: ...
+
+
+class ScrapeCheck(Protocol):
+    def check(self) -> str | None: ...
+
+
+def _default_scrape_check(url: str, jobs: tuple[str, ...], since: float) -> ScrapeCheck:
+    return PrometheusScraped(url, jobs, since)
+
+
+class ComposeStack:
+    """Brings the compose file up as one project and hands out a Target; a context manager."""
+
+    def __init__(
+        self,
+        config: ComposeStackConfig,
+        client_factory: ClientFactory = connect,
+        scrape_check: Callable[[str, tuple[str, ...], float], ScrapeCheck] = (
+            _default_scrape_check
+        ),
+    ) -> None:
+        self.config = config
+        self.project = new_project_name(config.run_id)
+        self.paths = RunPaths(config.base_dir / self.project)
+        self._client_factory = client_factory
+        self._scrape_check = scrape_check
+        self._client: Any = None
+        self._ports: PortReservation | None = None
+        self._containers: dict[str, Any] = {}  # service -> container object, in start order
+        self._healthy: set[str] = set()
+        self._followers: list[threading.Thread] = []
+        self._trapped = False
+        self._started = False
+        self._target: Target | None = None
+        self._started_at: dict[str, float] = {}  # service -> time.monotonic() at its start
+        self.startup_s: dict[str, float] = {}  # per service: seconds from start to healthy
+
+    @property
+    def target(self) -> Target:
+        if self._target is None:
+            raise StackError("the compose stack is not started")
+        return self._target
+
+    def __enter__(self) -> ComposeStack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Target:
+        """Create everything, wait until each service is healthy and Prometheus scraped all."""
+        if self._started:
+            raise StackError("this ComposeStack was already started; create a new one")
+        self._started = True
+        self._trapped = TRAP.acquire()
+        began = time.monotonic()
+        try:
+            return self._start(began)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, began: float) -> Target:
+        cfg = self.config
+        self._client = self._client_factory(cfg.docker_host)
+        run_secrets = RunSecrets(generate_credentials(cfg.tenants), secrets.token_hex(24))
+        compose = load_compose(cfg.compose_file, env=run_secrets.variables())
+        services = selected_services(compose)
+        self._ports = allocate_ports(port_names(compose, services), lock_dir=cfg.port_lock_dir)
+        ports = self._ports.ports
+        self._make_dirs()
+        fakes = built_services(compose, services)
+        self._write_prometheus_config(compose, fakes, ports)
+        inputs = PlanInputs(
+            project=self.project,
+            ports=ports,
+            config_files=self._config_files(),
+            spans_dir=self.paths.spans,
+            fake_env=cfg.fake_env,
+            resend_delay=format_duration(cfg.timing.resend_delay_s),
+        )
+        plans = plan_containers(compose, services, inputs)
+        self._create_network_and_volumes(compose)
+        self._prepare_images(compose, services)
+        since = time.time()  # wall clock: compared with Prometheus' sample timestamps
+        for plan in plans:
+            self._start_container(plan)
+        for plan in plans:
+            self._wait_healthy(plan.service)
+        self._wait_scraped(ports["prometheus"], (*fakes, *EXTRA_JOBS), since)
+        cold = time.monotonic() - began
+        log.info("compose project %s ready in %.2fs", self.project, cold)
+        self._target = self._make_target(compose, fakes, ports, run_secrets, cold)
+        return self._target
+
+    def _make_dirs(self) -> None:
+        for folder in (self.paths.logs, self.paths.spans):
+            folder.mkdir(parents=True, exist_ok=True)
+        # The fakes run as an unprivileged user inside their containers.
+        self.paths.spans.chmod(0o777)
+
+    def _config_files(self) -> dict[str, Path]:
+        files = {
+            PROMETHEUS_CONFIG: self.paths.prometheus_config,
+            ALERTMANAGER_CONFIG: self.config.alertmanager_config.resolve(),
+        }
+        if self.config.rules_file is not None:
+            files[RULES_FILE] = self.config.rules_file.resolve()
+        return files
+
+    def _write_prometheus_config(
+        self, compose: ComposeFile, fakes: list[str], ports: Mapping[str, int]
+    ) -> None:
+        jobs = {name: host_port(compose, ports, name) for name in (*fakes, *EXTRA_JOBS)}
+        rules = Path(RULES_FILE) if self.config.rules_file is not None else None
+        text = render_prometheus_config(self.config.timing, jobs, ports["alertmanager"], rules)
+        self.paths.prometheus_config.write_text(text)
+
+    def _create_network_and_volumes(self, compose: ComposeFile) -> None:
+        labels = {PROJECT_LABEL: self.project}
+        self._client.networks.create(self.project, driver="bridge", labels=labels)
+        for volume in compose.volumes:
+            if volume != SPANS_VOLUME:
+                self._client.volumes.create(name=f"{self.project}_{volume}", labels=labels)
+
+    def _prepare_images(self, compose: ComposeFile, services: list[str]) -> None:
+        """Build each distinct build once; pull images that are not present."""
+        done: set[str] = set()
+        for name in services:
+            svc = compose.services[name]
+            image = svc.image or f"{self.project}-{name}"
+            if image in done:
+                continue
+            done.add(image)
+            if svc.build is not None:
+                self._build(compose.directory / svc.build.context, svc.build.dockerfile, image)
+            else:
+                self._ensure_pulled(image)
+
+    def _build(self, context: Path, dockerfile: str, tag: str) -> None:
+        log.info("building %s from %s", tag, context / dockerfile)
+        try:
+            self._client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True)
+        except Exception as exc:
+            raise StackError(f"building image {tag} from {context / dockerfile}: {exc}") from exc
+
+    def _ensure_pulled(self, image: str) -> None:
+        try:
+            self._client.images.get(image)
+            return
+        except _not_found():
+            pass
+        except Exception as exc:
+            raise StackError(f"looking up image {image}: {exc}") from exc
+        repository, _, tag = image.rpartition(":")
+        log.info("pulling %s", image)
+        try:
+            self._client.images.pull(repository, tag=tag)
+        except Exception as exc:
+            raise StackError(f"pulling image {image}: {exc}") from exc
+
+    def _start_container(self, plan: ContainerPlan) -> None:
+        for dep, condition in plan.depends_on.items():
+            if condition == "service_healthy":
+                self._wait_healthy(dep)
+        assert self._ports is not None
+        self._ports.release(plan.host_ports)
+        with TRAP.spawning():  # a container created must be recorded, or it would leak
+            container = self._client.containers.create(plan.image, **create_kwargs(plan))
+            self._containers[plan.service] = container
+        self._started_at[plan.service] = time.monotonic()
+        container.start()
+        self._follow_logs(plan.service, container)
+
+    def _follow_logs(self, service: str, container: Any) -> None:
+        path = self.paths.logs / f"{service}.log"
+        thread = threading.Thread(
+            target=_copy_logs, args=(container, path), name=f"logs-{service}", daemon=True
+        )
+        thread.start()
+        self._followers.append(thread)
+
+    def _wait_healthy(self, service: str) -> None:
+        """Until Docker reports the service healthy (or running, without a health check)."""
+        if service in self._healthy:
+            return
+        container = self._containers[service]
+        deadline = time.monotonic() + self.config.health_timeout_s
+        while True:
+            container.reload()
+            problem = _health_problem(container.attrs.get("State", {}))
+            if problem is None:
+                break
+            if problem.fatal:
+                raise ServiceStartError(service, problem.reason, _log_tail(container))
+            if time.monotonic() >= deadline:
+                reason = f"not healthy after {self.config.health_timeout_s:g} s: {problem.reason}"
+                raise ServiceStartError(service, reason, _log_tail(container))
+            time.sleep(self.config.poll_s)
+        self._healthy.add(service)
+        self.startup_s[service] = round(time.monotonic() - self._started_at[service], 3)
+
+    def _wait_scraped(self, port: int, jobs: tuple[str, ...], since: float) -> None:
+        check = self._scrape_check(f"http://{HOST}:{port}", jobs, since)
+        deadline = time.monotonic() + self.config.scrape_timeout_s
+        while (reason := check.check()) is not None:
+            if time.monotonic() >= deadline:
+                tail = _log_tail(self._containers["prometheus"])
+                raise ServiceStartError("prometheus", f"not every job scraped: {reason}", tail)
+            time.sleep(self.config.poll_s)
+
+    def _make_target(
+        self,
+        compose: ComposeFile,
+        fakes: list[str],
+        ports: Mapping[str, int],
+        run_secrets: RunSecrets,
+        cold: float,
+    ) -> Target:
+        def url(name: str) -> str:
+            return f"http://{HOST}:{host_port(compose, ports, name)}"
+
+        urls = {name: url(name) for name in fakes}
+        return Target(
+            name="compose",
+            edge_url=urls["edge"],
+            prometheus_url=url("prometheus"),
+            alertmanager_url=url("alertmanager"),
+            toxiproxy_url=url("toxiproxy"),
+            services=urls,
+            proxies=read_proxies(compose),
+            credentials=run_secrets.credentials,
+            log_dir=self.paths.logs,
+            span_dir=self.paths.spans,
+            webhook_secret=run_secrets.webhook_secret,
+            database_url=(
+                f"postgresql://{PG_SUPERUSER}@{HOST}:{host_port(compose, ports, 'postgres')}"
+                f"/{DATABASE}"
+            ),
+            cold_start_s=round(cold, 3),
+        )
+
+    # -- teardown -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Remove every container, the network and the volumes of the project. Idempotent.
+
+        Raises StackError afterwards if anything could not be removed (it is named).
+        """
+        failures: list[str] = []
+        with TRAP.deferred():
+            if self._client is not None:
+                failures = self._remove_project()
+            for thread in self._followers:
+                thread.join(timeout=STOP_TIMEOUT_S)
+            self._followers.clear()
+            if self._ports is not None:
+                self._ports.close()
+            self._target = None
+            if self._trapped:
+                TRAP.release()
+                self._trapped = False
+        TRAP.redeliver_pending()
+        if failures:
+            raise StackError(f"compose project {self.project} left behind: {'; '.join(failures)}")
+
+    def _remove_project(self) -> list[str]:
+        """Containers newest first, then the network and volumes, all found by label too."""
+        filters = {"label": f"{PROJECT_LABEL}={self.project}"}
+        failures: list[str] = []
+        containers = {c.id: c for c in reversed(self._containers.values())}
+        listed = _listed(self._client.containers, failures, filters=filters, all=True)
+        containers |= {c.id: c for c in listed}
+        for container in containers.values():
+            _guarded(functools.partial(_remove_container, container), container.name, failures)
+        self._containers.clear()
+        for collection in (self._client.networks, self._client.volumes):
+            for item in _listed(collection, failures, filters=filters):
+                _guarded(item.remove, item.name, failures)
+        return failures
+
+
+def _listed(collection: Any, failures: list[str], **kwargs: Any) -> list[Any]:
+    try:
+        return list(collection.list(**kwargs))
+    except Exception as exc:
+        failures.append(f"listing: {exc}")
+        return []
+
+
+def _guarded(step: Callable[[], object], what: str, failures: list[str]) -> None:
+    """One removal; a failure is recorded and the rest still runs."""
+    try:
+        step()
+    except _not_found():
+        pass  # already gone
+    except Exception as exc:
+        failures.append(f"{what}: {exc}")
+
+
+def _not_found() -> tuple[type[Exception], ...]:
+    from docker.errors import NotFound  # ImageNotFound is a NotFound
+
+    return (NotFound,)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    reason: str
+    fatal: bool
+
+
+def _health_problem(state: Mapping[str, Any]) -> _Problem | None:
+    """None when healthy; a fatal problem when it exited or its health check failed."""
+    status = state.get("Status", "")
+    if status in ("exited", "dead"):
+        return _Problem(f"container {status} with code {state.get('ExitCode')}", True)
+    health = state.get("Health")
+    if health is None:
+        return None if status == "running" else _Problem(f"status {status}", False)
+    if health.get("Status") == "healthy":
+        return None
+    if health.get("Status") == "unhealthy":
+        last = (health.get("Log") or [{}])[-1].get("Output", "").strip()
+        return _Problem(f"health check failed: {last[-300:]}", True)
+    return _Problem(f"health {health.get('Status')}", False)
+
+
+def _copy_logs(container: Any, path: Path) -> None:
+    """Follow a container's output into a file until the container is gone."""
+    with contextlib.suppress(Exception), path.open("ab") as out:
+        for chunk in container.logs(stream=True, follow=True):
+            out.write(chunk)
+            out.flush()
+
+
+def _log_tail(container: Any) -> str:
+    try:
+        data: bytes = container.logs(tail=LOG_TAIL_LINES)
+    except Exception as exc:
+        return f"(logs unavailable: {exc})"
+    return data.decode("utf-8", "replace").rstrip()
+
+
+def _remove_container(container: Any) -> None:
+    with contextlib.suppress(Exception):
+        container.stop(timeout=STOP_TIMEOUT_S)
+    container.remove(force=True, v=True)
