@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the harness needs, and only what is missing.
 #
-#   Debian packages   prometheus, prometheus-alertmanager, postgresql, redis-server (apt-get)
+#   Debian packages   prometheus, prometheus-alertmanager, postgresql, redis-server, chromium
+#                     (apt-get; chromium loads the HTML report in a test)
 #   Toxiproxy         tools/bin/toxiproxy-server and tools/bin/toxiproxy-cli (go install, pinned)
 #   Python            .venv with this project installed as `pip install -e '.[dev]'`
 #
@@ -26,7 +27,7 @@ TOXIPROXY_VERSION=v2.12.0
 GO_MIN_MINOR=23
 PYTHON_MIN_MINOR=11
 
-APT_PACKAGES=(prometheus prometheus-alertmanager postgresql redis-server)
+APT_PACKAGES=(prometheus prometheus-alertmanager postgresql redis-server chromium)
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS=$REPO/tools
@@ -72,6 +73,7 @@ package_binaries() {
         prometheus-alertmanager) echo "prometheus-alertmanager (or alertmanager) amtool" ;;
         postgresql) echo "postgres initdb pg_ctl (PostgreSQL ≥ 15)" ;;
         redis-server) echo "redis-server (Redis ≥ 7.0)" ;;
+        chromium) echo "chromium (headless, to check the HTML report)" ;;
     esac
 }
 
@@ -80,6 +82,7 @@ find_package_binary() {
         prometheus) command -v prometheus ;;
         prometheus-alertmanager) command -v prometheus-alertmanager || command -v alertmanager ;;
         redis-server) command -v redis-server ;;
+        chromium) command -v chromium ;;
         postgresql)
             # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<major>/bin.
             command -v postgres || compgen -G '/usr/lib/postgresql/*/bin/postgres' | tail -n 1

@@ -199,9 +199,9 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression]:
+def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression] | None:
     """Append the run to `<reports>/ledger.json`; return its regressions against the previous
-    comparable run (same target and time scale), if any."""
+    comparable run (same target and time scale), or None when there is none to compare with."""
     from harness.report.diff import compare
 
     path = reports_dir / LEDGER_FILE
@@ -211,7 +211,7 @@ def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression]:
         ledger.runs = [r for r in ledger.runs if r.run_id != run.run_id] + [run]
         save_ledger(ledger, path)
     before = previous_comparable(ledger, run)
-    return compare(before, run) if before is not None else []
+    return compare(before, run) if before is not None else None
 
 
 def previous_comparable(ledger: Ledger, run: LedgerRun) -> LedgerRun | None:

@@ -7,21 +7,33 @@ that removes or renames a field.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.coverage import AlertCoverage, coverage_checks
 from harness.load.runner import LoadResult
 from harness.observe.series import CapturedSeries
+from harness.report.forms import (
+    HTML_FILE,
+    JUNIT_FILE,
+    record_in_ledger,
+    write_atomic,
+    write_html,
+    write_junit,
+)
 from harness.runner import Phases, ScenarioResult
 from harness.timescale import Timing
 from harness.verdicts import Check
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("harness.report")
+T = TypeVar("T")
 
 
 def new_run_id() -> str:
@@ -69,7 +81,7 @@ class RunResult:
                 "failed": sum(not c.passed for c in checks),
             },
             "errors": list(self.errors),
-            "scenarios": [_scenario_json(s) for s in self.scenarios],
+            "scenarios": [scenario_json(s) for s in self.scenarios],
             "coverage": {
                 "gated": self.coverage_gated,
                 "alerts": [{**asdict(c), "covered": c.covered} for c in self.coverage],
@@ -78,7 +90,7 @@ class RunResult:
         }
 
 
-def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
+def scenario_json(s: ScenarioResult) -> dict[str, Any]:
     return {
         "name": s.scenario,
         "passed": s.passed,
@@ -120,15 +132,48 @@ def _iso(ts: float | None) -> str | None:
 
 
 def write_results(result: RunResult, reports_dir: Path) -> Path:
-    """Write `<reports>/<run_id>/results.json` and mirror the run into `<reports>/latest/`."""
+    """Write every report form of the run into `<reports>/<run_id>/`, then mirror it into
+    `<reports>/latest/`.
+
+    results.json comes first and is the only form whose failure is raised: the ledger entry,
+    junit.xml and report.html are derived from it, and a failure in one of them is logged and
+    recorded in the run's errors (results.json is then written again with the error).
+    """
     run_dir = reports_dir / result.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "results.json"
-    path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    data = result.to_json()
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    failures = _derived_forms(reports_dir, run_dir, data)
+    if failures:
+        result.errors.extend(failures)
+        write_atomic(path, json.dumps(result.to_json(), indent=2) + "\n")
+    _mirror_latest(reports_dir, run_dir, result.run_id)
+    return path
+
+
+def _derived_forms(reports_dir: Path, run_dir: Path, data: dict[str, Any]) -> list[str]:
+    """Ledger, JUnit and HTML; returns what failed instead of raising."""
+    failures: list[str] = []
+    regressions = _guarded("ledger", lambda: record_in_ledger(reports_dir, data), failures)
+    _guarded(JUNIT_FILE, lambda: write_junit(run_dir, data), failures)
+    _guarded(HTML_FILE, lambda: write_html(run_dir, data, regressions), failures)
+    return failures
+
+
+def _guarded(name: str, step: Callable[[], T], failures: list[str]) -> T | None:
+    try:
+        return step()
+    except Exception as exc:  # a report bug must not lose the verdicts already written
+        log.exception("report form %s failed", name)
+        failures.append(f"report form {name} failed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _mirror_latest(reports_dir: Path, run_dir: Path, run_id: str) -> None:
     latest = reports_dir / "latest"
-    tmp = reports_dir / f".latest-{result.run_id}"
+    tmp = reports_dir / f".latest-{run_id}"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(run_dir, tmp, ignore=shutil.ignore_patterns("stack"))
     shutil.rmtree(latest, ignore_errors=True)
     tmp.rename(latest)
-    return path

@@ -72,7 +72,13 @@ def test_second_run_installs_nothing_and_is_fast() -> None:
     assert second.returncode == 0, describe(second)
     assert installing_lines(second) == [], describe(second)
     assert elapsed < 5, f"second setup took {elapsed:.1f}s\n{describe(second)}"
-    for component in ("prometheus", "prometheus-alertmanager", "postgresql", "redis-server"):
+    for component in (
+        "prometheus",
+        "prometheus-alertmanager",
+        "postgresql",
+        "redis-server",
+        "chromium",
+    ):
         assert f"ok: {component} " in second.stdout, describe(second)
     assert "ok: toxiproxy " in second.stdout, describe(second)
 
