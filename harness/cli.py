@@ -3,6 +3,11 @@
 wrkh run       run the conformance suite (pytest on the scenarios folder) and write reports
 wrkh validate  check the catalogue and scenario files without starting anything
 wrkh rules     write Prometheus rules (production durations by default) and Alertmanager config
+wrkh dashboards  write the Grafana dashboards of spec §4 (and, with --provisioning, Grafana's
+               provisioning files) from the catalogue
+wrkh report diff A B   regressions of run B against run A (exit 1 when there is any)
+wrkh report html RUN   write the run's report.html again from its results.json
+wrkh gameday SCENARIO --target external --config FILE   a game day against a deployment
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         argv.append("--wrk-without-faults")
     for kv in args.fake_env:
         argv += ["--wrk-fake-env", kv]
+    argv += ["--wrk-target", args.target]
+    if args.load_workers:
+        argv += ["--wrk-load-workers", str(args.load_workers)]
     return int(pytest.main(argv + list(args.pytest_args)))
 
 
@@ -68,6 +76,110 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_diff(args: argparse.Namespace) -> int:
+    from harness.report.diff import DiffOptions, compare
+    from harness.report.ledger import resolve_run
+
+    before = resolve_run(args.before, args.ledger)
+    after = resolve_run(args.after, args.ledger)
+    found = compare(before, after, DiffOptions(args.ratio, args.min_growth))
+    print(f"{after.run_id} against {before.run_id}: {len(found)} regression(s)")
+    for r in found:
+        print(f"  REGRESSION {r.kind:<26} {r.message}")
+    return 1 if found else 0
+
+
+def _report_html(args: argparse.Namespace) -> int:
+    from harness.report.forms import rebuild_html
+
+    print(f"wrote {rebuild_html(args.run_dir, args.ledger)}")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness.report.diff import DEFAULT_MIN_GROWTH_S, DEFAULT_RATIO
+
+    report = sub.add_parser("report", help="work with the reports of earlier runs")
+    commands = report.add_subparsers(dest="report_command", required=True)
+    diff = commands.add_parser("diff", help="regressions of run AFTER against run BEFORE")
+    diff.add_argument("before", help="run id in the ledger, or a results.json / run folder")
+    diff.add_argument("after", help="run id in the ledger, or a results.json / run folder")
+    diff.add_argument("--ledger", type=Path, default=Path("reports/ledger.json"))
+    diff.add_argument(
+        "--ratio", type=float, default=DEFAULT_RATIO, help="time-to-alert growth that regresses"
+    )
+    diff.add_argument(
+        "--min-growth",
+        type=float,
+        default=DEFAULT_MIN_GROWTH_S,
+        help="seconds time-to-alert must grow by, besides the ratio",
+    )
+    diff.set_defaults(func=_report_diff)
+    html = commands.add_parser("html", help="write report.html again from a run's results.json")
+    html.add_argument("run_dir", type=Path, help="the run folder (or its results.json)")
+    html.add_argument("--ledger", type=Path, default=Path("reports/ledger.json"))
+    html.set_defaults(func=_report_html)
+
+
+def _dashboards(args: argparse.Namespace) -> int:
+    from harness.catalog import load_catalog
+    from harness.dashboards.grafana import render_dashboards
+    from harness.dashboards.provisioning import grafana_tree, write_files
+    from harness.errors import ConfigError, Problem
+
+    catalog = load_catalog(args.scenarios / "catalog")
+    if catalog.dashboards is None:
+        raise ConfigError([Problem(str(args.scenarios / "catalog"), "(file)", "no dashboards")])
+    files = (
+        grafana_tree(catalog.dashboards)
+        if args.provisioning
+        else render_dashboards(catalog.dashboards)
+    )
+    written = write_files(files, args.out)
+    print(f"wrote {len(written)} file(s) under {args.out}")
+    return 0
+
+
+def _add_dashboards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dash = sub.add_parser("dashboards", help="write the Grafana dashboards of spec §4")
+    dash.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
+    dash.add_argument("--out", type=Path, default=Path("reports/dashboards"))
+    dash.add_argument(
+        "--provisioning",
+        action="store_true",
+        help="also write Grafana provisioning (datasource, provider) as in deploy/grafana/",
+    )
+    dash.set_defaults(func=_dashboards)
+
+
+def _gameday(args: argparse.Namespace) -> int:
+    from harness.gameday.run import GamedayRequest, run_gameday
+    from harness.progress import LiveProgress
+
+    request = GamedayRequest(
+        scenario=args.scenario,
+        config_file=args.config,
+        scenarios_dir=args.scenarios,
+        catalog_dir=args.catalog,
+        reports_dir=args.report_dir,
+    )
+    return run_gameday(request, LiveProgress())
+
+
+def _add_gameday(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    day = sub.add_parser(
+        "gameday",
+        help="run one scenario against a deployment given by URLs (exit 3: aborted)",
+    )
+    day.add_argument("scenario", help="scenario name (in --scenarios) or scenario file")
+    day.add_argument("--target", choices=["external"], default="external")
+    day.add_argument("--config", type=Path, required=True, help="game-day target file (YAML)")
+    day.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
+    day.add_argument("--catalog", type=Path, default=None, help="default: the scenario's own")
+    day.add_argument("--report-dir", type=Path, default=Path("reports"))
+    day.set_defaults(func=_gameday)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wrkh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,6 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra environment for every fake service (e.g. WRK_DEFECTS=... to inject a defect)",
     )
+    run.add_argument(
+        "--target",
+        choices=["local", "compose"],
+        default="local",
+        help="local: the stack as local processes; compose: docker-compose.yml (needs Docker)",
+    )
+    run.add_argument(
+        "--load-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Locust distributed mode: a master and N local worker processes",
+    )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     run.set_defaults(func=_run)
     val = sub.add_parser("validate", help="validate catalogue and scenarios, start nothing")
@@ -101,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of the webhook receivers (<url>/hook/<receiver>)",
     )
     rules.set_defaults(func=_rules)
+    _add_report(sub)
+    _add_gameday(sub)
+    _add_dashboards(sub)
     return parser
 
 

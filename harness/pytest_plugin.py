@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
     from harness.stack.target import Target
 
 _SESSION = pytest.StashKey["ConformanceSession"]()
+_RUN_ID = pytest.StashKey[str]()
+ALLURE_DIR = "allure-results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,8 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--wrk-target",
         default="local",
-        choices=["local"],
-        help="system under test: local (embedded stack of fakes)",
+        choices=["local", "compose"],
+        help="system under test: local (embedded stack of fakes) or compose "
+        "(docker-compose.yml through the Docker SDK; needs a Docker engine)",
+    )
+    group.addoption(
+        "--wrk-load-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Locust distributed mode: a master and N local worker processes (default: one)",
     )
     group.addoption(
         "--wrk-time-scale",
@@ -68,8 +78,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest's own pytest_configure reads --alluredir
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a scenario of the conformance suite")
+    if _runs_scenarios(config) and not config.option.collectonly:
+        from harness.report.results import new_run_id
+
+        run_id = config.stash[_RUN_ID] = new_run_id()
+        if getattr(config.option, "allure_report_dir", "") is None:  # not given by the user
+            reports = Path(config.getoption("wrk_report_dir")).resolve()
+            config.option.allure_report_dir = str(reports / run_id / ALLURE_DIR)
+
+
+def _runs_scenarios(config: pytest.Config) -> bool:
+    """The command line names a scenarios folder or scenario file (collection comes later)."""
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        if path.is_dir() and (path / "catalog" / "alerts.yaml").is_file():
+            return True
+        if path.is_file() and path.suffix in SCENARIO_SUFFIXES and find_catalog_dir(path):
+            return True
+    return False
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -94,6 +123,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         session = _conformance(self.config)
         self.result = session.run_file(self.path)
+        _record_allure(self.config, session, self.result)
         if not self.result.passed:
             raise ScenarioFailed(self.result)
 
@@ -149,6 +179,7 @@ def pytest_collection_modifyitems(
 
 
 def _options(config: pytest.Config, first: Path) -> RunOptions:
+    from harness.report.results import new_run_id
     from harness.session import RunOptions
 
     catalog = find_catalog_dir(first)
@@ -160,7 +191,27 @@ def _options(config: pytest.Config, first: Path) -> RunOptions:
         target=config.getoption("wrk_target"),
         without_faults=config.getoption("wrk_without_faults"),
         fake_env=tuple(_key_value(kv) for kv in config.getoption("wrk_fake_env")),
+        load_workers=config.getoption("wrk_load_workers"),
+        run_id=config.stash.setdefault(_RUN_ID, new_run_id()),
     )
+
+
+def _record_allure(
+    config: pytest.Config, session: ConformanceSession, result: ScenarioResult
+) -> None:
+    """Steps, attachments and labels of the scenario in its Allure result (when --alluredir)."""
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    if listener is None:
+        return
+    from harness.report.allure_steps import record_scenario, scenario_evidence
+
+    try:
+        evidence_sources = session.observers.evidence if session.observers else None
+        logs = evidence_sources.logs if evidence_sources else None
+        evidence = scenario_evidence(session.catalog, session.timing, result, logs, session.run_dir)
+        record_scenario(listener.allure_logger, result, evidence)
+    except Exception as exc:  # the verdicts stand; a reporting bug is a run error, not a crash
+        session.result.errors.append(f"allure results of {result.scenario} failed: {exc}")
 
 
 def _key_value(text: str) -> tuple[str, str]:

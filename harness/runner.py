@@ -12,15 +12,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, Protocol
 
+from typing_extensions import TypeVar  # TypeVar defaults (PEP 696) before Python 3.13
+
+from harness.dashboards.checks import Windows, dashboard_checks
+from harness.dashboards.plan import DashboardPlan
 from harness.errors import HarnessError
 from harness.evidence import EvidencePlan, EvidenceSources, evidence_checks
 from harness.faults import ActiveFault, Fault, FaultInjector, HttpCall, send_all
 from harness.load.runner import LoadProfile, LoadResult, LoadRun
 from harness.observe.alert_watch import AlertWatcher, wait_until
 from harness.observe.prometheus import PrometheusClient
-from harness.observe.receiver import NotificationReceiver
+from harness.observe.receiver import Notification, NotificationReceiver
 from harness.observe.series import CapturedSeries, SeriesCapture, SeriesSpec
+from harness.progress import AlertTracker, LiveProgress, WatchedAlert
 from harness.slo import LatencySlo, Slo
 from harness.slo_checks import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.stack.target import Target
@@ -78,6 +84,7 @@ class Plan:
     crosscheck_latency: bool = True
     evidence: EvidencePlan = field(default_factory=EvidencePlan)
     series: tuple[SeriesSpec, ...] = ()  # read over the whole scenario once it ends
+    dashboards: DashboardPlan | None = None  # panels checked from the captured `series`
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Phases:
     fault_start: float | None
     fault_end: float | None
     end: float
+    mitigation_start: float | None = None  # the mitigation was applied (faults still on)
 
 
 @dataclass
@@ -107,11 +115,25 @@ class ScenarioResult:
         return all(c.passed for c in self.checks)
 
 
-@dataclass
-class Observers:
+class DeliveryLog(Protocol):
+    """Where Alertmanager's deliveries are observed: the harness's own webhook receiver, or
+    Alertmanager's API when the harness does not own the receivers (a real deployment)."""
+
+    def notifications(self, since: float = 0.0) -> list[Notification]: ...
+    def first(self, alertname: str, status: str, since: float) -> Notification | None: ...
+
+
+# The harness's own receiver unless stated, so `Observers` alone keeps meaning the local kind.
+Deliveries_co = TypeVar(
+    "Deliveries_co", bound=DeliveryLog, default=NotificationReceiver, covariant=True
+)
+
+
+@dataclass(frozen=True)
+class Observers(Generic[Deliveries_co]):
     prometheus: PrometheusClient
     watcher: AlertWatcher
-    receiver: NotificationReceiver
+    receiver: Deliveries_co
     faults: FaultInjector
     evidence: EvidenceSources | None = None
 
@@ -121,18 +143,24 @@ class ScenarioRunner:
         self,
         target: Target,
         timing: Timing,
-        observers: Observers,
+        observers: Observers[DeliveryLog],
         out_dir: Path,
         progress: Progress = log.info,
+        *,
+        live: LiveProgress | None = None,  # shows the expected alerts' states while running
     ) -> None:
         self.target, self.timing, self.obs = target, timing, observers
         self.out_dir = out_dir
         self.progress = progress
+        self.live = live
+        self._mitigated_at: float | None = None  # of the scenario running now
 
     # -- the timeline ---------------------------------------------------------------------
 
     def run(self, plan: Plan) -> ScenarioResult:
         self._settle()
+        self._mitigated_at = None
+        self._track(plan)
         identity = self.obs.faults.ctx.identity
         load = LoadRun(self.target.edge_url, identity, plan.load, self.out_dir / plan.scenario)
         with load:
@@ -147,16 +175,33 @@ class ScenarioRunner:
             f0, f1, lifecycles = self._fault_phase(plan)
             load_result = self._finish_load(load)
         end = time.time()
+        if self.live is not None:
+            self.live.untrack()
         checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
-        phases = Phases(load_start, b0, b1, f0, f1, end)
+        phases = Phases(load_start, b0, b1, f0, f1, end, self._mitigated_at)
         checks += self._slo_checks(plan, phases, load_result)
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
         series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
         captured = series.capture(plan.series, load_start, end)
+        if plan.dashboards is not None:
+            windows = Windows(b0, b1, f0, f1)
+            checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
         result = ScenarioResult(plan.scenario, checks, phases, load_result, plan.quiet)
         result.series = captured
         return result
+
+    def _track(self, plan: Plan) -> None:
+        if self.live is None:
+            return
+        expected = {e.name: e for e in (*plan.fires, *plan.resolves)}.values()
+        alerts = [
+            WatchedAlert(e.name, e.budget.budget_s, e.budget.resolve_budget_s) for e in expected
+        ]
+        tracker = AlertTracker(
+            plan.scenario, alerts, self.obs.watcher, self.obs.receiver, self.obs.faults
+        )
+        self.live.track(tracker)
 
     def _settle(self) -> None:
         """Start from a clean slate: no fault left, nothing pending or firing."""
@@ -234,7 +279,7 @@ class ScenarioRunner:
         self.progress(f"[{plan.scenario}] mitigation: {', '.join(map(str, step.apply))}")
         memory: dict[str, str] = {}
         send_all(step.apply, self.target, memory)
-        m0 = time.time()
+        m0 = self._mitigated_at = time.time()
         try:
             longest = max((e.budget.resolve_budget_s for e in step.resolves), default=0.0)
             wait_until(

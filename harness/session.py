@@ -6,6 +6,7 @@ one failure cannot leak the rest). The pytest plugin and the CLI both drive this
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import sys
@@ -27,10 +28,13 @@ from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
 from harness.plan import build_plan
+from harness.progress import LiveProgress
+from harness.report.forms import HTML_FILE, JUNIT_FILE
 from harness.report.results import RunResult, new_run_id, write_results
 from harness.rules import render_alertmanager_config, render_rules
 from harness.runner import Observers, ScenarioResult, ScenarioRunner
 from harness.scenario import Scenario, load_scenarios
+from harness.stack.compose import ComposeStack, ComposeStackConfig
 from harness.stack.fakes import DEFAULT_FAKES, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
@@ -53,6 +57,7 @@ class RunOptions:
     without_faults: bool = False
     fake_env: tuple[tuple[str, str], ...] = ()  # extra environment for every fake service
     run_id: str = field(default_factory=new_run_id)
+    load_workers: int = 0  # > 0: Locust distributed mode, a master and this many workers
 
 
 class ConformanceSession:
@@ -63,10 +68,10 @@ class ConformanceSession:
         options: RunOptions,
         catalog: Catalog,
         scenarios: dict[Path, Scenario],
-        progress: Callable[[str], None] = stderr_progress,
+        progress: Callable[[str], None] | None = None,  # default: live progress on stderr
     ) -> None:
         self.options, self.catalog, self.scenarios = options, catalog, scenarios
-        self.progress = progress
+        self.progress = progress if progress is not None else LiveProgress()
         scale = options.time_scale or DEFAULT_TIME_SCALE
         self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
@@ -113,17 +118,10 @@ class ConformanceSession:
         am_config.write_text(
             render_alertmanager_config(self.catalog, receiver.base_url, self.timing)
         )
-        self.progress(f"starting the local stack (time scale {self.timing.time_scale:g})")
-        stack = LocalStack(
-            LocalStackConfig(
-                base_dir=stack_dir,
-                timing=self.timing,
-                alertmanager_config=am_config,
-                rules_file=rules,
-                run_id=self.options.run_id,
-                fakes=with_env(DEFAULT_FAKES, dict(self.options.fake_env)),
-            )
+        self.progress(
+            f"starting the {self.options.target} stack (time scale {self.timing.time_scale:g})"
         )
+        stack = self._stack(stack_dir, am_config, rules)
         self._cleanups.append(stack.stop)
         self.target = target = stack.start()
         self.result.cold_start_s = target.cold_start_s
@@ -141,7 +139,34 @@ class ConformanceSession:
         evidence = self._evidence_sources(target, prometheus, identity)
         observers = Observers(prometheus, watcher, receiver, faults, evidence)
         self.observers = observers
-        self._runner = ScenarioRunner(target, self.timing, observers, self.run_dir, self.progress)
+        live = self.progress if isinstance(self.progress, LiveProgress) else None
+        self._runner = ScenarioRunner(
+            target, self.timing, observers, self.run_dir, self.progress, live=live
+        )
+
+    def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> LocalStack | ComposeStack:
+        """The stack the run's target names: local processes (default) or docker-compose.yml."""
+        if self.options.target == "compose":
+            return ComposeStack(
+                ComposeStackConfig(
+                    base_dir=stack_dir,
+                    timing=self.timing,
+                    alertmanager_config=am_config,
+                    rules_file=rules,
+                    run_id=self.options.run_id,
+                    fake_env=dict(self.options.fake_env),
+                )
+            )
+        return LocalStack(
+            LocalStackConfig(
+                base_dir=stack_dir,
+                timing=self.timing,
+                alertmanager_config=am_config,
+                rules_file=rules,
+                run_id=self.options.run_id,
+                fakes=with_env(DEFAULT_FAKES, dict(self.options.fake_env)),
+            )
+        )
 
     def _evidence_sources(
         self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity
@@ -171,6 +196,9 @@ class ConformanceSession:
             raise HarnessError("the session has not been started")
         scenario = self.scenarios[path]
         plan = build_plan(scenario, self.catalog, self.timing, self.options.without_faults)
+        if self.options.load_workers:
+            load = dataclasses.replace(plan.load, workers=self.options.load_workers)
+            plan = dataclasses.replace(plan, load=load)
         self.progress(f"scenario {scenario.name}")
         result = self._runner.run(plan)
         self.result.scenarios.append(result)
@@ -179,6 +207,8 @@ class ConformanceSession:
 
     def close(self) -> None:
         """Tear down everything started, newest first; write the results if any ran."""
+        if isinstance(self.progress, LiveProgress):
+            self.progress.untrack()  # a scenario cut short leaves its live status running
         while self._cleanups:
             step = self._cleanups.pop()
             try:
@@ -208,4 +238,7 @@ class ConformanceSession:
             lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.kind:<16} {c.message}")
         lines += [f"  ERROR {e}" for e in r.errors]
         lines.append(f"results: {self.results_path}")
+        if self.results_path is not None:
+            folder = self.results_path.parent
+            lines.append(f"report:  {folder / HTML_FILE} (also {JUNIT_FILE}, allure-results/)")
         return lines

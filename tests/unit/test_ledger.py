@@ -98,12 +98,13 @@ def test_a_partial_run_proves_no_coverage_loss() -> None:
 
 
 def test_record_run_appends_and_compares_with_the_previous_comparable_run(tmp_path: Path) -> None:
-    assert record_run(tmp_path, run("r1")) == []
-    assert record_run(tmp_path, run("r2", scale=30.0)) == []  # other scale: not comparable
+    assert record_run(tmp_path, run("r1")) is None  # nothing to compare with
+    assert record_run(tmp_path, run("r2", scale=30.0)) is None  # other scale: not comparable
+    assert record_run(tmp_path, run("r2b", scale=30.0)) == []
     found = record_run(tmp_path, run("r3", fires=(False, None)))
     assert found and found[0].kind == "alert_no_longer_fires"
     ledger = load_ledger(tmp_path / LEDGER_FILE)
-    assert [r.run_id for r in ledger.runs] == ["r1", "r2", "r3"]
+    assert [r.run_id for r in ledger.runs] == ["r1", "r2", "r2b", "r3"]
     assert ledger.find("r1").alert(OUTAGE, "ApiHigh5xxRate") is not None
 
 
