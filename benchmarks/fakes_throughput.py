@@ -2,7 +2,8 @@
 
 Starts Postgres, Redis, platform, core and edge (the test helpers of tests/fakes), drives the
 edge with Locust headless in a subprocess for a bounded time, and prints req/s, p50/p95/p99,
-the CPU each service spent per request, and the RSS of the fake processes. After the load it
+the CPU each service spent per request, the RSS of the fake processes and the machine's load
+average around the load (req/s and latency depend on it). After the load it
 starts the remaining fakes (webhook and the four workers, which then drain the queued jobs) and
 reports the RSS of all fakes together.
 
@@ -49,6 +50,10 @@ class RunResult:
     cpu_ms_per_request: dict[str, float]
     rss_load_path_mb: float
     rss_all_fakes_mb: float
+    # The machine's 1-minute load average at the start and end of the load: on a shared machine
+    # req/s and latency depend on it, CPU ms per request much less.
+    load_before: float
+    load_after: float
 
 
 def rss_mb(pid: int) -> float:
@@ -109,9 +114,11 @@ def one_run(
     common = {"WRK_LOG_LEVEL": args.log_level}
     stack = start_stack(LOAD_PATH, database_url, redis.url(), out, common=common)
     try:
+        load_before = os.getloadavg()[0]
         before = {name: cpu_s(stack[name].proc.pid) for name in LOAD_PATH}
         row = aggregated(run_locust(stack.url("edge"), out, args))
         after = {name: cpu_s(stack[name].proc.pid) for name in LOAD_PATH}
+        load_after = os.getloadavg()[0]
         requests = int(row["Request Count"])
         rss_load = total_rss(stack, LOAD_PATH)
         others = (*WORKERS, "webhook")
@@ -133,6 +140,8 @@ def one_run(
         },
         rss_load_path_mb=round(rss_load, 1),
         rss_all_fakes_mb=round(rss_all, 1),
+        load_before=round(load_before, 2),
+        load_after=round(load_after, 2),
     )
 
 
@@ -152,13 +161,14 @@ def median_of(results: list[RunResult]) -> dict[str, object]:
 def report(results: list[RunResult]) -> None:
     print(
         f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'fail':>5}"
-        "  cpu ms/req (platform core edge)  RSS MB (load path / all fakes)"
+        "  cpu ms/req (platform core edge)  RSS MB (load path / all fakes)  load 1m"
     )
     for i, r in enumerate(results, 1):
         cpu = " ".join(f"{r.cpu_ms_per_request[n]:.2f}" for n in LOAD_PATH)
+        rss = f"{r.rss_load_path_mb:.0f} / {r.rss_all_fakes_mb:.0f}"
         print(
             f"{i:>4} {r.rps:>8.1f} {r.p50_ms:>6.0f} {r.p95_ms:>6.0f} {r.p99_ms:>6.0f}"
-            f" {r.failures:>5}  {cpu:<31}  {r.rss_load_path_mb:.0f} / {r.rss_all_fakes_mb:.0f}"
+            f" {r.failures:>5}  {cpu:<31}  {rss:<30}  {r.load_before:.1f} -> {r.load_after:.1f}"
         )
     print("median:", json.dumps(median_of(results)))
 

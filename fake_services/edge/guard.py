@@ -47,7 +47,7 @@ class Guard:
         try:
             grant = authenticate(request.headers.get("authorization"), self._keys)
             self._bind(grant)
-            authorize(grant, request.url.path)
+            authorize(grant, request.scope["path"])
         except ServiceError as exc:
             self._record_failure(request, exc)
             raise

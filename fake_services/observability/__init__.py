@@ -4,7 +4,7 @@ Swapping a provider (another metrics backend, another trace exporter) happens he
 the services.
 """
 
-from fake_services.observability.app import create_service_app, error_response
+from fake_services.observability.app import ServiceApp, create_service_app
 from fake_services.observability.context import RequestContext, current
 from fake_services.observability.errors import ErrorCode, ServiceError, error_body
 from fake_services.observability.logs import StructuredLogger, configure_logging, get_logger
@@ -16,6 +16,7 @@ from fake_services.observability.metrics import (
 )
 from fake_services.observability.propagation import outgoing_headers
 from fake_services.observability.redaction import Redactor
+from fake_services.observability.responses import error_response
 from fake_services.observability.telemetry import Telemetry, create_telemetry, span_file_from_env
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PlatformCallMetrics",
     "Redactor",
     "RequestContext",
+    "ServiceApp",
     "ServiceError",
     "StructuredLogger",
     "Telemetry",

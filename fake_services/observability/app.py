@@ -1,25 +1,29 @@
 """The FastAPI app factory every HTTP service starts from.
 
-It installs the observability middleware, `/healthz`, `/metrics`, and the exception handlers
-that give every error the same JSON shape: {"error_code", "message", "request_id"}.
+It installs the observability middleware, `/healthz`, `/metrics`, the fast lane, and the
+exception handlers that give every error the same JSON shape: {"error_code", "message",
+"request_id"}.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from fake_services.observability import context
-from fake_services.observability.errors import ErrorCode, ServiceError, error_body
+from fake_services.observability.errors import ErrorCode, ServiceError
+from fake_services.observability.fastlane import JSON, FastHandler, FastLane
 from fake_services.observability.logs import get_logger
 from fake_services.observability.metrics import METRICS_CONTENT_TYPE, exposition
-from fake_services.observability.middleware import ObservabilityMiddleware
+from fake_services.observability.middleware import ObservabilityMiddleware, internal_error_body
+from fake_services.observability.responses import error_response
 from fake_services.observability.telemetry import Telemetry
 from fake_services.routes import RouteTable
 
@@ -31,19 +35,6 @@ _HTTP_STATUS_CODES = {
     HTTPStatus.NOT_FOUND: ErrorCode.NOT_FOUND,
     HTTPStatus.METHOD_NOT_ALLOWED: ErrorCode.METHOD_NOT_ALLOWED,
 }
-
-
-def error_response(
-    code: ErrorCode, message: str, status: int, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    """An error response that also tells the access log which error code it carried."""
-    ctx = context.current()
-    if ctx is not None:
-        ctx.error_code = code
-    request_id = ctx.request_id if ctx is not None else None
-    return JSONResponse(
-        error_body(code, message, request_id), status_code=status, headers=headers or None
-    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -75,8 +66,58 @@ async def _on_http_error(_: Request, exc: Exception) -> Response:
     return error_response(code, str(exc.detail), exc.status_code)
 
 
+async def _on_unexpected(_: Request, exc: Exception) -> Response:
+    """FastAPI's last-resort 500 is plain text; give it the JSON error shape (the middleware
+    outside still logs the exception and counts the 500)."""
+    ctx = context.current()
+    if ctx is not None:
+        ctx.error_code = ErrorCode.INTERNAL_ERROR
+    body = internal_error_body(ctx.request_id if ctx is not None else None)
+    return Response(body, status_code=HTTPStatus.INTERNAL_SERVER_ERROR, media_type=JSON)
+
+
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+class ServiceApp(FastAPI):
+    """FastAPI behind the observability middleware and a fast lane for hot routes.
+
+    The middleware is outermost rather than a FastAPI user middleware, so a request taking the
+    fast lane skips FastAPI's whole stack, not only its routing. Every other request, lifespan
+    and probe goes through FastAPI as usual.
+    """
+
+    def __init__(
+        self,
+        *,
+        telemetry: Telemetry,
+        routes: RouteTable,
+        trust_identity_headers: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fast_lane = FastLane(routes, fallback=self._framework)
+        self._observed = ObservabilityMiddleware(
+            self.fast_lane,
+            telemetry=telemetry,
+            routes=routes,
+            trust_identity_headers=trust_identity_headers,
+        )
+
+    def add_fast_route(
+        self, methods: Iterable[str], templates: Iterable[str], handler: FastHandler
+    ) -> None:
+        self.fast_lane.add(methods, templates, handler)
+
+    async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._observed(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_service_app(
@@ -85,8 +126,11 @@ def create_service_app(
     *,
     trust_identity_headers: bool,
     lifespan: Lifespan | None = None,
-) -> FastAPI:
-    app = FastAPI(
+) -> ServiceApp:
+    app = ServiceApp(
+        telemetry=telemetry,
+        routes=routes,
+        trust_identity_headers=trust_identity_headers,
         title=telemetry.service,
         lifespan=_with_telemetry_shutdown(telemetry, lifespan),
         docs_url=None,
@@ -96,15 +140,10 @@ def create_service_app(
         redirect_slashes=False,
     )
     app.state.telemetry = telemetry
-    app.add_middleware(
-        ObservabilityMiddleware,
-        telemetry=telemetry,
-        routes=routes,
-        trust_identity_headers=trust_identity_headers,
-    )
     app.add_exception_handler(ServiceError, _on_service_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
 
     async def metrics() -> Response:

@@ -28,6 +28,8 @@ LEVEL_NAMES = {
 }
 
 _FIELDS_ATTR = "wrk_fields"
+# json.dumps with `default` builds an encoder per call; one shared encoder writes the same text.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 _NOISY_LIBRARIES = ("httpx", "httpcore")
 _UNREDACTED = ("timestamp", "level", "service")
 
@@ -47,25 +49,48 @@ class JsonFormatter(logging.Formatter):
         self._drop_tenant = defects.active(defects.Defect.DROP_LOG_FIELD)
 
     def format(self, record: logging.LogRecord) -> str:
+        exc_type, exception = None, None
+        if record.exc_info and record.exc_info[0] is not None:
+            exc_type, exception = record.exc_info[0], self.formatException(record.exc_info)
+        return self.render(
+            record.created,
+            LEVEL_NAMES.get(record.levelno, record.levelname),
+            record.getMessage(),
+            record.name,
+            fields=getattr(record, _FIELDS_ATTR, None),
+            exc_type=exc_type,
+            exception=exception,
+        )
+
+    def render(
+        self,
+        created: float,
+        level: str,
+        message: str,
+        logger: str,
+        *,
+        fields: Mapping[str, Any] | None,
+        exc_type: type[BaseException] | None = None,
+        exception: str | None = None,
+    ) -> str:
         doc: dict[str, Any] = {
-            "timestamp": rfc3339_utc(record.created),
-            "level": LEVEL_NAMES.get(record.levelno, record.levelname),
+            "timestamp": rfc3339_utc(created),
+            "level": level,
             "service": self.service,
-            "message": record.getMessage(),
-            "logger": record.name,
+            "message": message,
+            "logger": logger,
         }
         ctx = context.current()
         if ctx is not None:
             doc.update(ctx.log_fields())
-        fields = getattr(record, _FIELDS_ATTR, None)
         if fields:
             doc.update(fields)
-        if record.exc_info and record.exc_info[0] is not None:
-            doc["error_type"] = record.exc_info[0].__name__
-            doc["exception"] = self.formatException(record.exc_info)
+        if exc_type is not None:
+            doc["error_type"] = exc_type.__name__
+            doc["exception"] = exception
         if self._drop_tenant:
             doc.pop("tenant_id", None)
-        return json.dumps(self._redacted(doc), default=str, separators=(",", ":"))
+        return _ENCODER.encode(self._redacted(doc))
 
     def _redacted(self, doc: dict[str, Any]) -> dict[str, Any]:
         safe = {k: doc.pop(k) for k in _UNREDACTED}
@@ -99,9 +124,53 @@ class StructuredLogger:
     def _log(
         self, level: int, message: str, fields: Mapping[str, Any], *, exc_info: bool = False
     ) -> None:
-        if self._logger.isEnabledFor(level):
-            extra = {_FIELDS_ATTR: {k: v for k, v in fields.items() if v is not None}}
-            self._logger.log(level, message, extra=extra, exc_info=exc_info, stacklevel=3)
+        logger = self._logger
+        if not logger.isEnabledFor(level):
+            return
+        kept = {k: v for k, v in fields.items() if v is not None}
+        handler = None if exc_info else _sole_handler(logger, level)
+        if handler is not None and handler.write(level, message, logger.name, kept):
+            return
+        logger.log(level, message, extra={_FIELDS_ATTR: kept}, exc_info=exc_info, stacklevel=3)
+
+
+class JsonHandler(logging.StreamHandler[TextIO]):
+    """The one handler of the root logger; `write` is the direct path that skips LogRecord."""
+
+    def write(self, level: int, message: str, logger: str, fields: Mapping[str, Any]) -> bool:
+        """Format and write one line as `emit` would; False (nothing written) on any failure,
+        so the caller can go the standard way, which reports errors as logging does."""
+        formatter = self.formatter
+        if not isinstance(formatter, JsonFormatter):
+            return False
+        try:
+            name = LEVEL_NAMES.get(level) or logging.getLevelName(level)
+            line = formatter.render(time.time(), name, str(message), logger, fields=fields)
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(line + self.terminator)
+                self.flush()
+        except Exception:
+            return False
+        return True
+
+
+def _sole_handler(logger: logging.Logger, level: int) -> JsonHandler | None:
+    """Our JSON handler when it is the only thing a record from `logger` would reach (no other
+    handler or filter on the way, e.g. a test's capture): only then is the direct path exact."""
+    if logger.disabled:
+        return None
+    node: logging.Logger | None = logger
+    while node is not None and node.parent is not None:  # every logger but the root
+        if node.handlers or node.filters or not node.propagate:
+            return None
+        node = node.parent
+    root = logging.root
+    if len(root.handlers) != 1 or root.filters:
+        return None
+    handler = root.handlers[0]
+    if not isinstance(handler, JsonHandler) or handler.filters or level < handler.level:
+        return None
+    return handler
 
 
 def get_logger(name: str) -> StructuredLogger:
@@ -116,7 +185,7 @@ def configure_logging(
     Calling it again replaces the handler, which is how a service adds its own secrets to the
     redactor once its settings are parsed.
     """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler = JsonHandler(stream if stream is not None else sys.stdout)
     handler.setFormatter(JsonFormatter(service, redactor))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:

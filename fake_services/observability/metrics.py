@@ -45,6 +45,10 @@ LATENCY_BUCKETS = (
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# A ceiling on cached label children, should a client invent methods without end.
+MAX_BOUND_CHILDREN = 4096
+
+_HttpChildren = tuple[Counter, Histogram, Counter | None]
 
 
 def new_registry() -> CollectorRegistry:
@@ -85,13 +89,34 @@ class HttpMetrics:
             self.client_errors.labels(route=route)
             self.server_errors.labels(route=route)
 
+        # Label children per (route, method, status), looked up once: `labels()` costs more than
+        # the increments. Bounded: routes are templates, methods and statuses few.
+        self._children: dict[tuple[str, str, int], _HttpChildren] = {}
+
     def observe(self, route: str, method: str, status: int, duration_s: float) -> None:
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.duration.labels(route=route, method=method).observe(duration_s)
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = self._bind(route, method, status)
+        requests, duration, errors = children
+        requests.inc()
+        duration.observe(duration_s)
+        if errors is not None:
+            errors.inc()
+
+    def _bind(self, route: str, method: str, status: int) -> _HttpChildren:
+        errors = None
         if 400 <= status < 500:
-            self.client_errors.labels(route=route).inc()
+            errors = self.client_errors.labels(route=route)
         elif status >= 500:
-            self.server_errors.labels(route=route).inc()
+            errors = self.server_errors.labels(route=route)
+        children = (
+            self.requests.labels(route=route, method=method, status=str(status)),
+            self.duration.labels(route=route, method=method),
+            errors,
+        )
+        if len(self._children) < MAX_BOUND_CHILDREN:
+            self._children[(route, method, status)] = children
+        return children
 
 
 class PlatformCallMetrics:
@@ -182,9 +207,14 @@ class DbMetrics:
             "Maximum size of the database connection pool.",
             registry=registry,
         )
+        self._query_children: dict[tuple[str, str], Histogram] = {}
 
     def observe_query(self, operation: str, table: str, duration_s: float) -> None:
-        self.query_duration.labels(operation=operation, table=table).observe(duration_s)
+        child = self._query_children.get((operation, table))
+        if child is None:  # operations and tables are code constants: a small, fixed set
+            child = self.query_duration.labels(operation=operation, table=table)
+            self._query_children[(operation, table)] = child
+        child.observe(duration_s)
 
     def observe_lock_wait(self, duration_s: float) -> None:
         self.lock_wait.observe(duration_s)

@@ -39,6 +39,10 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
+def internal_error_body(request_id: str | None) -> bytes:
+    return json.dumps(error_body(ErrorCode.INTERNAL_ERROR, "internal error", request_id)).encode()
+
+
 def _access_level(status: int) -> int:
     if status >= 500:
         return logging.ERROR
@@ -125,9 +129,7 @@ class ObservabilityMiddleware:
         exchange.status = 500
         if exchange.started:
             return  # Too late for a clean response; the client sees a truncated body.
-        body = json.dumps(
-            error_body(ErrorCode.INTERNAL_ERROR, "internal error", ctx.request_id)
-        ).encode()
+        body = internal_error_body(ctx.request_id)
         await send(
             {
                 "type": "http.response.start",

@@ -7,6 +7,7 @@ database passwords, values from WRK_REDACT_VALUES) wherever they appear inside a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,11 +41,30 @@ _KEY_IN_TEXT = re.compile(
 
 
 _KEY_SCREEN = re.compile(r"(?i)" + _KEY_ALTERNATION)
+# Substrings every match of _KEY_SCREEN contains (lower-cased ASCII): plain `in` tests are many
+# times cheaper than the case-insensitive alternation, and almost every logged string has none.
+_KEY_ANCHORS = tuple(sorted({part.split("_")[0] for part in SENSITIVE_KEY_PARTS}))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_sensitive_key(key: str) -> bool:
+    # Cached: log lines use the same few dozen field names over and over.
     normalized = key.lower().replace("-", "_")
     return any(part in normalized for part in SENSITIVE_KEY_PARTS)
+
+
+def _plainly_safe(value: str, secrets: tuple[str, ...]) -> bool:
+    """True when `value` holds no known secret and no sensitive key name: nothing to redact.
+    Non-ASCII text goes the full way (regex case folding goes beyond str.lower())."""
+    if any(secret in value for secret in secrets) or not value.isascii():
+        return False
+    lowered = value.lower()
+    return not any(anchor in lowered for anchor in _KEY_ANCHORS)
+
+
+# Values `redact` returns as they are, and the ones it rebuilds.
+_SCALARS = frozenset({int, float, bool, type(None)})
+_CONTAINERS = (Mapping, list, tuple, set, frozenset, bytes, bytearray)
 
 
 def _quote_like(original: str) -> str:
@@ -57,12 +77,14 @@ def _quote_like(original: str) -> str:
 class Redactor:
     secret_values: frozenset[str] = field(default_factory=frozenset)
     _values_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _usable: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         usable = sorted((v for v in self.secret_values if len(v) >= MIN_SECRET_LENGTH), key=len)
         # Longest first, so a secret containing another secret is removed whole.
         pattern = "|".join(re.escape(v) for v in reversed(usable))
         object.__setattr__(self, "_values_pattern", re.compile(pattern) if pattern else None)
+        object.__setattr__(self, "_usable", tuple(usable))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
@@ -72,7 +94,25 @@ class Redactor:
     def with_values(self, values: Iterable[str]) -> Redactor:
         return Redactor(self.secret_values | frozenset(v for v in values if v))
 
+    def _flat_and_safe(self, mapping: dict[Any, Any]) -> bool:
+        """No sensitive key, no nested container, and nothing to redact in any string value.
+        Screening the strings joined is exact: a match inside one is a match in the join (one
+        straddling two only sends the mapping the full way)."""
+        texts = []
+        for key, value in mapping.items():
+            if is_sensitive_key(str(key)):
+                return False
+            if type(value) in _SCALARS:
+                continue
+            if isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, _CONTAINERS):
+                return False
+        return _plainly_safe("\n".join(texts), self._usable)
+
     def text(self, value: str) -> str:
+        if _plainly_safe(value, self._usable):
+            return value
         if self._values_pattern is not None:
             value = self._values_pattern.sub(REDACTED, value)
         # Cheap screen first: the full key=value pattern backtracks, and most strings on the
@@ -85,6 +125,8 @@ class Redactor:
         """A redacted copy of `value`; containers are rebuilt, the input is never mutated."""
         if isinstance(value, str):
             return self.text(value)
+        if type(value) is dict and self._flat_and_safe(value):
+            return dict(value)  # a log line's usual fields: one screen for all of them
         if isinstance(value, Mapping):
             return {
                 k: REDACTED if is_sensitive_key(str(k)) else self.redact(v)

@@ -18,12 +18,15 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+# json.dumps with `default` builds an encoder per call; one shared encoder writes the same text.
+_ENCODER = json.JSONEncoder(default=str)
 # A private generator: ids for unrecorded parents need no security, only uniqueness.
 _IDS = random.Random()
 
@@ -54,9 +57,7 @@ class JsonLinesSpanExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        lines = "".join(
-            json.dumps(span_to_dict(s, self._service), default=str) + "\n" for s in spans
-        )
+        lines = "".join(_ENCODER.encode(span_to_dict(s, self._service)) + "\n" for s in spans)
         try:
             with self._lock, self._path.open("a", encoding="utf-8") as out:
                 out.write(lines)
@@ -86,9 +87,25 @@ def create_tracing(service: str, span_file: Path | None) -> Tracing:
     return Tracing(provider=provider, tracer=provider.get_tracer("fake_services"))
 
 
+class _HeaderGetter(Getter[Mapping[str, str]]):
+    """The default getter's answers for a mapping of plain strings, without its ABC checks."""
+
+    def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: Mapping[str, str]) -> list[str]:
+        return list(carrier)
+
+
+_GETTER = _HeaderGetter()
+
+
 def extract(headers: Mapping[str, str]) -> otel_context.Context:
     """The remote parent named by an incoming `traceparent`, if any."""
-    return _PROPAGATOR.extract(headers)
+    if "traceparent" not in headers:
+        return otel_context.Context()  # what the propagator answers without one
+    return _PROPAGATOR.extract(headers, getter=_GETTER)
 
 
 def inject(carrier: MutableMapping[str, str]) -> None:
