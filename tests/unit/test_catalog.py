@@ -220,6 +220,7 @@ def test_metrics_mark_what_the_spec_names() -> None:
     contract_only = {k for k, m in metrics.items() if not m.in_spec}
     assert contract_only == {
         "queue_depth",
+        "dead_letter_queue_depth",
         "db_connection_pool_size",
         "wrk_platform_calls_total",
         "wrk_platform_call_duration_seconds",

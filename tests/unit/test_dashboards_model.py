@@ -17,7 +17,7 @@ from harness.errors import ConfigError
 
 SPEC_PANELS = {
     "§4.1": ["Request rate by route", "4xx by route", "5xx by route", "Latency by route"],
-    "§4.2": ["Queue depth per queue", "Job failure rate by queue", "Dead-lettered"],
+    "§4.2": ["Queue depth per queue", "Job failure rate by queue", "Dead-letter queue size"],
     "§4.3": ["WRK Platform calls by outcome", "WRK Platform call latency", "Webhook failures"],
     "§4.4": ["Automations by status", "New automations per week", "Quotes by status",
              "Clients by health status", "New At Risk / Churn Risk clients per week"],

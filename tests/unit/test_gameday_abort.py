@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -120,14 +121,19 @@ def test_the_monitor_reports_the_first_condition_and_survives_a_blip() -> None:
 
 
 def test_the_default_abort_interrupts_the_main_thread() -> None:
+    # Python's own Ctrl-C handler, whatever an earlier test in this process installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     prom = FakePrometheus([_alert("DbDown", "SEV-1")], {})
     monitor = AbortMonitor(AbortPolicy(AbortOn(), frozenset()), prom, None, interval_s=0.01)  # type: ignore[arg-type]
-    with pytest.raises(KeyboardInterrupt):
-        monitor.start()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-    monitor.stop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            monitor.start()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        monitor.stop()
+        signal.signal(signal.SIGINT, previous)
     assert monitor.reason is not None and "DbDown" in monitor.reason
 
 
