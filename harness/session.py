@@ -34,6 +34,7 @@ from harness.report.results import RunResult, new_run_id, write_results
 from harness.rules import render_alertmanager_config, render_rules
 from harness.runner import Observers, ScenarioResult, ScenarioRunner
 from harness.scenario import Scenario, load_scenarios
+from harness.stack.base import Stack
 from harness.stack.compose import ComposeStack, ComposeStackConfig
 from harness.stack.fakes import DEFAULT_FAKES, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
@@ -144,7 +145,7 @@ class ConformanceSession:
             target, self.timing, observers, self.run_dir, self.progress, live=live
         )
 
-    def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> LocalStack | ComposeStack:
+    def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
         """The stack the run's target names: local processes (default) or docker-compose.yml."""
         if self.options.target == "compose":
             return ComposeStack(

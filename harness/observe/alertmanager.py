@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from harness.errors import ObserveError
-from harness.observe.receiver import Notification, NotifiedAlert
+from harness.observe.receiver import Notification, NotificationLog, NotifiedAlert
 
 log = logging.getLogger("harness.observe")
 
@@ -93,15 +93,13 @@ def _note(alert: HeldAlert, status: str, now: float) -> Notification:
     return Notification(receiver, status, (notified,), now)
 
 
-class AlertmanagerDeliveries:
+class AlertmanagerDeliveries(NotificationLog):
     """Polls Alertmanager in the background; reads like the harness's webhook receiver."""
 
     def __init__(self, client: AlertmanagerClient, poll_s: float = 0.2) -> None:
+        super().__init__()
         self._client, self._poll_s = client, poll_s
         self._diff = HeldAlertDiff()
-        self._lock = threading.Lock()
-        self._notifications: list[Notification] = []
-        self._errors: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alertmanager-watch", daemon=True)
 
@@ -122,23 +120,11 @@ class AlertmanagerDeliveries:
             with self._lock:
                 self._errors.append(str(exc))
             return
-        notes = self._diff.update(alerts, time.time())
-        with self._lock:
-            self._notifications += notes
+        self._record(self._diff.update(alerts, time.time()))
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
             self.poll()
-
-    def notifications(self, since: float = 0.0) -> list[Notification]:
-        with self._lock:
-            return [n for n in self._notifications if n.received_at >= since]
-
-    def first(self, alertname: str, status: str, since: float) -> Notification | None:
-        return next(
-            (n for n in self.notifications(since) if n.mentions(alertname, status)),
-            None,
-        )
 
     def errors(self) -> list[str]:
         with self._lock:

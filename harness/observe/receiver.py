@@ -51,13 +51,34 @@ def parse_notification(receiver: str, body: dict[str, Any], received_at: float) 
     return Notification(receiver, body.get("status", ""), alerts, received_at)
 
 
-class NotificationReceiver:
-    """A small HTTP server on 127.0.0.1 that Alertmanager's webhook configs point at."""
+class NotificationLog:
+    """Notifications seen so far, thread-safe; what the runner reads deliveries from."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._notifications: list[Notification] = []
         self._errors: list[str] = []
+
+    def _record(self, notes: list[Notification]) -> None:
+        with self._lock:
+            self._notifications += notes
+
+    def notifications(self, since: float = 0.0) -> list[Notification]:
+        with self._lock:
+            return [n for n in self._notifications if n.received_at >= since]
+
+    def first(self, alertname: str, status: str, since: float) -> Notification | None:
+        return next(
+            (n for n in self.notifications(since) if n.mentions(alertname, status)),
+            None,
+        )
+
+
+class NotificationReceiver(NotificationLog):
+    """A small HTTP server on 127.0.0.1 that Alertmanager's webhook configs point at."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -85,18 +106,7 @@ class NotificationReceiver:
             with self._lock:
                 self._errors.append(f"unreadable notification for {receiver}: {exc}")
             raise
-        with self._lock:
-            self._notifications.append(note)
-
-    def notifications(self, since: float = 0.0) -> list[Notification]:
-        with self._lock:
-            return [n for n in self._notifications if n.received_at >= since]
-
-    def first(self, alertname: str, status: str, since: float) -> Notification | None:
-        return next(
-            (n for n in self.notifications(since) if n.mentions(alertname, status)),
-            None,
-        )
+        self._record([note])
 
     def raise_errors(self) -> None:
         with self._lock:

@@ -34,10 +34,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol
 
 from harness.errors import ServiceStartError, StackError
+from harness.stack.base import Stack
 from harness.stack.compose_file import ComposeFile, load_compose
 from harness.stack.compose_plan import (
     ALERTMANAGER_CONFIG,
@@ -61,6 +61,7 @@ from harness.stack.layout import DATABASE, EXTRA_JOBS, PG_SUPERUSER, generate_cr
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped
+from harness.stack.rundir import RunPaths
 from harness.stack.signals import TRAP
 from harness.stack.target import Credentials, Target
 from harness.timescale import Timing, format_duration
@@ -111,23 +112,6 @@ class RunSecrets:
         }
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    root: Path
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def spans(self) -> Path:
-        return self.root / "spans"
-
-    @property
-    def prometheus_config(self) -> Path:
-        return self.root / "prometheus.yml"
-
-
 # -- the Docker engine -------------------------------------------------------------------
 
 
@@ -159,7 +143,7 @@ def _default_scrape_check(url: str, jobs: tuple[str, ...], since: float) -> Scra
     return PrometheusScraped(url, jobs, since)
 
 
-class ComposeStack:
+class ComposeStack(Stack):
     """Brings the compose file up as one project and hands out a Target; a context manager."""
 
     def __init__(
@@ -191,18 +175,6 @@ class ComposeStack:
         if self._target is None:
             raise StackError("the compose stack is not started")
         return self._target
-
-    def __enter__(self) -> ComposeStack:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> Target:
         """Create everything, wait until each service is healthy and Prometheus scraped all."""

@@ -21,11 +21,11 @@ import secrets
 import subprocess
 import time
 from collections.abc import Mapping
-from types import TracebackType
 
 from harness import http_client as http
 from harness import tools
 from harness.errors import StackError
+from harness.stack.base import Stack
 from harness.stack.layout import (
     DATABASE,
     PG_SUPERUSER,
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 API_TIMEOUT_S = 3.0
 
 
-class LocalStack:
+class LocalStack(Stack):
     """Starts the layout under a Supervisor and hands out a Target; a context manager."""
 
     def __init__(self, config: LocalStackConfig) -> None:
@@ -85,18 +85,6 @@ class LocalStack:
     def pids(self) -> dict[str, int]:
         """PID of every process started (kept after stop, to verify nothing survived)."""
         return dict(self._pids)
-
-    def __enter__(self) -> LocalStack:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> Target:
         """Start everything and wait until Prometheus has scraped every service."""

@@ -20,18 +20,32 @@ from harness.errors import StackError
 
 
 @dataclass(frozen=True)
-class RunDir:
-    """Paths inside `<base>/<run_id>/`."""
+class RunPaths:
+    """What every stack writes for the harness to read: service logs, spans, Prometheus config."""
 
-    run_id: str
     root: Path
-    # Postgres's data lives outside `root`: the report folder may sit under a directory the
-    # `postgres` user cannot enter (a 0700 home or pytest's tmp), and the data is not a report.
-    scratch: Path
 
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def spans(self) -> Path:
+        return self.root / "spans"
+
+    @property
+    def prometheus_config(self) -> Path:
+        return self.root / "prometheus.yml"
+
+
+@dataclass(frozen=True)
+class RunDir(RunPaths):
+    """Paths inside `<base>/<run_id>/` of a local stack."""
+
+    run_id: str
+    # Postgres's data lives outside `root`: the report folder may sit under a directory the
+    # `postgres` user cannot enter (a 0700 home or pytest's tmp), and the data is not a report.
+    scratch: Path
 
     @property
     def prometheus_data(self) -> Path:
@@ -44,14 +58,6 @@ class RunDir:
     @property
     def alertmanager_data(self) -> Path:
         return self.root / "alertmanager"
-
-    @property
-    def spans(self) -> Path:
-        return self.root / "spans"
-
-    @property
-    def prometheus_config(self) -> Path:
-        return self.root / "prometheus.yml"
 
     def log_file(self, service: str) -> Path:
         return self.logs / f"{service}.log"
@@ -78,7 +84,7 @@ def create_run_dir(base: Path, run_id: str | None = None) -> RunDir:
         raise StackError(f"run directory {root} already exists; runs never reuse one") from None
     scratch = Path(tempfile.mkdtemp(prefix=f"wrkh-{rid}-"))
     scratch.chmod(0o711)  # enterable (not listable) by the postgres user
-    run = RunDir(rid, root, scratch)
+    run = RunDir(root=root, run_id=rid, scratch=scratch)
     for folder in (run.logs, run.prometheus_data, run.alertmanager_data, run.spans):
         folder.mkdir()
     # initdb insists on an owner-only data directory.
