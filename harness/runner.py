@@ -44,6 +44,8 @@ from harness.verdicts import (
 
 log = logging.getLogger("harness.runner")
 Progress = Callable[[str], None]
+# Announces the mitigation step; a progress reader (the game-day timeline) keys on it.
+MITIGATION_APPLIED = "mitigation: "
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ class ScenarioRunner:
         if not all(self._fired(name, f0) for name in step.after_firing):
             self.progress(f"[{plan.scenario}] mitigation skipped: {step.after_firing} never fired")
             return {}
-        self.progress(f"[{plan.scenario}] mitigation: {', '.join(map(str, step.apply))}")
+        self.progress(f"[{plan.scenario}] {MITIGATION_APPLIED}{', '.join(map(str, step.apply))}")
         memory: dict[str, str] = {}
         send_all(step.apply, self.target, memory)
         m0 = self._mitigated_at = time.time()

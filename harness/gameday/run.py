@@ -43,7 +43,7 @@ from harness.observe.prometheus import PrometheusClient
 from harness.plan import build_plan
 from harness.progress import LiveProgress
 from harness.report.results import new_run_id
-from harness.runner import Observers, Plan, ScenarioResult, ScenarioRunner
+from harness.runner import MITIGATION_APPLIED, Observers, Plan, ScenarioResult, ScenarioRunner
 from harness.scenario import Scenario, load_scenario, load_scenarios
 from harness.slo import AsyncSlo, AvailabilitySlo
 from harness.stack.signals import TRAP
@@ -262,7 +262,7 @@ class GameDay:
 
     def progress(self, message: str) -> None:
         self.live(message)
-        kind = Kind.MITIGATION if "] mitigation: " in message else Kind.PHASE
+        kind = Kind.MITIGATION if f"] {MITIGATION_APPLIED}" in message else Kind.PHASE
         self.timeline.add(kind, self.p.plan.scenario, message.split("] ", 1)[-1])
 
     def _aborted(self, reason: str) -> None:
