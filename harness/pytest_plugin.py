@@ -9,6 +9,7 @@ same teardown runs.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
 
 _SESSION = pytest.StashKey["ConformanceSession"]()
 _RUN_ID = pytest.StashKey[str]()
+_OWN_ALLURE_DIR = pytest.StashKey[Path]()
 ALLURE_DIR = "allure-results"
 
 
@@ -88,6 +90,15 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "allure_report_dir", "") is None:  # not given by the user
             reports = Path(config.getoption("wrk_report_dir")).resolve()
             config.option.allure_report_dir = str(reports / run_id / ALLURE_DIR)
+            config.stash[_OWN_ALLURE_DIR] = reports / run_id / ALLURE_DIR
+
+
+def _discard_own_allure_dir(config: pytest.Config) -> None:
+    """A run rejected before it started leaves no run folder: remove what allure-pytest made."""
+    own = config.stash.get(_OWN_ALLURE_DIR, None)
+    for folder in (own, own.parent) if own is not None else ():
+        with contextlib.suppress(OSError):  # not empty or already gone: leave it
+            folder.rmdir()
 
 
 def _runs_scenarios(config: pytest.Config) -> bool:
@@ -165,6 +176,7 @@ def pytest_collection_modifyitems(
     try:
         conformance = ConformanceSession.prepare(options, [i.path for i in scenario_items])
     except ConfigError as exc:
+        _discard_own_allure_dir(config)
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION] = conformance
     wanted = set(config.getoption("wrk_scenario"))
