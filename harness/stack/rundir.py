@@ -71,8 +71,13 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def create_run_dir(base: Path, run_id: str | None = None) -> RunDir:
-    """Create `<base>/<run_id>/` with its sub-folders; an existing one is an error."""
+def create_run_dir(
+    base: Path, run_id: str | None = None, scratch_base: Path | None = None
+) -> RunDir:
+    """Create `<base>/<run_id>/` with its sub-folders; an existing one is an error.
+
+    The scratch folder goes under `scratch_base` (default: the system's temporary folder).
+    """
     rid = run_id or new_run_id()
     if rid in (".", "..") or "/" in rid:
         raise StackError(f"run id {rid!r} must be a plain folder name")
@@ -82,7 +87,7 @@ def create_run_dir(base: Path, run_id: str | None = None) -> RunDir:
         root.mkdir()
     except FileExistsError:
         raise StackError(f"run directory {root} already exists; runs never reuse one") from None
-    scratch = Path(tempfile.mkdtemp(prefix=f"wrkh-{rid}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"wrkh-{rid}-", dir=scratch_base))
     scratch.chmod(0o711)  # enterable (not listable) by the postgres user
     run = RunDir(root=root, run_id=rid, scratch=scratch)
     for folder in (run.logs, run.prometheus_data, run.alertmanager_data, run.spans):

@@ -58,7 +58,7 @@ def layout_for(
 ) -> tuple[StackLayout, dict[str, int]]:
     cfg = config(tmp_path)
     ports = {name: 20000 + i for i, name in enumerate(port_names(cfg))}
-    run = create_run_dir(tmp_path, "run-1")
+    run = create_run_dir(tmp_path, "run-1", scratch_base=tmp_path)
     creds = generate_credentials(2)
     layout = build_layout(
         cfg, run=run, ports=ports, binaries=BINARIES, credentials=creds, run_as=run_as
@@ -213,14 +213,14 @@ def test_every_config_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_run_dir_is_fresh(tmp_path: Path) -> None:
-    run = create_run_dir(tmp_path)
+    run = create_run_dir(tmp_path, scratch_base=tmp_path)
     for folder in (run.logs, run.prometheus_data, run.pg_data, run.spans, run.alertmanager_data):
         assert folder.is_dir()
     assert run.pg_data.stat().st_mode & 0o777 == 0o700
     with pytest.raises(StackError, match="already exists"):
-        create_run_dir(tmp_path, run.run_id)
+        create_run_dir(tmp_path, run.run_id, scratch_base=tmp_path)
     with pytest.raises(StackError, match="plain folder name"):
-        create_run_dir(tmp_path, "../escape")
+        create_run_dir(tmp_path, "../escape", scratch_base=tmp_path)
 
 
 def postgres_exists() -> bool:
