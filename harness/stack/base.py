@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from harness.stack.target import Target
+from harness.timescale import Timing
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What every stack needs; the caller renders the rules and Alertmanager files."""
+
+    base_dir: Path
+    timing: Timing
+    alertmanager_config: Path
+    rules_file: Path | None = None
+    tenants: int = 2  # API keys generated per run, one tenant each
+    run_id: str | None = None
+    scrape_timeout_s: float = 30.0  # Prometheus' first scrape of every job
+    port_lock_dir: Path | None = None
 
 
 class Stack(ABC):

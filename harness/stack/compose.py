@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.errors import ServiceStartError, StackError
-from harness.stack.base import Stack
+from harness.stack.base import Stack, StackConfig
 from harness.stack.compose_file import ComposeFile, load_compose
 from harness.stack.compose_plan import (
     ALERTMANAGER_CONFIG,
@@ -64,7 +64,7 @@ from harness.stack.readiness import PrometheusScraped
 from harness.stack.rundir import RunPaths
 from harness.stack.signals import TRAP
 from harness.stack.target import Credentials, Target
-from harness.timescale import Timing, format_duration
+from harness.timescale import format_duration
 
 __all__ = ["ComposeStack", "ComposeStackConfig", "connect"]
 
@@ -79,22 +79,15 @@ LOG_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
-class ComposeStackConfig:
-    """What a compose run needs; the caller renders the rules and Alertmanager files."""
+class ComposeStackConfig(StackConfig):
+    """A stack of containers from a compose file, reached through the Docker engine."""
 
-    base_dir: Path
-    timing: Timing
-    alertmanager_config: Path
-    rules_file: Path | None = None
     compose_file: Path = DEFAULT_COMPOSE_FILE
     fake_env: Mapping[str, str] = field(default_factory=dict)  # added to every built service
-    tenants: int = 2
-    run_id: str | None = None
     docker_host: str | None = None  # default: $DOCKER_HOST, else the local socket
     health_timeout_s: float = 180.0  # per service, from its start to healthy
-    scrape_timeout_s: float = 60.0  # Prometheus' first scrape of every job
+    scrape_timeout_s: float = 60.0  # containers start slower than local processes
     poll_s: float = 0.5
-    port_lock_dir: Path | None = None
 
 
 @dataclass(frozen=True)

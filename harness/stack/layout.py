@@ -12,10 +12,10 @@ import secrets
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from harness import tools
 from harness.errors import ConfigError, Problem
+from harness.stack.base import StackConfig
 from harness.stack.fakes import (
     DEFAULT_FAKES,
     DEFAULT_PROXIES,
@@ -35,7 +35,7 @@ from harness.stack.readiness import (
 from harness.stack.rundir import RunDir
 from harness.stack.spec import ServiceSpec
 from harness.stack.target import Credentials, Proxy
-from harness.timescale import Timing, format_duration
+from harness.timescale import format_duration
 
 INFRASTRUCTURE = ("prometheus", "postgres", "redis", "toxiproxy", "alertmanager")
 REQUIRED_TOOLS = (
@@ -55,21 +55,13 @@ PG_SUPERUSER = "postgres"
 
 
 @dataclass(frozen=True)
-class LocalStackConfig:
-    """What a local run needs; the caller renders the rules and Alertmanager files."""
+class LocalStackConfig(StackConfig):
+    """A stack of local processes: which fakes and proxies, and how long each may take."""
 
-    base_dir: Path
-    timing: Timing
-    alertmanager_config: Path
-    rules_file: Path | None = None
     python: str = field(default_factory=lambda: tools.locate("python"))
     fakes: tuple[FakeService, ...] = DEFAULT_FAKES
     proxies: tuple[ProxyRoute, ...] = DEFAULT_PROXIES
-    tenants: int = 2  # API keys generated per run, one tenant each
-    run_id: str | None = None
     start_timeout_s: float = 30.0  # per service, from its spawn to ready
-    scrape_timeout_s: float = 30.0  # Prometheus' first scrape of every job
-    port_lock_dir: Path | None = None
 
     def validate(self) -> None:
         """Raise ConfigError listing every problem of the service list, before any start."""

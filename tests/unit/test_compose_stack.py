@@ -6,6 +6,7 @@ check creation order, health waiting, and that teardown removes everything whate
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -324,7 +325,7 @@ def test_an_exited_container_is_named(config: ComposeStackConfig, client: FakeCl
 def test_a_container_never_healthy_times_out(
     config: ComposeStackConfig, client: FakeClient
 ) -> None:
-    slow = ComposeStackConfig(**{**config.__dict__, "health_timeout_s": 0.05, "poll_s": 0.01})
+    slow = dataclasses.replace(config, health_timeout_s=0.05, poll_s=0.01)
     client.health["redis"] = ["starting"]
     with pytest.raises(ServiceStartError, match=r"'redis'.*not healthy after 0.05 s"):
         make_stack(slow, client).start()
@@ -408,7 +409,7 @@ def test_prometheus_that_never_scrapes_is_an_error(
         def check(self) -> str | None:
             return "no scrape yet of edge"
 
-    slow = ComposeStackConfig(**{**config.__dict__, "scrape_timeout_s": 0.05, "poll_s": 0.01})
+    slow = dataclasses.replace(config, scrape_timeout_s=0.05, poll_s=0.01)
     stack = ComposeStack(slow, client_factory=lambda host: client, scrape_check=NeverScraped)
     with pytest.raises(ServiceStartError, match="not every job scraped: no scrape yet of edge"):
         stack.start()
@@ -442,7 +443,7 @@ def test_no_engine_is_a_stack_error_naming_the_docker_host(
 
 
 def test_no_engine_leaves_nothing_behind(config: ComposeStackConfig, tmp_path: Path) -> None:
-    missing = ComposeStackConfig(**{**config.__dict__, "docker_host": f"unix://{tmp_path}/x"})
+    missing = dataclasses.replace(config, docker_host=f"unix://{tmp_path}/x")
     with pytest.raises(StackError, match="no Docker engine reachable"):
         ComposeStack(missing).start()
 
