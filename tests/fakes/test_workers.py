@@ -83,6 +83,11 @@ def submit(redis_url: str, kind: JobKind, payload: Any, request_id: str = "req-s
     return asyncio.run(go())
 
 
+def jobs(worker: TestClient, queue: str, status: str) -> float | None:
+    """The worker's finished jobs of `queue` with `status` (worker_job_count_total)."""
+    return sample(worker, "worker_job_count_total", {"queue": queue, "status": status})
+
+
 def dead_letters(redis_url: str, queue: str) -> list[dict[str, Any]]:
     with redis.Redis.from_url(redis_url) as client:
         return [json.loads(raw) for raw in client.lrange(f"{queue}:dead", 0, -1)]
@@ -109,14 +114,7 @@ def test_build_turns_a_version_into_a_workflow(
         )
         assert row["workflow_id"] in platform_app.state.workflows.workflows
         wait_until(
-            lambda: (
-                sample(
-                    worker,
-                    "worker_job_count_total",
-                    {"queue": "build-requests", "status": "succeeded"},
-                )
-                == 1
-            ),
+            lambda: jobs(worker, "build-requests", "succeeded") == 1,
             5,
         )
         assert (
@@ -162,14 +160,7 @@ def test_a_redelivered_build_creates_no_second_workflow(
         client.lpush("build-requests", job.encode())  # the same job delivered twice
     with running_worker(build_factory(platform_app), database_url, redis_url) as worker:
         wait_until(
-            lambda: (
-                sample(
-                    worker,
-                    "worker_job_count_total",
-                    {"queue": "build-requests", "status": "succeeded"},
-                )
-                == 2
-            ),
+            lambda: jobs(worker, "build-requests", "succeeded") == 2,
             timeout_s=10,
         )
     assert len(platform_app.state.workflows.workflows) == 2  # the automation's + the version's
@@ -191,12 +182,7 @@ def test_a_failing_platform_dead_letters_the_build(
         )
         wait_until(lambda: version_row(database_url, version["id"])["status"] == "build_failed", 5)
         assert sample(worker, "worker_dead_letter_count_total", {"queue": "build-requests"}) == 1
-        assert (
-            sample(
-                worker, "worker_job_count_total", {"queue": "build-requests", "status": "failed"}
-            )
-            == 2
-        )
+        assert jobs(worker, "build-requests", "failed") == 2
     (dead,) = dead_letters(redis_url, "build-requests")
     assert (dead["attempts"], dead["last_error_code"]) == (3, "wrk_platform_error")
     (run,) = job_runs(database_url, "build-requests")
@@ -216,8 +202,7 @@ def test_builds_wait_while_platform_calls_are_switched_off(
     version = new_version(core)
     core.put("/v1/admin/feature-flags/wrk_platform_calls", json={"enabled": False}, headers=ADMIN)
     with running_worker(build_factory(platform_app), database_url, redis_url) as worker:
-        deferred = {"queue": "build-requests", "status": "deferred"}
-        wait_until(lambda: (sample(worker, "worker_job_count_total", deferred) or 0) >= 2, 10)
+        wait_until(lambda: (jobs(worker, "build-requests", "deferred") or 0) >= 2, 10)
         assert version_row(database_url, version["id"])["status"] == "building"
         assert sample(worker, "worker_dead_letter_count_total", {"queue": "build-requests"}) == 0
         core.put(
@@ -251,8 +236,7 @@ def test_a_version_archived_during_its_build_is_deactivated(
             what="a failed deactivation",
         )
         faults.config = FaultConfig()
-        succeeded = {"queue": "build-requests", "status": "succeeded"}
-        wait_until(lambda: sample(worker, "worker_job_count_total", succeeded) == 1, 10)
+        wait_until(lambda: jobs(worker, "build-requests", "succeeded") == 1, 10)
     row = version_row(database_url, version["id"])
     assert row["status"] == "archived"
     assert platform_app.state.workflows.workflows[row["workflow_id"]].status == "inactive"
@@ -264,12 +248,7 @@ def test_ai_ingestion_indexes_a_digest_never_the_text(
     version = new_version(core, notes=f"token={CANARY} and more words")
     with running_worker(AiIngestionWorker, database_url, redis_url) as worker:
         wait_until(lambda: fetch(database_url, "SELECT * FROM ai_documents"), 10, what="ingestion")
-        assert (
-            sample(
-                worker, "worker_job_count_total", {"queue": "ai-ingestion", "status": "succeeded"}
-            )
-            == 1
-        )
+        assert jobs(worker, "ai-ingestion", "succeeded") == 1
     (doc,) = fetch(database_url, "SELECT * FROM ai_documents")
     assert str(doc["version_id"]) == version["id"]
     assert len(doc["content_sha256"]) == 64
@@ -282,8 +261,7 @@ def test_ai_ingestion_waits_while_switched_off(
     new_version(core)
     core.put("/v1/admin/feature-flags/ai_ingestion", json={"enabled": False}, headers=ADMIN)
     with running_worker(AiIngestionWorker, database_url, redis_url) as worker:
-        deferred = {"queue": "ai-ingestion", "status": "deferred"}
-        wait_until(lambda: (sample(worker, "worker_job_count_total", deferred) or 0) >= 1, 10)
+        wait_until(lambda: (jobs(worker, "ai-ingestion", "deferred") or 0) >= 1, 10)
         assert fetch(database_url, "SELECT * FROM ai_documents") == []
     # New versions are not even sent for ingestion while the flag is off.
     new_version(core)
