@@ -25,6 +25,7 @@ import yaml
 from harness import tools
 from harness.catalog import load_catalog
 from harness.faults import ToxiproxyAPI
+from harness.observe.alert_watch import wait_until
 from harness.rules import render_alertmanager_config, render_rules
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
@@ -158,8 +159,8 @@ def test_sigint_while_the_fault_is_on_aborts_rolls_back_and_still_reports(
         if "fault platform-down" in line or not line:
             break
     assert any("fault platform-down" in ln for ln in lines), "".join(lines)
-    time.sleep(1.0)  # the outage is on
-    assert _proxies_clean(target) != {}, "the fault should be active before the interrupt"
+    outage_on = wait_until(lambda: _proxies_clean(target) != {}, timeout_s=10, poll_s=0.1)
+    assert outage_on, "the fault should be active before the interrupt"
     sent = time.monotonic()
     os.kill(proc.pid, signal.SIGINT)
     rest, _ = proc.communicate(timeout=60)
