@@ -197,7 +197,8 @@ def median_of(results: list[RunResult]) -> dict[str, object]:
 def report(results: list[RunResult]) -> None:
     print(
         f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'fail':>5}"
-        "  cpu ms/req (platform core edge postgres locust machine)  RSS MB (load path / all fakes)  load 1m"
+        "  cpu ms/req (platform core edge postgres locust machine)"
+        "  RSS MB (load path / all fakes)  load 1m"
     )
     for i, r in enumerate(results, 1):
         cpu = " ".join(f"{r.cpu_ms_per_request[n]:.2f}" for n in CPU_SHARES)

@@ -8,6 +8,7 @@ wrkh dashboards  write the Grafana dashboards of spec §4 (and, with --provision
 wrkh report diff A B   regressions of run B against run A (exit 1 when there is any)
 wrkh report html RUN   write the run's report.html again from its results.json
 wrkh gameday SCENARIO --target external --config FILE   a game day against a deployment
+wrkh sweep     remove what killed runs left behind (scratch folders; --docker: compose projects)
 """
 
 from __future__ import annotations
@@ -180,6 +181,36 @@ def _add_gameday(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     day.set_defaults(func=_gameday)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from harness.stack.lease import sweep_scratch
+
+    for folder in sweep_scratch():
+        print(f"removed {folder}")
+    if not args.docker:
+        return 0
+    from harness.stack.compose import connect
+    from harness.stack.compose_removal import sweep_projects
+
+    swept = sweep_projects(connect(args.docker_host))
+    for project in swept.removed:
+        print(f"removed compose project {project}")
+    for failure in swept.failures:
+        print(f"could not remove {failure}", file=sys.stderr)
+    return 1 if swept.failures else 0
+
+
+def _add_sweep(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="remove what killed runs left behind (runs do this at start too)",
+        description="Removes scratch folders, and with --docker compose projects, of runs that "
+        "were killed; what belongs to a live run, or to another host, is never touched.",
+    )
+    sweep.add_argument("--docker", action="store_true", help="also compose projects")
+    sweep.add_argument("--docker-host", default=None, help="Docker engine URL (default: env)")
+    sweep.set_defaults(func=_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wrkh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_gameday(sub)
     _add_dashboards(sub)
+    _add_sweep(sub)
     return parser
 
 

@@ -25,10 +25,10 @@ stays as a build cache.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +41,8 @@ from harness.stack.base import Stack, StackConfig
 from harness.stack.compose_file import ComposeFile, load_compose
 from harness.stack.compose_plan import (
     ALERTMANAGER_CONFIG,
+    LEASE_LABEL,
+    OWNER_HOST_LABEL,
     PROJECT_LABEL,
     PROMETHEUS_CONFIG,
     RULES_FILE,
@@ -56,8 +58,15 @@ from harness.stack.compose_plan import (
     read_proxies,
     selected_services,
 )
+from harness.stack.compose_removal import (
+    STOP_TIMEOUT_S,
+    not_found,
+    remove_project,
+    sweep_projects,
+)
 from harness.stack.fakes import api_keys_json
 from harness.stack.layout import DATABASE, EXTRA_JOBS, PG_SUPERUSER, generate_credentials
+from harness.stack.lease import Lease
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped
@@ -74,7 +83,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 API_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 5
 LOG_TAIL_LINES = 40
 
 
@@ -153,6 +161,7 @@ class ComposeStack(Stack):
         self._client_factory = client_factory
         self._scrape_check = scrape_check
         self._client: Any = None
+        self._lease: Lease | None = None
         self._ports: PortReservation | None = None
         self._containers: dict[str, Any] = {}  # service -> container object, in start order
         self._healthy: set[str] = set()
@@ -185,6 +194,9 @@ class ComposeStack(Stack):
     def _start(self, began: float) -> Target:
         cfg = self.config
         self._client = self._client_factory(cfg.docker_host)
+        swept = sweep_projects(self._client)
+        for project in swept.removed:
+            log.info("removed compose project %s, left by a run that was killed", project)
         run_secrets = RunSecrets(generate_credentials(cfg.tenants), secrets.token_hex(24))
         compose = load_compose(cfg.compose_file, env=run_secrets.variables())
         services = selected_services(compose)
@@ -200,6 +212,7 @@ class ComposeStack(Stack):
             spans_dir=self.paths.spans,
             fake_env=cfg.fake_env,
             resend_delay=format_duration(cfg.timing.resend_delay_s),
+            owner_labels=self._owner_labels(),
         )
         plans = plan_containers(compose, services, inputs)
         self._create_network_and_volumes(compose)
@@ -220,6 +233,11 @@ class ComposeStack(Stack):
             folder.mkdir(parents=True, exist_ok=True)
         # The fakes run as an unprivileged user inside their containers.
         self.paths.spans.chmod(0o777)
+        self._lease = Lease(self.paths.root)
+
+    def _owner_labels(self) -> dict[str, str]:
+        assert self._lease is not None, "the run folder is made first"
+        return {OWNER_HOST_LABEL: socket.gethostname(), LEASE_LABEL: str(self._lease.path)}
 
     def _config_files(self) -> dict[str, Path]:
         files = {
@@ -239,7 +257,7 @@ class ComposeStack(Stack):
         self.paths.prometheus_config.write_text(text)
 
     def _create_network_and_volumes(self, compose: ComposeFile) -> None:
-        labels = {PROJECT_LABEL: self.project}
+        labels = {PROJECT_LABEL: self.project, **self._owner_labels()}
         self._client.networks.create(self.project, driver="bridge", labels=labels)
         for volume in compose.volumes:
             if volume != SPANS_VOLUME:
@@ -270,7 +288,7 @@ class ComposeStack(Stack):
         try:
             self._client.images.get(image)
             return
-        except _not_found():
+        except not_found():
             pass
         except Exception as exc:
             raise StackError(f"looking up image {image}: {exc}") from exc
@@ -372,58 +390,22 @@ class ComposeStack(Stack):
         failures: list[str] = []
         with TRAP.deferred():
             if self._client is not None:
-                failures = self._remove_project()
+                failures = remove_project(self._client, self.project, self._containers.values())
+                self._containers.clear()
             for thread in self._followers:
                 thread.join(timeout=STOP_TIMEOUT_S)
             self._followers.clear()
             if self._ports is not None:
                 self._ports.close()
             self._target = None
+            if self._lease is not None:
+                self._lease.release()
             if self._trapped:
                 TRAP.release()
                 self._trapped = False
         TRAP.redeliver_pending()
         if failures:
             raise StackError(f"compose project {self.project} left behind: {'; '.join(failures)}")
-
-    def _remove_project(self) -> list[str]:
-        """Containers newest first, then the network and volumes, all found by label too."""
-        filters = {"label": f"{PROJECT_LABEL}={self.project}"}
-        failures: list[str] = []
-        containers = {c.id: c for c in reversed(self._containers.values())}
-        listed = _listed(self._client.containers, failures, filters=filters, all=True)
-        containers |= {c.id: c for c in listed}
-        for container in containers.values():
-            _guarded(functools.partial(_remove_container, container), container.name, failures)
-        self._containers.clear()
-        for collection in (self._client.networks, self._client.volumes):
-            for item in _listed(collection, failures, filters=filters):
-                _guarded(item.remove, item.name, failures)
-        return failures
-
-
-def _listed(collection: Any, failures: list[str], **kwargs: Any) -> list[Any]:
-    try:
-        return list(collection.list(**kwargs))
-    except Exception as exc:
-        failures.append(f"listing: {exc}")
-        return []
-
-
-def _guarded(step: Callable[[], object], what: str, failures: list[str]) -> None:
-    """One removal; a failure is recorded and the rest still runs."""
-    try:
-        step()
-    except _not_found():
-        pass  # already gone
-    except Exception as exc:
-        failures.append(f"{what}: {exc}")
-
-
-def _not_found() -> tuple[type[Exception], ...]:
-    from docker.errors import NotFound  # ImageNotFound is a NotFound
-
-    return (NotFound,)
 
 
 @dataclass(frozen=True)
@@ -462,9 +444,3 @@ def _log_tail(container: Any) -> str:
     except Exception as exc:
         return f"(logs unavailable: {exc})"
     return data.decode("utf-8", "replace").rstrip()
-
-
-def _remove_container(container: Any) -> None:
-    with contextlib.suppress(Exception):
-        container.stop(timeout=STOP_TIMEOUT_S)
-    container.remove(force=True, v=True)

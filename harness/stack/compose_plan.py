@@ -22,6 +22,10 @@ from harness.stack.target import Proxy
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+# Who owns a project: the host it was started from and its run's lease (lease.py). A sweep
+# removes only projects of its own host whose lease is abandoned.
+OWNER_HOST_LABEL = "io.wrkh.owner-host"
+LEASE_LABEL = "io.wrkh.lease"
 OPTIONAL_SERVICES = ("grafana",)  # for people; the suite does not read it
 HOST_NETWORK = ("prometheus", "alertmanager")
 SPANS_VOLUME = "spans"
@@ -102,6 +106,7 @@ class PlanInputs:
     spans_dir: Path
     fake_env: Mapping[str, str] = field(default_factory=dict)
     resend_delay: str = "1s"
+    owner_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_containers(
@@ -128,7 +133,7 @@ def _plan(compose: ComposeFile, name: str, inputs: PlanInputs) -> ContainerPlan:
     env = dict(svc.environment)
     if svc.build is not None:
         env.update(inputs.fake_env)
-    labels = {PROJECT_LABEL: project, SERVICE_LABEL: name}
+    labels = {PROJECT_LABEL: project, SERVICE_LABEL: name, **inputs.owner_labels}
     plan = ContainerPlan(
         service=name,
         name=f"{project}-{name}-1",

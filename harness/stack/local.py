@@ -37,6 +37,7 @@ from harness.stack.layout import (
     port_names,
     postgres_user,
 )
+from harness.stack.lease import Lease, sweep_scratch
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped
@@ -66,6 +67,7 @@ class LocalStack(Stack):
         self._supervisor: Supervisor | None = None
         self._ports: PortReservation | None = None
         self._run: RunDir | None = None
+        self._lease: Lease | None = None
         self._target: Target | None = None
         self._pids: dict[str, int] = {}
         self._webhook_secret = ""
@@ -94,7 +96,10 @@ class LocalStack(Stack):
         binaries = tools.require(REQUIRED_TOOLS)
         self.config.validate()
         run_as = postgres_user()
+        for folder in sweep_scratch():
+            log.info("removed %s, left by a run that was killed", folder)
         self._run = run = create_run_dir(self.config.base_dir, self.config.run_id)
+        self._lease = Lease(run.scratch)
         if run_as is not None:
             check_traversable(run.pg_data, run_as)
             hand_over(run.pg_data, run_as)
@@ -194,6 +199,8 @@ class LocalStack(Stack):
             self._ports.close()
         if self._run is not None:
             remove_scratch(self._run)
+        if self._lease is not None:
+            self._lease.release()
         self._target = None
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import StackError
+from harness.stack.lease import SCRATCH_PREFIX
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def create_run_dir(
         root.mkdir()
     except FileExistsError:
         raise StackError(f"run directory {root} already exists; runs never reuse one") from None
-    scratch = Path(tempfile.mkdtemp(prefix=f"wrkh-{rid}-", dir=scratch_base))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{rid}-", dir=scratch_base))
     scratch.chmod(0o711)  # enterable (not listable) by the postgres user
     run = RunDir(root=root, run_id=rid, scratch=scratch)
     for folder in (run.logs, run.prometheus_data, run.alertmanager_data, run.spans):

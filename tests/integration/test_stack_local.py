@@ -102,6 +102,7 @@ try:
         target = stack.target
         info = {"pids": stack.pids, "services": target.services}
         info["prometheus"] = target.prometheus_url
+        info["scratch"] = str(stack.run_dir.scratch)
         out.with_suffix(".tmp").write_text(json.dumps(info))
         out.with_suffix(".tmp").rename(out)
         while True:
@@ -339,6 +340,24 @@ def test_sigterm_to_the_harness_stops_the_stack(files: Files) -> None:
         assert len(snapshot) >= len(info["pids"]) - 1  # initdb has already exited
         assert stop_runner(runner, signal.SIGTERM) == 128 + signal.SIGTERM
         assert all_gone(snapshot), "processes outlived the interrupted harness"
+    finally:
+        cleanup([runner], snapshot)
+
+
+def test_after_a_sigkill_the_next_run_sweeps_what_the_killed_one_left(files: Files) -> None:
+    out = files.base.parent / "killed.json"
+    runner = start_runner(files, out)
+    snapshot: set[tuple[int, str]] = set()
+    try:
+        info = wait_for_info(runner, out)
+        snapshot = descendants(list(info["pids"].values()))
+        scratch = Path(info["scratch"])
+        runner.kill()  # no teardown can run
+        runner.wait(timeout=30)
+        assert all_gone(snapshot, timeout_s=15), f"outlived a SIGKILL: {survivors(snapshot)}"
+        assert (scratch / "pg-data").exists()  # the database files stayed behind
+        with LocalStack(local_config(files, run_id="next")):
+            assert not scratch.exists()
     finally:
         cleanup([runner], snapshot)
 

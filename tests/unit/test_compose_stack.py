@@ -24,6 +24,7 @@ from harness.stack import compose_plan as plan_mod
 from harness.stack.compose import ComposeStack, ComposeStackConfig, connect
 from harness.stack.compose_file import load_compose
 from harness.stack.compose_plan import new_project_name
+from harness.stack.compose_removal import sweep_projects
 from harness.stack.signals import TRAP
 from harness.timescale import Timing
 
@@ -39,7 +40,10 @@ class FakeContainer:
         self.labels: dict[str, str] = kwargs["labels"]
         self.service = self.labels[plan_mod.SERVICE_LABEL]
         self.script = list(client.health.get(self.service, ["starting", "healthy"]))
-        self.attrs: dict[str, Any] = {"State": {"Status": "created"}}
+        self.attrs: dict[str, Any] = {
+            "State": {"Status": "created"},
+            "Config": {"Labels": self.labels},
+        }
         self.removed = False
 
     def start(self) -> None:
@@ -78,6 +82,7 @@ class FakeResource:
     def __init__(self, kind: str, name: str, labels: dict[str, str], client: FakeClient) -> None:
         self.kind, self.name, self.labels, self.client = kind, name, labels, client
         self.id = f"{kind}-{name}"
+        self.attrs = {"Labels": labels}
         self.removed = False
 
     def remove(self) -> None:
@@ -473,3 +478,56 @@ def test_the_plan_releases_every_host_port_a_container_takes(tmp_path: Path) -> 
     assert plans["redis"].host_ports == []  # not published
     taken = sorted(port for plan in plans.values() for port in plan.host_ports)
     assert taken == sorted(ports.values())
+
+
+def abandon(stack: ComposeStack) -> None:
+    """What a SIGKILL leaves: the project in place, the lease dropped by the kernel."""
+    assert stack._lease is not None
+    stack._lease.release()
+    TRAP.release()
+
+
+def test_the_project_of_a_killed_run_is_removed_when_the_next_run_starts(
+    config: ComposeStackConfig, client: FakeClient
+) -> None:
+    killed = make_stack(config, client)
+    killed.start()
+    abandon(killed)
+    assert client.leftovers()
+    with make_stack(dataclasses.replace(config, run_id="20261127T080000-2"), client) as stack:
+        left = client.leftovers()
+        assert left and all(name.startswith(stack.project) for name in left)
+    assert client.leftovers() == []
+
+
+def test_a_project_whose_run_folder_is_gone_is_swept(
+    config: ComposeStackConfig, client: FakeClient
+) -> None:
+    killed = make_stack(config, client)
+    killed.start()
+    abandon(killed)
+    assert killed._lease is not None
+    killed._lease.path.unlink()
+    assert sweep_projects(client).removed == [killed.project]
+    assert client.leftovers() == []
+
+
+def test_a_live_run_and_another_hosts_project_are_never_swept(
+    config: ComposeStackConfig, client: FakeClient
+) -> None:
+    labels = {
+        plan_mod.PROJECT_LABEL: "wrkh-elsewhere",
+        plan_mod.SERVICE_LABEL: "x",
+        plan_mod.OWNER_HOST_LABEL: "another-host",
+        plan_mod.LEASE_LABEL: "/nonexistent/.wrkh-lease",
+    }
+    foreign = client.containers.create("x:1", name="foreign", labels=labels)
+    untagged = client.containers.create(
+        "x:1", name="untagged", labels={plan_mod.SERVICE_LABEL: "y"}
+    )
+    with make_stack(config, client) as stack:
+        swept = sweep_projects(client)
+        assert swept.removed == [] and swept.failures == []
+        assert any(name.startswith(stack.project) for name in client.leftovers())
+    assert not foreign.removed and not untagged.removed
+    assert client.leftovers() == ["foreign", "untagged"]
