@@ -45,9 +45,11 @@ class SloContext:
     time_scale: float
 
 
-def _check(ctx: SloContext, slo: Slo, kind: str, passed: bool, msg: str) -> Check:
+def _check(
+    ctx: SloContext, slo: Slo, kind: str, passed: bool, msg: str, *, window: Window
+) -> Check:
     return Check(id=f"{ctx.scenario}::{kind}::{slo.name}", kind=kind, scenario=ctx.scenario,
-                 passed=passed, message=msg)  # fmt: skip
+                 passed=passed, message=msg, window=window.name)  # fmt: skip
 
 
 def _nothing(slo: Slo, what: str, w: Window) -> str:
@@ -68,14 +70,15 @@ def check_slo(ctx: SloContext, slo: Slo, window: Window, want_held: bool) -> Che
             return _latency(ctx, slo, window, want_held)
         return _async(ctx, slo, window, want_held)
     except ObserveError as exc:
-        return _check(ctx, slo, f"slo_{slo.kind}", False, f"{slo.name}: not measurable: {exc}")
+        reason = f"{slo.name}: not measurable: {exc}"
+        return _check(ctx, slo, f"slo_{slo.kind}", False, reason, window=window)
 
 
 def _availability(ctx: SloContext, slo: AvailabilitySlo, w: Window, want_held: bool) -> Check:
     total = ctx.prometheus.scalar(slo.total_at(w.seconds), at=w.until) or 0.0
     errors = ctx.prometheus.scalar(slo.errors_at(w.seconds), at=w.until) or 0.0
     if total <= 0:
-        return _check(ctx, slo, "slo_availability", False, _nothing(slo, "requests", w))
+        return _check(ctx, slo, "slo_availability", False, _nothing(slo, "requests", w), window=w)
     result = slo.verdict(total, errors)
     ok, verdict = _expectation(result.held, want_held)
     ratio = f"{(result.ratio or 0) * 100:.3f}%"
@@ -84,30 +87,30 @@ def _availability(ctx: SloContext, slo: AvailabilitySlo, w: Window, want_held: b
         f"({errors:.0f} of {total:.0f} requests failed; objective {slo.objective * 100:g}%, "
         f"error budget burn rate {result.budget_burn or 0:.2f})"
     )
-    return _check(ctx, slo, "slo_availability", ok, msg)
+    return _check(ctx, slo, "slo_availability", ok, msg, window=w)
 
 
 def _latency(ctx: SloContext, slo: LatencySlo, w: Window, want_held: bool) -> Check:
     observed = ctx.prometheus.scalar(slo.quantile_at(w.seconds), at=w.until)
     if observed is None or math.isnan(observed):  # NaN: no requests in the window
-        return _check(ctx, slo, "slo_latency", False, _nothing(slo, "requests", w))
+        return _check(ctx, slo, "slo_latency", False, _nothing(slo, "requests", w), window=w)
     ok, verdict = _expectation(slo.held(observed), want_held)
     msg = (
         f"{slo.name} {verdict}: p{slo.quantile * 100:g} {observed * 1000:.1f} ms over the "
         f"{w.seconds:.1f} s {w.name} window (threshold {slo.threshold_s * 1000:g} ms)"
     )
-    return _check(ctx, slo, "slo_latency", ok, msg)
+    return _check(ctx, slo, "slo_latency", ok, msg, window=w)
 
 
 def _async(ctx: SloContext, slo: AsyncSlo, w: Window, want_held: bool) -> Check:
     if ctx.database_url is None:
         reason = f"{slo.name}: the target gives no database to measure it in"
-        return _check(ctx, slo, "slo_async", False, reason)
+        return _check(ctx, slo, "slo_async", False, reason, window=w)
     threshold = slo.threshold_at(ctx.time_scale)
     # Only items that had their whole (scaled) threshold to finish before the query.
     latencies = fetch_latencies(ctx.database_url, slo.sql, w.since, w.until - threshold)
     if not latencies:
-        return _check(ctx, slo, "slo_async", False, _nothing(slo, "items", w))
+        return _check(ctx, slo, "slo_async", False, _nothing(slo, "items", w), window=w)
     result = slo.verdict(latencies, ctx.time_scale)
     ok, verdict = _expectation(result.held, want_held)
     share = (result.share_within or 0) * 100
@@ -116,7 +119,7 @@ def _async(ctx: SloContext, slo: AsyncSlo, w: Window, want_held: bool) -> Check:
         f"{threshold:.3g} s (= {slo.threshold_s:g} s at scale {ctx.time_scale:g}; objective "
         f"{slo.percentile * 100:g}%) in the {w.name} window"
     )
-    return _check(ctx, slo, "slo_async", ok, msg)
+    return _check(ctx, slo, "slo_async", ok, msg, window=w)
 
 
 def _selector_value(selector: str, label: str) -> str | None:
@@ -144,7 +147,7 @@ def latency_crosscheck(ctx: SloContext, slo: LatencySlo, w: Window, load: LoadRe
     if not routes or server is None or math.isnan(server):
         return _check(ctx, slo, kind, False,
                       f"{slo.name}: nothing to compare (client routes: {len(routes)}, server "
-                      f"p95: {server})")  # fmt: skip
+                      f"p95: {server})", window=w)  # fmt: skip
     busiest = max(routes, key=lambda r: r.requests)
     client = busiest.p95_ms / 1000
     tolerance = max(CROSSCHECK_ABS_S, CROSSCHECK_REL * server)
@@ -153,4 +156,4 @@ def latency_crosscheck(ctx: SloContext, slo: LatencySlo, w: Window, load: LoadRe
         f"{slo.name}: server p95 {server * 1000:.1f} ms vs Locust p95 {client * 1000:.1f} ms "
         f"on {busiest.name!r} over the whole load; tolerance {tolerance * 1000:.0f} ms"
     )
-    return _check(ctx, slo, kind, ok, msg)
+    return _check(ctx, slo, kind, ok, msg, window=w)

@@ -27,6 +27,8 @@ class Check:
     time_to_resolved_s: float | None = None
     budget_s: float | None = None
     floor_s: float | None = None
+    # The scenario window an SLO check judged: baseline | fault | load.
+    window: str | None = None
 
 
 @dataclass(frozen=True)

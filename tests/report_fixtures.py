@@ -100,7 +100,7 @@ def outage(start: float) -> ScenarioResult:
         *alert_checks(name, late),
         Check(f"{name}::slo_availability::studio-api-availability", "slo_availability", name,
               True, "studio-api-availability violated (expected violated): 79.1% available "
-              "over the 11.7 s fault window"),
+              "over the 11.7 s fault window", window="fault"),
     ]  # fmt: skip
     series = [
         ramp_series("ApiHigh5xxRate", "API 5xx rate above 1%", p, 0.01, "alert"),

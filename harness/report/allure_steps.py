@@ -113,7 +113,7 @@ def phase_of(check: Check, spans: Sequence[PhaseSpan]) -> str:
     if check.kind == "baseline_quiet":
         wanted = "baseline"
     elif check.kind.startswith("slo_"):  # held over the baseline, or violated by the fault
-        wanted = "fault" if "fault window" in check.message else "baseline"
+        wanted = "fault" if check.window == "fault" else "baseline"
     elif check.kind in ("alert_fires", "alert_delivered", "no_unexpected_alerts"):
         wanted = "fault"
     elif check.kind == "alert_resolves_under_mitigation":

@@ -79,6 +79,7 @@ class CheckView(_Model):
     time_to_resolved_s: float | None = None
     budget_s: float | None = None
     floor_s: float | None = None
+    window: str | None = None
 
     @property
     def label(self) -> str:
