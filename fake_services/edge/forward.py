@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
 
 import httpx
 from opentelemetry.trace import SpanKind
@@ -58,30 +57,48 @@ def error_code_of(status: int, content_type: str, body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-class _Sender(Protocol):
+class _Sender:
+    """Sends one request to core; a timeout or transport failure becomes core_unavailable.
+
+    Each client names its own timeout and transport exception types; the mapping is shared."""
+
+    timeouts: tuple[type[Exception], ...] = ()
+    failures: tuple[type[Exception], ...] = ()
+
     async def send(
         self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> Upstream: ...
+    ) -> Upstream:
+        try:
+            return await self._exchange(method, target, body, headers)
+        except self.timeouts as exc:
+            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
+        except self.failures as exc:
+            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
 
-    async def aclose(self) -> None: ...
+    async def _exchange(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> Upstream:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
 
 
-class _RawSender:
+class _RawSender(_Sender):
+    # UpstreamTimeoutError is an UpstreamError: tested first.
+    timeouts = (UpstreamTimeoutError,)
+    failures = (UpstreamError,)
+
     def __init__(self, base_url: str, timeout_s: float) -> None:
         self._client = UpstreamClient(base_url, timeout_s)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(
+    async def _exchange(
         self, method: str, target: str, body: bytes, headers: dict[str, str]
     ) -> Upstream:
-        try:
-            response = await self._client.request(method, target, headers, body)
-        except UpstreamTimeoutError as exc:
-            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
-        except UpstreamError as exc:
-            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
+        response = await self._client.request(method, target, headers, body)
         passed = {}
         for name in _PASSED_RESPONSE_HEADERS:
             value = response.header(name.encode())
@@ -90,7 +107,10 @@ class _RawSender:
         return Upstream(response.status, bytes(response.body), passed)
 
 
-class _HttpxSender:
+class _HttpxSender(_Sender):
+    timeouts = (httpx.TimeoutException,)
+    failures = (httpx.TransportError,)
+
     def __init__(
         self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport
     ) -> None:
@@ -101,15 +121,10 @@ class _HttpxSender:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(
+    async def _exchange(
         self, method: str, target: str, body: bytes, headers: dict[str, str]
     ) -> Upstream:
-        try:
-            response = await self._client.request(method, target, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
-        except httpx.TransportError as exc:
-            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
+        response = await self._client.request(method, target, content=body, headers=headers)
         passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := response.headers.get(k))}
         return Upstream(response.status_code, response.content, passed)
 
