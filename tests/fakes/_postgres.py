@@ -3,7 +3,7 @@
 The cluster dies with the test process: the session fixture stops it in its teardown, and if
 the test process is killed outright (SIGKILL, OOM, a CI timeout) the kernel kills the
 postmaster too (PR_SET_PDEATHSIG, the harness's own hook); its backends follow it. Only the
-scratch directory of a killed run is left behind.
+scratch directory of a killed run stays behind, until a later run sweeps it (lease.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import asyncpg
 from fake_services.db import apply_migrations, discover
 from harness.stack.process import die_with_parent_hook
 
-from ._processes import free_port
+from ._processes import free_port, scratch_folder
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_USER = "postgres"
@@ -93,7 +92,7 @@ class Postgres:
 
 def start_postgres() -> Postgres:
     # Not under pytest's tmp dir: that one is private to root and postgres could not enter it.
-    root = Path(tempfile.mkdtemp(prefix="wrkpg-"))
+    root = scratch_folder("pg")
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, PG_USER, PG_USER)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,20 @@ from pathlib import Path
 
 import httpx
 
+from harness.stack.lease import SCRATCH_PREFIX, Lease, sweep_scratch
 from harness.stack.process import die_with_parent_hook
+
+# Held for the life of the test process: a folder of a killed test run gets swept later.
+_LEASES: list[Lease] = []
+
+
+def scratch_folder(kind: str) -> Path:
+    """A fresh temporary folder leased to this process (harness.stack.lease); leftovers of
+    killed runs are swept first."""
+    sweep_scratch()
+    root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-"))
+    _LEASES.append(Lease(root))
+    return root
 
 
 def free_port() -> int:

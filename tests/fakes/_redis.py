@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import redis
 
 from harness.stack.process import die_with_parent_hook
 
-from ._processes import free_port, stop_process
+from ._processes import free_port, scratch_folder, stop_process
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -42,7 +41,7 @@ class Redis:
 
 
 def start_redis() -> Redis:
-    root = Path(tempfile.mkdtemp(prefix="wrkredis-"))
+    root = scratch_folder("redis")
     port = free_port()
     args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
     args += ["--appendonly", "no", "--dir", str(root)]
