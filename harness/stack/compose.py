@@ -197,6 +197,8 @@ class ComposeStack(Stack):
         swept = sweep_projects(self._client)
         for project in swept.removed:
             log.info("removed compose project %s, left by a run that was killed", project)
+        for failure in swept.failures:
+            log.warning("sweeping the projects of killed runs: %s", failure)
         run_secrets = RunSecrets(generate_credentials(cfg.tenants), secrets.token_hex(24))
         compose = load_compose(cfg.compose_file, env=run_secrets.variables())
         services = selected_services(compose)
@@ -399,6 +401,8 @@ class ComposeStack(Stack):
                 self._ports.close()
             self._target = None
             if self._lease is not None:
+                # The run folder holds reports: no lease file left in it once the run is over.
+                self._lease.path.unlink(missing_ok=True)
                 self._lease.release()
             if self._trapped:
                 TRAP.release()

@@ -99,12 +99,12 @@ class LocalStack(Stack):
         for folder in sweep_scratch():
             log.info("removed %s, left by a run that was killed", folder)
         self._run = run = create_run_dir(self.config.base_dir, self.config.run_id)
-        self._lease = Lease(run.scratch)
-        if run_as is not None:
-            check_traversable(run.pg_data, run_as)
-            hand_over(run.pg_data, run_as)
         self._supervisor = Supervisor()
         try:
+            self._lease = Lease(run.scratch)
+            if run_as is not None:
+                check_traversable(run.pg_data, run_as)
+                hand_over(run.pg_data, run_as)
             return self._start(run, binaries, run_as, began)
         except BaseException:
             self.stop()
