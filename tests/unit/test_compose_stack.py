@@ -531,3 +531,4 @@ def test_a_live_run_and_another_hosts_project_are_never_swept(
         assert any(name.startswith(stack.project) for name in client.leftovers())
     assert not foreign.removed and not untagged.removed
     assert client.leftovers() == ["foreign", "untagged"]
+    assert not list(stack.paths.root.glob(".wrkh-lease*")), "no lease file among the reports"
