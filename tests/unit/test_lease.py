@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +72,22 @@ def test_a_lease_is_held_until_released(tmp_path: Path) -> None:
     lease.release()  # idempotent
     assert abandoned(lease.path)
     assert [p.name for p in tmp_path.iterdir()] == [LEASE_FILE]  # no temporary name left
+
+
+def test_wrkh_sweep_names_what_it_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, alive = tmp_path / "wrkh-dead", tmp_path / "wrkh-alive"
+    dead.mkdir()
+    alive.mkdir()
+    Lease(dead).release()
+    held = Lease(alive)
+    try:
+        assert main(["sweep"]) == 0
+    finally:
+        held.release()
+    assert capsys.readouterr().out == f"removed {dead}\n"
+    assert not dead.exists() and alive.exists()
