@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fake_services.observability import ServiceApp, Telemetry
-from fake_services.platform.app import create_app as create_platform_app
-from fake_services.platform.store import WorkflowStore
+from fake_services.observability import ServiceApp
 
-from ._core import core_client
 from .conftest import CapturedLogs
 
 TENANT = {"X-Tenant-ID": "t1", "X-User-ID": "u1"}
@@ -32,17 +26,9 @@ class FallbackSpy:
 
 
 @pytest.fixture
-def client(
-    *,
-    database_url: str,
-    redis_url: str,
-    core_telemetry: Telemetry,
-    platform_telemetry: Telemetry,
-    logs: CapturedLogs,
-) -> Iterator[TestClient]:
-    platform = httpx.ASGITransport(create_platform_app(platform_telemetry, WorkflowStore()))
-    with core_client(database_url, redis_url, core_telemetry, platform) as test_client:
-        yield test_client
+def client(core: TestClient) -> TestClient:
+    """Core in-process (conftest's `core`), under the name these tests use."""
+    return core
 
 
 @pytest.fixture
