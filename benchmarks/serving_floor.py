@@ -1,0 +1,113 @@
+"""The floor under the fakes' throughput: the same load through a serving skeleton.
+
+Runs the mixed load of fakes_throughput.py (same locustfile, users and rate) against two uvicorn
+processes with the fakes' settings (uvloop, httptools) that do no work at all (see
+serving_floor_apps.py): an edge forwarding with the edge's own client to a core answering one
+fixed body. No database, logs, spans or metrics. What the machine spends per request here is
+spent by Locust, the kernel and two Python HTTP hops, and no fake can spend less.
+
+    .venv/bin/python benchmarks/serving_floor.py --runs 3 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.fakes_throughput import (  # noqa: E402
+    aggregated,
+    children_cpu_s,
+    cpu_s,
+    machine_busy_s,
+    parse_args,
+    run_locust,
+)
+
+SHARES = ("core", "edge", "locust", "machine")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", f"benchmarks.serving_floor_apps:{app}",
+        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def wait_listening(port: int, deadline_s: float = 15.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port} after {deadline_s} s")
+
+
+def snapshot(procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    values = {name: cpu_s(proc.pid) for name, proc in procs.items()}
+    values["locust"] = children_cpu_s()
+    values["machine"] = machine_busy_s()
+    return values
+
+
+def one_run(out: Path, args: argparse.Namespace) -> dict[str, float]:
+    core_port, edge_port = free_port(), free_port()
+    env = {**os.environ, "FLOOR_CORE_URL": f"http://127.0.0.1:{core_port}"}
+    procs = {"core": start("core", core_port, env), "edge": start("edge", edge_port, env)}
+    try:
+        wait_listening(core_port)
+        wait_listening(edge_port)
+        before = snapshot(procs)
+        row = aggregated(run_locust(f"http://127.0.0.1:{edge_port}", out, args))
+        after = snapshot(procs)
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=10)
+    requests = max(1, int(row["Request Count"]))
+    result = {"rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p95": float(row["95%"])}
+    result["failures"] = float(row["Failure Count"])
+    for name in SHARES:
+        result[name] = (after[name] - before[name]) * 1000 / requests
+    return result
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="serving-floor-") as tmp:
+        for run in range(args.runs):
+            out = Path(tmp) / f"run{run}"
+            out.mkdir()
+            results.append(one_run(out, args))
+    print(f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'fail':>5}  cpu ms/req " + " ".join(SHARES))
+    for i, r in enumerate(results, 1):
+        cpu = " ".join(f"{r[name]:.2f}" for name in SHARES)
+        print(f"{i:>4} {r['rps']:>8.1f} {r['p50']:>6.0f} {r['p95']:>6.0f} {r['failures']:>5.0f}  {cpu}")
+    medians = {key: round(statistics.median(r[key] for r in results), 3) for key in results[0]}
+    print("median:", medians)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,71 @@
+"""The two ASGI apps of benchmarks/serving_floor.py: a serving skeleton with no work in it.
+
+`core` answers every request with one fixed JSON body the size of a listing; `edge` reads the
+request and forwards it to core with the edge's own HTTP client. Neither logs, traces, counts,
+authenticates or touches a database: what they cost is what the serving stack costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import Any
+
+from fake_services.edge.upstream import UpstreamClient
+
+_ITEM = {
+    "id": str(uuid.uuid4()),
+    "tenant_id": "tenant-bench",
+    "name": "bench",
+    "status": "draft",
+    "created_at": "2026-11-27T13:00:00.000000Z",
+    "updated_at": "2026-11-27T13:00:00.000000Z",
+}
+BODY = json.dumps({"id": _ITEM["id"], "items": [_ITEM] * 10}).encode()
+_HEAD = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
+}
+
+Scope = dict[str, Any]
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def core(scope: Scope, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await _read_body(receive)
+    await send(_HEAD)
+    await send({"type": "http.response.body", "body": BODY})
+
+
+_client: UpstreamClient | None = None
+
+
+async def edge(scope: Scope, receive: Any, send: Any) -> None:
+    global _client
+    if scope["type"] != "http":
+        return
+    if _client is None:
+        _client = UpstreamClient(os.environ["FLOOR_CORE_URL"], timeout_s=10.0)
+    body = await _read_body(receive)
+    target = scope["raw_path"].decode("latin-1")
+    if scope["query_string"]:
+        target += "?" + scope["query_string"].decode("latin-1")
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    headers.pop("host", None)
+    headers.pop("content-length", None)
+    answer = await _client.request(scope["method"], target, headers, body)
+    kept = [(k, v) for k, v in answer.headers if k.lower() not in (b"connection", b"date", b"server")]
+    await send({"type": "http.response.start", "status": answer.status, "headers": kept})
+    await send({"type": "http.response.body", "body": bytes(answer.body)})
