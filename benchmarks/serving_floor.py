@@ -12,6 +12,7 @@ spent by Locust, the kernel and two Python HTTP hops, and no fake can spend less
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +71,21 @@ def snapshot(procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
     return values
 
 
-def one_run(out: Path, args: argparse.Namespace) -> dict[str, float]:
+@dataclass(frozen=True)
+class FloorRun:
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    failures: int
+    cpu_ms_per_request: dict[str, float]
+
+    def line(self, number: int) -> str:
+        cpu = " ".join(f"{self.cpu_ms_per_request[name]:.2f}" for name in SHARES)
+        head = f"{number:>4} {self.rps:>8.1f} {self.p50_ms:>6.0f} {self.p95_ms:>6.0f}"
+        return f"{head} {self.failures:>5}  {cpu}"
+
+
+def one_run(out: Path, args: argparse.Namespace) -> FloorRun:
     core_port, edge_port = free_port(), free_port()
     env = {**os.environ, "FLOOR_CORE_URL": f"http://127.0.0.1:{core_port}"}
     procs = {"core": start("core", core_port, env), "edge": start("edge", edge_port, env)}
@@ -85,11 +101,15 @@ def one_run(out: Path, args: argparse.Namespace) -> dict[str, float]:
         for proc in procs.values():
             proc.wait(timeout=10)
     requests = max(1, int(row["Request Count"]))
-    result = {"rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p95": float(row["95%"])}
-    result["failures"] = float(row["Failure Count"])
-    for name in SHARES:
-        result[name] = (after[name] - before[name]) * 1000 / requests
-    return result
+    return FloorRun(
+        rps=float(row["Requests/s"]),
+        p50_ms=float(row["50%"]),
+        p95_ms=float(row["95%"]),
+        failures=int(row["Failure Count"]),
+        cpu_ms_per_request={
+            name: (after[name] - before[name]) * 1000 / requests for name in SHARES
+        },
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -100,12 +120,18 @@ def main(argv: list[str]) -> int:
             out = Path(tmp) / f"run{run}"
             out.mkdir()
             results.append(one_run(out, args))
-    print(f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'fail':>5}  cpu ms/req " + " ".join(SHARES))
-    for i, r in enumerate(results, 1):
-        cpu = " ".join(f"{r[name]:.2f}" for name in SHARES)
-        print(f"{i:>4} {r['rps']:>8.1f} {r['p50']:>6.0f} {r['p95']:>6.0f} {r['failures']:>5.0f}  {cpu}")
-    medians = {key: round(statistics.median(r[key] for r in results), 3) for key in results[0]}
-    print("median:", medians)
+    print(f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'fail':>5}  cpu ms/req", *SHARES)
+    for number, result in enumerate(results, 1):
+        print(result.line(number))
+    medians = {
+        "rps": statistics.median(r.rps for r in results),
+        "p95_ms": statistics.median(r.p95_ms for r in results),
+        **{
+            name: round(statistics.median(r.cpu_ms_per_request[name] for r in results), 3)
+            for name in SHARES
+        },
+    }
+    print("median:", json.dumps(medians))
     return 0
 
 

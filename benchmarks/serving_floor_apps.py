@@ -26,7 +26,10 @@ BODY = json.dumps({"id": _ITEM["id"], "items": [_ITEM] * 10}).encode()
 _HEAD = {
     "type": "http.response.start",
     "status": 200,
-    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(BODY)).encode()),
+    ],
 }
 
 Scope = dict[str, Any]
@@ -49,23 +52,29 @@ async def core(scope: Scope, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-_client: UpstreamClient | None = None
+class _Edge:
+    """Its client is made on the first request: it needs the server's running loop."""
+
+    def __init__(self) -> None:
+        self._client: UpstreamClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if self._client is None:
+            self._client = UpstreamClient(os.environ["FLOOR_CORE_URL"], timeout_s=10.0)
+        body = await _read_body(receive)
+        target = scope["raw_path"].decode("latin-1")
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers.pop("host", None)
+        headers.pop("content-length", None)
+        answer = await self._client.request(scope["method"], target, headers, body)
+        dropped = (b"connection", b"date", b"server")
+        kept = [(k, v) for k, v in answer.headers if k.lower() not in dropped]
+        await send({"type": "http.response.start", "status": answer.status, "headers": kept})
+        await send({"type": "http.response.body", "body": bytes(answer.body)})
 
 
-async def edge(scope: Scope, receive: Any, send: Any) -> None:
-    global _client
-    if scope["type"] != "http":
-        return
-    if _client is None:
-        _client = UpstreamClient(os.environ["FLOOR_CORE_URL"], timeout_s=10.0)
-    body = await _read_body(receive)
-    target = scope["raw_path"].decode("latin-1")
-    if scope["query_string"]:
-        target += "?" + scope["query_string"].decode("latin-1")
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-    headers.pop("host", None)
-    headers.pop("content-length", None)
-    answer = await _client.request(scope["method"], target, headers, body)
-    kept = [(k, v) for k, v in answer.headers if k.lower() not in (b"connection", b"date", b"server")]
-    await send({"type": "http.response.start", "status": answer.status, "headers": kept})
-    await send({"type": "http.response.body", "body": bytes(answer.body)})
+edge = _Edge()
