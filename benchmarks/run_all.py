@@ -1,4 +1,4 @@
-"""Every benchmark in turn (`make bench`): about 25 minutes on a 2-core machine.
+"""Every benchmark in turn (`make bench`): about 27 minutes on a 2-core machine.
 
 Each runs in its own process, one after the other, so none measures another's load; run it on a
 quiet machine and read medians and ratios, not single figures. Extra arguments after `--` are
@@ -20,6 +20,7 @@ BENCHMARKS = (
     ("stack cold start", ["cold_start.py", "--runs", "3"]),
     ("core CPU per route", ["fakes_route_cost.py"]),
     ("fakes throughput, latency and memory", ["fakes_throughput.py", "--runs", "3"]),
+    ("the same load through a serving skeleton", ["serving_floor.py", "--runs", "3"]),
     ("conformance suite: wall time, time to firing, stable verdicts", ["suite.py", "--runs", "2"]),
 )
 
