@@ -19,8 +19,7 @@ RUN pip install \
     "asyncpg>=0.29" \
     "redis>=5" \
     "prometheus-client>=0.20" \
-    "opentelemetry-api>=1.24" \
-    "opentelemetry-sdk>=1.24"
+    "opentelemetry-api>=1.24"
 
 WORKDIR /app
 COPY fake_services/ /app/fake_services/

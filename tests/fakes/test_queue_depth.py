@@ -33,9 +33,16 @@ def test_core_counts_ready_and_delayed_jobs_of_every_queue(
         client.lpush("ai-ingestion:processing:w1", b"held-1")
         client.lpush("usage-aggregation:dead", b"dead-1")
     expected = {"build-requests": 3, "ai-ingestion": 0, "notifications": 2, "usage-aggregation": 0}
-    wait_until(lambda: depths(core) == expected, 5, what=f"queue depths {expected}")
-    assert sample(core, "queue_in_flight", {"queue": "ai-ingestion"}) == 1
-    assert sample(core, "dead_letter_queue_depth", {"queue": "usage-aggregation"}) == 1
+    # A sample may fall between the writes above: wait for one taken after all of them.
+    wait_until(
+        lambda: (
+            sample(core, "dead_letter_queue_depth", {"queue": "usage-aggregation"}) == 1
+            and sample(core, "queue_in_flight", {"queue": "ai-ingestion"}) == 1
+        ),
+        5,
+        what="the last writes sampled",
+    )
+    assert depths(core) == expected
 
 
 class FlakyRedis:
