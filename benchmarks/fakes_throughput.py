@@ -224,6 +224,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--log-level", default="INFO", help="WRK_LOG_LEVEL of the fakes")
     parser.add_argument("--keep", action="store_true", help="keep logs and Locust CSVs")
+    parser.add_argument("--json", type=Path, help="also write each run's figures to this file")
     return parser.parse_args(argv)
 
 
@@ -244,7 +245,10 @@ def main(argv: list[str]) -> int:
     finally:
         pg.stop()
     report(results)
-    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    figures = json.dumps([asdict(r) for r in results], indent=2)
+    (out / "results.json").write_text(figures)
+    if args.json is not None:
+        args.json.write_text(figures)
     if args.keep:
         print(f"logs and CSVs: {out}")
     else:
