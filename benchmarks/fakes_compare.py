@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,10 +65,18 @@ def run_once(side: Side, duration: int, out: Path) -> None:
     working directory, and PYTHONPATH says the same to anything else they import."""
     env = {**os.environ, "PYTHONPATH": str(side.tree)}
     command = [sys.executable, str(THROUGHPUT), "--runs", "1", "--duration", str(duration)]
-    subprocess.run(
-        [*command, "--json", str(out)], cwd=side.tree, env=env, check=True,
+    proc = subprocess.Popen(
+        [*command, "--json", str(out)], cwd=side.tree, env=env,
         stdout=subprocess.DEVNULL,  # its table: the figures come from --json
     )  # fmt: skip
+    try:
+        code = proc.wait()
+    except BaseException:
+        proc.terminate()  # it unwinds on SIGTERM: its services, Postgres and Locust stop
+        proc.wait(timeout=60)
+        raise
+    if code != 0:
+        raise SystemExit(f"fakes_throughput.py failed (exit {code}) on the {side.name} side")
     (run,) = json.loads(out.read_text())
     side.runs.append(run)
     cpu = " ".join(f"{key} {_figure(run, key):.2f}" for key in CPU)
@@ -89,6 +98,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per run")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the running benchmark is killed and the worktree removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="fakes-compare-") as tmp:
         folder = Path(tmp)
         base = Side("base", add_worktree(args.base, folder))

@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -230,7 +231,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the fakes, Postgres, Redis and Locust are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     out = Path(tempfile.mkdtemp(prefix="fakes-bench-"))
+    try:
+        results = measure(out, args)
+        report(results)
+        figures = json.dumps([asdict(r) for r in results], indent=2)
+        (out / "results.json").write_text(figures)
+        if args.json is not None:
+            args.json.write_text(figures)
+    finally:
+        if args.keep:
+            print(f"logs and CSVs: {out}")
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+def measure(out: Path, args: argparse.Namespace) -> list[RunResult]:
     pg = _postgres.start_postgres()
     try:
         redis = _redis.start_redis()
@@ -240,20 +259,11 @@ def main(argv: list[str]) -> int:
                 run_dir = out / f"run{run}"
                 run_dir.mkdir(parents=True)
                 results.append(one_run(pg, redis, run_dir, args))
+            return results
         finally:
             redis.stop()
     finally:
         pg.stop()
-    report(results)
-    figures = json.dumps([asdict(r) for r in results], indent=2)
-    (out / "results.json").write_text(figures)
-    if args.json is not None:
-        args.json.write_text(figures)
-    if args.keep:
-        print(f"logs and CSVs: {out}")
-    else:
-        shutil.rmtree(out, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":
