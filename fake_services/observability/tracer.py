@@ -14,7 +14,6 @@ Finished spans go to a `SpanSink`, which a background thread writes as JSON line
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -32,8 +31,9 @@ from opentelemetry.util.types import Attributes, AttributeValue
 FLUSH_INTERVAL_S = 0.2
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _ENCODER = json.JSONEncoder(default=str)
-# Ids need uniqueness, not secrecy (the SDK's generator is the same Mersenne Twister).
-_IDS = random.Random(os.urandom(16))
+# Ids need uniqueness, not secrecy: the SDK's generator too is the module's Mersenne Twister,
+# which Python reseeds in a forked child (a private instance would repeat the parent's ids).
+_random_bits = random.getrandbits
 
 
 class LeanSpan(trace.Span):
@@ -186,10 +186,10 @@ class LeanTracer(trace.Tracer):
         found = trace.get_current_span(context).get_span_context()
         parent = found if found.is_valid else None
         if parent is None:
-            own = SpanContext(_IDS.getrandbits(128), _IDS.getrandbits(64), False, _SAMPLED)
+            own = SpanContext(_random_bits(128), _random_bits(64), False, _SAMPLED)
         else:
             own = SpanContext(
-                parent.trace_id, _IDS.getrandbits(64), False, parent.trace_flags, parent.trace_state
+                parent.trace_id, _random_bits(64), False, parent.trace_flags, parent.trace_state
             )
             if not parent.trace_flags.sampled:  # parent-based sampling: unsampled stays so
                 return trace.NonRecordingSpan(own)

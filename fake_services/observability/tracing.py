@@ -22,8 +22,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from fake_services.observability.tracer import LeanTracer, SpanSink
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-# A private generator: ids for unrecorded parents need no security, only uniqueness.
-_IDS = random.Random()
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,8 @@ def untraced() -> Iterator[None]:
     unsampled.
     """
     parent = trace.SpanContext(
-        trace_id=_IDS.getrandbits(128) or 1,
-        span_id=_IDS.getrandbits(64) or 1,
+        trace_id=random.getrandbits(128) or 1,
+        span_id=random.getrandbits(64) or 1,
         is_remote=False,
         trace_flags=trace.TraceFlags(0),
     )
