@@ -17,6 +17,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -220,7 +221,9 @@ class SpanSink:
     def __init__(self, path: Path | None, service: str) -> None:
         self._path = path
         self._service = service
-        self._pending: list[LeanSpan] = []
+        # A deque, not a list swapped for a new one: a swap can race an append that already
+        # holds the old list, and lose its span. deque's append and popleft are atomic.
+        self._pending: deque[LeanSpan] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -230,11 +233,12 @@ class SpanSink:
 
     def add(self, span: LeanSpan) -> None:
         if self._path is not None:
-            self._pending.append(span)  # list.append is atomic under the GIL
+            self._pending.append(span)
 
     def flush(self) -> None:
         with self._lock:  # one writer at a time: lines never interleave
-            spans, self._pending = self._pending, []
+            pending = self._pending
+            spans = [pending.popleft() for _ in range(len(pending))]
             if not spans or self._path is None:
                 return
             lines = "".join(_ENCODER.encode(s.as_dict(self._service)) + "\n" for s in spans)
