@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.stack.process import die_with_parent_hook  # noqa: E402
 from tests.fakes import _postgres, _redis  # noqa: E402
 from tests.fakes._stack import ADMIN_KEY, STUDIO_KEY, WORKERS, Stack, start_stack  # noqa: E402
 
@@ -68,10 +69,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _stat(path: Path) -> tuple[int, float]:
+    """A /proc/<pid>/stat's parent pid and CPU seconds (user + system)."""
+    # Fields after the command name (which may hold spaces): ppid is 4, utime and stime 14, 15.
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def cpu_s(pid: int) -> float:
-    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return _stat(Path(f"/proc/{pid}/stat"))[1]
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -79,11 +85,11 @@ def tree_cpu_s(pid: int) -> float:
     total = cpu_s(pid)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent, cpu = _stat(stat)
         except OSError:  # the process ended meanwhile
             continue
-        if int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if parent == pid:
+            total += cpu
     return total
 
 
@@ -133,6 +139,7 @@ def run_locust(host: str, out: Path, args: argparse.Namespace) -> Path:
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=args.duration + 60,
+            preexec_fn=die_with_parent_hook(),
         )
     return prefix.with_name("locust_stats.csv")
 
@@ -229,10 +236,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def unwind_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: what the benchmark started is stopped, its folders removed.
+    (A SIGKILL cannot unwind: the processes it started die with it, see die_with_parent_hook.)"""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C: the fakes, Postgres, Redis and Locust are stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    unwind_on_sigterm()
     out = Path(tempfile.mkdtemp(prefix="fakes-bench-"))
     try:
         results = measure(out, args)

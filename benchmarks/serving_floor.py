@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +33,12 @@ from benchmarks.fakes_throughput import (  # noqa: E402
     machine_busy_s,
     parse_args,
     run_locust,
+    unwind_on_sigterm,
 )
+from harness.stack.process import die_with_parent_hook  # noqa: E402
+from tests.fakes._processes import free_port, scratch_folder  # noqa: E402
 
 SHARES = ("core", "edge", "locust", "machine")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -50,7 +47,11 @@ def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+    # Its own process group, and killed with this process however that ends.
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, start_new_session=True,
+        preexec_fn=die_with_parent_hook(),  # noqa: PLW1509 (the hook only calls prctl)
+    )  # fmt: skip
 
 
 def wait_listening(port: int, deadline_s: float = 15.0) -> None:
@@ -114,12 +115,17 @@ def one_run(out: Path, args: argparse.Namespace) -> FloorRun:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    unwind_on_sigterm()
     results = []
-    with tempfile.TemporaryDirectory(prefix="serving-floor-") as tmp:
+    # Leased: if this process is killed outright, a later benchmark or test run sweeps it.
+    scratch = scratch_folder("floor")
+    try:
         for run in range(args.runs):
-            out = Path(tmp) / f"run{run}"
+            out = scratch / f"run{run}"
             out.mkdir()
             results.append(one_run(out, args))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'fail':>5}  cpu ms/req", *SHARES)
     for number, result in enumerate(results, 1):
         print(result.line(number))

@@ -136,13 +136,14 @@ class LeanSpan(trace.Span):
 
 
 class _CurrentSpan:
-    """`start_as_current_span`'s context manager, as a class: cheaper than a generator's."""
+    """`start_as_current_span`'s context manager, as a class: cheaper than a generator's.
 
-    __slots__ = ("_end", "_record", "_set_status", "_span", "_token")
+    No exception is recorded on the span: that is an event, and the span file has none."""
 
-    def __init__(self, span: trace.Span, record: bool, set_status: bool, end: bool) -> None:
+    __slots__ = ("_end", "_set_status", "_span", "_token")
+
+    def __init__(self, span: trace.Span, set_status: bool, end: bool) -> None:
         self._span = span
-        self._record = record
         self._set_status = set_status
         self._end = end
         self._token: object = None
@@ -158,11 +159,8 @@ class _CurrentSpan:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc is not None and self._span.is_recording():
-                if self._record:
-                    self._span.record_exception(exc)
-                if self._set_status:
-                    self._span.set_status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            if exc is not None and self._set_status:
+                self._span.set_status(StatusCode.ERROR)  # an ended span ignores it
         finally:
             otel_context.detach(self._token)  # type: ignore[arg-type]
             if self._end:
@@ -212,7 +210,7 @@ class LeanTracer(trace.Tracer):
         end_on_exit: bool = True,
     ) -> _CurrentSpan:
         span = self.start_span(name, context, kind, attributes, links, start_time)
-        return _CurrentSpan(span, record_exception, set_status_on_exception, end_on_exit)
+        return _CurrentSpan(span, set_status_on_exception, end_on_exit)
 
 
 class SpanSink:

@@ -26,22 +26,16 @@ class FallbackSpy:
 
 
 @pytest.fixture
-def client(core: TestClient) -> TestClient:
-    """Core in-process (conftest's `core`), under the name these tests use."""
-    return core
-
-
-@pytest.fixture
-def spy(client: TestClient) -> FallbackSpy:
-    app = client.app
+def spy(core: TestClient) -> FallbackSpy:
+    app = core.app
     assert isinstance(app, ServiceApp)
     fallback_spy = FallbackSpy(app.fast_lane.fallback)
     app.fast_lane.fallback = fallback_spy
     return fallback_spy
 
 
-def _created(client: TestClient, path: str, body: dict[str, object]) -> str:
-    response = client.post(path, json=body, headers=TENANT)
+def _created(core: TestClient, path: str, body: dict[str, object]) -> str:
+    response = core.post(path, json=body, headers=TENANT)
     assert response.status_code == 201, response.text
     created: str = response.json()["id"]
     return created
@@ -53,13 +47,13 @@ def _unhyphenated(row_id: str) -> str:
 
 
 def test_fast_reads_answer_exactly_as_the_framework_routes(
-    client: TestClient, spy: FallbackSpy
+    core: TestClient, spy: FallbackSpy
 ) -> None:
-    automation = _created(client, "/v1/automations", {"name": "a"})
-    version = _created(client, "/v1/automation-versions", {"automation_id": automation})
-    quote = _created(client, "/v1/admin/quotes", {"title": "q", "amount_cents": 5})
-    account = _created(client, "/v1/admin/clients", {"name": "c"})
-    project = _created(client, "/v1/admin/projects", {"name": "p"})
+    automation = _created(core, "/v1/automations", {"name": "a"})
+    version = _created(core, "/v1/automation-versions", {"automation_id": automation})
+    quote = _created(core, "/v1/admin/quotes", {"title": "q", "amount_cents": 5})
+    account = _created(core, "/v1/admin/clients", {"name": "c"})
+    project = _created(core, "/v1/admin/projects", {"name": "p"})
     pairs = [  # (fast lane, same request forced onto the FastAPI route)
         ("/v1/automations?limit=20", "/v1/automations?limit=20&limit=20"),
         ("/v1/automations", "/v1/automations?x=1&x=1"),
@@ -79,9 +73,9 @@ def test_fast_reads_answer_exactly_as_the_framework_routes(
     ]
     for fast_path, framework_path in pairs:
         spy.paths.clear()
-        fast = client.get(fast_path, headers=TENANT)
+        fast = core.get(fast_path, headers=TENANT)
         assert spy.paths == [], f"{fast_path} did not take the fast lane"
-        framework = client.get(framework_path, headers=TENANT)
+        framework = core.get(framework_path, headers=TENANT)
         assert spy.paths, f"{framework_path} took the fast lane"
         assert fast.status_code == framework.status_code == 200, fast_path
         assert fast.content == framework.content, fast_path
@@ -89,8 +83,8 @@ def test_fast_reads_answer_exactly_as_the_framework_routes(
         assert fast.headers["x-request-id"]
 
 
-def test_feature_flags_take_the_fast_lane(client: TestClient, spy: FallbackSpy) -> None:
-    response = client.get("/v1/admin/feature-flags", headers=TENANT)
+def test_feature_flags_take_the_fast_lane(core: TestClient, spy: FallbackSpy) -> None:
+    response = core.get("/v1/admin/feature-flags", headers=TENANT)
     assert response.status_code == 200
     assert {item["flag"] for item in response.json()["items"]}
     assert spy.paths == []
@@ -110,24 +104,24 @@ def test_feature_flags_take_the_fast_lane(client: TestClient, spy: FallbackSpy) 
 )
 def test_irregular_reads_get_the_framework_errors(
     *,
-    client: TestClient,
+    core: TestClient,
     spy: FallbackSpy,
     path: str,
     headers: dict[str, str],
     status: int,
     code: str,
 ) -> None:
-    response = client.get(path, headers=headers)
+    response = core.get(path, headers=headers)
     assert spy.paths, "the fast lane must leave irregular requests to the framework"
     assert response.status_code == status
     assert response.json()["error_code"] == code
 
 
 def test_fast_lane_errors_have_the_error_shape_and_reach_the_access_log(
-    client: TestClient, spy: FallbackSpy, logs: CapturedLogs
+    core: TestClient, spy: FallbackSpy, logs: CapturedLogs
 ) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
-    response = client.get(f"/v1/automation-versions/{missing}", headers=TENANT)
+    response = core.get(f"/v1/automation-versions/{missing}", headers=TENANT)
     assert spy.paths == []
     assert response.status_code == 404
     body = response.json()
