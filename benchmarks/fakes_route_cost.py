@@ -101,6 +101,8 @@ async def drive(base_url: str, route: Route, ids: Ids, count: int, concurrency: 
 def measure(base_url: str, core_pid: int, ids: Ids, args: argparse.Namespace) -> None:
     print(f"{'route':<36} {'core CPU ms/req':>16} {'req/s':>8} {'failed':>7}")
     for route in ROUTES:
+        if args.only and args.only not in route.name:
+            continue
         asyncio.run(drive(base_url, route, ids, WARM_UP, args.concurrency))
         cpu_before, began = cpu_s(core_pid), time.monotonic()
         failed = asyncio.run(drive(base_url, route, ids, args.requests, args.concurrency))
@@ -114,6 +116,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1500, help="per route")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--only", default="", help="only the routes whose name contains this")
     parser.add_argument("--log-level", default="INFO", help="WRK_LOG_LEVEL of the fakes")
     args = parser.parse_args(argv)
     out = Path(tempfile.mkdtemp(prefix="fakes-route-cost-"))

@@ -12,7 +12,7 @@ import os
 import uuid
 from typing import Any
 
-from fake_services.edge.upstream import UpstreamClient
+from fake_services.upstream import UpstreamClient
 
 _ITEM = {
     "id": str(uuid.uuid4()),

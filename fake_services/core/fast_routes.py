@@ -1,22 +1,26 @@
-"""Fast-lane versions of core's hot reads (see observability.fastlane).
+"""Fast-lane versions of core's hot routes (see observability.fastlane).
 
 Each serves only a request whose parameters are plainly valid (a canonical UUID, a limit
-written as a small decimal, the tenant known) and answers with the model its FastAPI route
-returns, serialised as FastAPI does. Anything else returns None and takes the FastAPI route,
-so validation errors and their messages have one source.
+written as a small decimal, the tenant known, a JSON body its model accepts) and answers with
+the model its FastAPI route returns, serialised as FastAPI does. A write calls the route's own
+function with the validated body. Anything else returns None and takes the FastAPI route, so
+validation errors and their messages have one source.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from fake_services import routes
+from fake_services.core import admin_api, api, versions_api
 from fake_services.core.admin_api import Items
 from fake_services.core.api import AutomationList
 from fake_services.core.clients import Client
@@ -40,11 +44,28 @@ ClientItems = Items[Client]
 
 Lister = Callable[[CoreServices, str, int], Awaitable[BaseModel]]
 Getter = Callable[[CoreServices, str, uuid.UUID], Awaitable[BaseModel]]
+# A FastAPI write route, called with its parameters by name: body, svc, tenant (and the id).
+Endpoint = Callable[..., Awaitable[BaseModel]]
 
 
-def _render(model: BaseModel) -> Response:
+def _render(model: BaseModel, status: int = 200) -> Response:
     # What FastAPI does with a route's return value: dump_json by alias, as application/json.
-    return json_response(model.__pydantic_serializer__.to_json(model, by_alias=True))
+    return json_response(model.__pydantic_serializer__.to_json(model, by_alias=True), status)
+
+
+async def _json_body(request: FastRequest, model: type[BaseModel]) -> BaseModel | None:
+    """The body as FastAPI's route would validate it (json.loads, then the model in Python
+    mode), or None for anything it might treat otherwise: another content type, bad JSON, a
+    body the model refuses, a client gone."""
+    if request.header(b"content-type") != b"application/json":
+        return None
+    raw = await request.body()
+    if raw is None:
+        return None
+    try:
+        return model.model_validate(json.loads(raw))
+    except ValueError:  # JSONDecodeError and pydantic's ValidationError
+        return None
 
 
 def _limit(query: dict[str, str]) -> int | None:
@@ -105,6 +126,27 @@ class CoreFastRoutes:
     async def flags(self, _: FastRequest) -> Response:
         return _render(await list_flags(self._services()))
 
+    def write(
+        self, model: type[BaseModel], endpoint: Endpoint, *, param: str | None = None
+    ) -> FastHandler:
+        """POST (201) or PATCH (200, on the row named by `param`) through the route's function."""
+        status = 200 if param is not None else 201
+
+        async def handle(request: FastRequest) -> Response | None:
+            tenant = request.ctx.tenant_id
+            row_id = _uuid(request.path_param(param)) if param is not None else None
+            if not tenant or (param is not None and row_id is None):
+                return None
+            body = await _json_body(request, model)
+            if body is None:
+                return None
+            kwargs: dict[str, Any] = {"body": body, "svc": self._services(), "tenant": tenant}
+            if param is not None:
+                kwargs[param] = row_id
+            return _render(await endpoint(**kwargs), status)
+
+        return handle
+
 
 async def _automations(svc: CoreServices, tenant: str, limit: int) -> BaseModel:
     return AutomationList(items=await svc.automations.list_for_tenant(tenant, limit))
@@ -157,3 +199,30 @@ def install(app: ServiceApp) -> None:
     app.add_fast_route(get, [routes.ADMIN_CLIENT], fast.lookup("client_id", _client))
     app.add_fast_route(get, [routes.AUTOMATION_VERSIONS], fast.versions)
     app.add_fast_route(get, [routes.ADMIN_FEATURE_FLAGS], fast.flags)
+    post, patch = ("POST",), ("PATCH",)
+    writes = [
+        (post, routes.AUTOMATIONS, fast.write(api.CreateAutomation, api.create_automation)),
+        (
+            post,
+            routes.AUTOMATION_VERSIONS,
+            fast.write(versions_api.CreateVersion, versions_api.create_version),
+        ),
+        (post, routes.ADMIN_QUOTES, fast.write(admin_api.CreateQuote, admin_api.create_quote)),
+        (
+            post,
+            routes.ADMIN_CLIENTS,
+            fast.write(admin_api.CreateClient, admin_api.create_client),
+        ),
+        (
+            patch,
+            routes.ADMIN_CLIENT,
+            fast.write(admin_api.ChangeClient, admin_api.change_client, param="client_id"),
+        ),
+        (
+            patch,
+            routes.ADMIN_QUOTE,
+            fast.write(admin_api.ChangeQuote, admin_api.change_quote, param="quote_id"),
+        ),
+    ]
+    for methods, template, handler in writes:
+        app.add_fast_route(methods, [template], handler)

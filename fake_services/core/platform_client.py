@@ -11,6 +11,7 @@ gets no traffic while it recovers. Skipped calls are not counted as platform cal
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,8 @@ from fake_services.observability import (
     get_logger,
     outgoing_headers,
 )
+from fake_services.sender import Reply, open_sender
+from fake_services.upstream import UpstreamError, UpstreamTimeoutError
 
 CREATE_WORKFLOW = "create_workflow"
 DEACTIVATE_WORKFLOW = "deactivate_workflow"
@@ -56,15 +59,10 @@ class PlatformClient:
         self._tracer = tracer
         self._metrics = metrics
         self._enabled = enabled
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            transport=transport,
-        )
+        self._sender = open_sender(base_url, timeout_s, transport, max_connections=100)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()
 
     async def create_workflow(
         self, name: str, tenant_id: str, idempotency_key: str | None = None
@@ -72,10 +70,10 @@ class PlatformClient:
         """The new workflow's id; with a key, a repeated call returns the same workflow."""
         headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else {}
         payload = {"name": name, "tenant_id": tenant_id}
-        body = await self._call(CREATE_WORKFLOW, "POST", "/v1/workflows", payload, headers)
-        workflow_id = body.get("workflow_id")
-        if not isinstance(workflow_id, str):
-            raise _failure(CREATE_WORKFLOW, ErrorCode.WRK_PLATFORM_ERROR, "no workflow_id")
+        body = await self._call(
+            CREATE_WORKFLOW, "POST", "/v1/workflows", payload, headers, required="workflow_id"
+        )
+        workflow_id: str = body["workflow_id"]
         return workflow_id
 
     async def deactivate_workflow(self, workflow_id: str) -> None:
@@ -92,8 +90,17 @@ class PlatformClient:
             )
 
     async def _call(
-        self, call: str, method: str, path: str, payload: Any, headers: dict[str, str]
+        self,
+        call: str,
+        method: str,
+        path: str,
+        payload: Any,
+        headers: dict[str, str],
+        *,
+        required: str | None = None,
     ) -> dict[str, Any]:
+        """The answer's JSON object; an answer without the `required` string field is a failed
+        call (counted as one), not a success the caller then refuses."""
         self._check_enabled()
         started = time.perf_counter()
         success = False
@@ -101,6 +108,8 @@ class PlatformClient:
             try:
                 response = await self._send(call, method, path, payload, headers)
                 body = _json_object(call, response)
+                if required is not None and not isinstance(body.get(required), str):
+                    raise _failure(call, ErrorCode.WRK_PLATFORM_ERROR, f"no {required}")
                 success = True
                 return body
             finally:
@@ -110,22 +119,24 @@ class PlatformClient:
 
     async def _send(
         self, call: str, method: str, path: str, payload: Any, headers: dict[str, str]
-    ) -> httpx.Response:
+    ) -> Reply:
+        body = b"" if payload is None else json.dumps(payload).encode()
+        headers = {**outgoing_headers(), **headers}
+        if payload is not None:
+            headers["content-type"] = "application/json"
         try:
-            return await self._client.request(
-                method, path, json=payload, headers={**outgoing_headers(), **headers}
-            )
-        except httpx.TimeoutException as exc:
-            raise _failure(call, ErrorCode.WRK_PLATFORM_TIMEOUT, type(exc).__name__) from exc
-        except httpx.TransportError as exc:
-            raise _failure(call, ErrorCode.WRK_PLATFORM_UNAVAILABLE, type(exc).__name__) from exc
+            return await self._sender.send(method, path, body, headers)
+        except UpstreamTimeoutError as exc:  # an UpstreamError: tested first
+            raise _failure(call, ErrorCode.WRK_PLATFORM_TIMEOUT, str(exc)) from exc
+        except UpstreamError as exc:
+            raise _failure(call, ErrorCode.WRK_PLATFORM_UNAVAILABLE, str(exc)) from exc
 
 
-def _json_object(call: str, response: httpx.Response) -> dict[str, Any]:
-    if response.status_code >= 300:
-        raise _failure(call, ErrorCode.WRK_PLATFORM_ERROR, f"status {response.status_code}")
+def _json_object(call: str, reply: Reply) -> dict[str, Any]:
+    if reply.status >= 300:
+        raise _failure(call, ErrorCode.WRK_PLATFORM_ERROR, f"status {reply.status}")
     try:
-        body = response.json()
+        body = json.loads(reply.body)
     except ValueError:
         body = None
     if not isinstance(body, dict):

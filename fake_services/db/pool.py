@@ -113,7 +113,7 @@ class Database:
             attributes={"db.system": "postgresql", "db.operation": operation, "db.table": table},
         ):
             try:
-                async with self.pool.acquire(timeout=self._timeout_s) as conn:
+                async with self._acquire() as conn:
                     yield conn
             except _TIMEOUTS as exc:
                 raise _failure(ErrorCode.DB_TIMEOUT, "database timed out", exc) from exc
@@ -121,6 +121,14 @@ class Database:
                 raise _failure(ErrorCode.DB_UNAVAILABLE, "database unavailable", exc) from exc
             finally:
                 self._metrics.observe_query(operation, table, time.perf_counter() - started)
+
+    def _acquire(self) -> Any:
+        """With a live connection idle, acquiring cannot wait (the pool hands out live ones
+        first): skip the timeout, which costs a task per acquire and per release (asyncpg
+        wraps both in wait_for). Otherwise waiting for a free connection is bounded."""
+        if self.pool.get_idle_size():
+            return self.pool.acquire()
+        return self.pool.acquire(timeout=self._timeout_s)
 
     async def lock_row(
         self, conn: asyncpg.Connection, table: str, sql: str, *args: Any

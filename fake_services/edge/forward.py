@@ -1,9 +1,8 @@
 """Forwarding to core over one pooled keep-alive client.
 
 One client for the life of the process: a client per request would pay a TCP handshake on
-every call and could not meet the edge's throughput target. The default client is the small
-HTTP/1.1 client of `upstream.py`; an httpx transport can be injected instead (tests use one to
-stand in for core without a socket).
+every call and could not meet the edge's throughput target (see fake_services.sender; tests
+inject an httpx transport to stand in for core without a socket).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from opentelemetry.trace import SpanKind
 
 from fake_services import defects
 from fake_services.edge.settings import ApiKey
-from fake_services.edge.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
 from fake_services.observability import (
     ErrorCode,
     ServiceError,
@@ -30,6 +28,8 @@ from fake_services.observability.propagation import (
     TENANT_ID_HEADER,
     USER_ID_HEADER,
 )
+from fake_services.sender import open_sender
+from fake_services.upstream import UpstreamError, UpstreamTimeoutError
 
 _log = get_logger(__name__)
 
@@ -57,80 +57,8 @@ def error_code_of(status: int, content_type: str, body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-class _Sender:
-    """Sends one request to core; a timeout or transport failure becomes core_unavailable.
-
-    Each client names its own timeout and transport exception types; the mapping is shared."""
-
-    timeouts: tuple[type[Exception], ...] = ()
-    failures: tuple[type[Exception], ...] = ()
-
-    async def send(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> Upstream:
-        try:
-            return await self._exchange(method, target, body, headers)
-        except self.timeouts as exc:
-            raise _unavailable("core timed out", "core did not answer in time", exc) from exc
-        except self.failures as exc:
-            raise _unavailable("core unreachable", "core is unreachable", exc) from exc
-
-    async def _exchange(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> Upstream:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-
-class _RawSender(_Sender):
-    # UpstreamTimeoutError is an UpstreamError: tested first.
-    timeouts = (UpstreamTimeoutError,)
-    failures = (UpstreamError,)
-
-    def __init__(self, base_url: str, timeout_s: float) -> None:
-        self._client = UpstreamClient(base_url, timeout_s)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _exchange(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> Upstream:
-        response = await self._client.request(method, target, headers, body)
-        passed = {}
-        for name in _PASSED_RESPONSE_HEADERS:
-            value = response.header(name.encode())
-            if value is not None:
-                passed[name] = value.decode("latin-1")
-        return Upstream(response.status, bytes(response.body), passed)
-
-
-class _HttpxSender(_Sender):
-    timeouts = (httpx.TimeoutException,)
-    failures = (httpx.TransportError,)
-
-    def __init__(
-        self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport
-    ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=httpx.Timeout(timeout_s), transport=transport
-        )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _exchange(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> Upstream:
-        response = await self._client.request(method, target, content=body, headers=headers)
-        passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := response.headers.get(k))}
-        return Upstream(response.status_code, response.content, passed)
-
-
 def _unavailable(log_message: str, message: str, exc: Exception) -> ServiceError:
-    _log.error(log_message, error_code=ErrorCode.CORE_UNAVAILABLE, error_type=type(exc).__name__)
+    _log.error(log_message, error_code=ErrorCode.CORE_UNAVAILABLE, detail=str(exc))
     return ServiceError(ErrorCode.CORE_UNAVAILABLE, message)
 
 
@@ -149,11 +77,7 @@ class CoreForwarder:
             (*_PASSED_REQUEST_HEADERS, "authorization") if leak else _PASSED_REQUEST_HEADERS
         )
         self._drop_request_id = defects.active(defects.Defect.NO_REQUEST_ID_PROPAGATION)
-        self._sender: _Sender = (
-            _RawSender(base_url, timeout_s)
-            if transport is None
-            else _HttpxSender(base_url, timeout_s, transport)
-        )
+        self._sender = open_sender(base_url, timeout_s, transport)
 
     async def aclose(self) -> None:
         await self._sender.aclose()
@@ -168,7 +92,14 @@ class CoreForwarder:
                 request_headers.pop(REQUEST_ID_HEADER, None)
             request_headers[TENANT_ID_HEADER] = grant.tenant_id
             request_headers[USER_ID_HEADER] = grant.user_id
-            upstream = await self._sender.send(method, target, body, request_headers)
+            try:
+                reply = await self._sender.send(method, target, body, request_headers)
+            except UpstreamTimeoutError as exc:  # an UpstreamError: tested first
+                raise _unavailable("core timed out", "core did not answer in time", exc) from exc
+            except UpstreamError as exc:
+                raise _unavailable("core unreachable", "core is unreachable", exc) from exc
+        passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := reply.headers.get(k))}
+        upstream = Upstream(reply.status, reply.body, passed)
         ctx = current()
         if ctx is not None:
             content_type = upstream.headers.get("content-type", "")

@@ -2,9 +2,10 @@
 
 FastAPI's layers cost more CPU per request than the work most requests do (a keyed lookup). A
 fast handler serves only the well-formed common case of one route and returns None for anything
-else, before it has read the body; the request then goes on to the FastAPI route, which stays
-the single source of validation errors. Responses are the ones the route would give: the same
-models, serialised the same way, and ServiceError becomes the same JSON error response.
+else; the request then goes on to the FastAPI route, which stays the single source of
+validation errors (a body the handler has read is replayed to it). Responses are the ones the
+route would give: the same models, serialised the same way, and ServiceError becomes the same
+JSON error response.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fake_services.observability import context
 from fake_services.observability.errors import ServiceError
@@ -27,7 +28,7 @@ JSON = "application/json"
 class FastRequest:
     """What a fast handler sees: the ASGI scope, the request context, path and query params."""
 
-    __slots__ = ("_pattern", "_query", "ctx", "receive", "scope")
+    __slots__ = ("_body", "_pattern", "_query", "ctx", "receive", "scope")
 
     def __init__(
         self, scope: Scope, receive: Receive, ctx: context.RequestContext, pattern: re.Pattern[str]
@@ -37,6 +38,29 @@ class FastRequest:
         self.ctx = ctx
         self._pattern = pattern
         self._query: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    def header(self, name: bytes) -> bytes | None:
+        """The first value of header `name` (lower case), as sent."""
+        return next((v for k, v in self.scope["headers"] if k == name), None)
+
+    async def body(self) -> bytes | None:
+        """The whole request body, or None when the client left first. Either way `receive`
+        then replays what was read to whoever reads next (the framework route)."""
+        if self._body is None:
+            chunks = []
+            while True:
+                message = await self.receive()
+                if message["type"] != "http.request":  # a disconnect: the framework sees it too
+                    self.receive = _replaying(message, self.receive)
+                    return None
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            self._body = b"".join(chunks)
+            whole = {"type": "http.request", "body": self._body, "more_body": False}
+            self.receive = _replaying(whole, self.receive)
+        return self._body
 
     def path_param(self, name: str) -> str:
         match = self._pattern.fullmatch(self.scope["path"])
@@ -52,6 +76,16 @@ class FastRequest:
                 return None
             self._query = parsed
         return self._query
+
+
+def _replaying(message: Message, receive: Receive) -> Receive:
+    """A receive that gives `message` once, then passes on to the server's."""
+    pending = [message]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 FastHandler = Callable[[FastRequest], Awaitable[Response | None]]
@@ -91,6 +125,6 @@ class FastLane:
         except ServiceError as exc:
             response = error_response(exc.code, exc.message, exc.status, exc.headers)
         if response is None:
-            await self.fallback(scope, receive, send)
+            await self.fallback(scope, request.receive, send)
             return
         await response(scope, receive, send)

@@ -68,3 +68,13 @@ def queued(redis_url: str, queue: str) -> list[Job]:
 
 def dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def assert_create_fails_on_the_platform(client: TestClient, status: int, code: str) -> None:
+    """Creating an automation answers `status` with `code`, counts one failed platform call
+    and leaves no row behind."""
+    response = client.post("/v1/automations", json={"name": "a"}, headers=STUDIO)
+    assert (response.status_code, response.json()["error_code"]) == (status, code)
+    labels = {"call": "create_workflow", "outcome": "failure"}
+    assert sample(client, "wrk_platform_calls_total", labels) == 1.0
+    assert client.get("/v1/automations", headers=STUDIO).json()["items"] == []

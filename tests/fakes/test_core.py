@@ -20,7 +20,7 @@ from fake_services.platform.app import create_app as create_platform_app
 from fake_services.platform.store import WorkflowStore
 
 from . import _postgres
-from ._core import core_client, settings_for
+from ._core import assert_create_fails_on_the_platform, core_client, settings_for
 from ._processes import free_port
 from .conftest import CapturedLogs
 
@@ -131,11 +131,7 @@ def test_platform_failures_map_to_error_codes(
 ) -> None:
     handler, status, code = case
     with core_client(database_url, redis_url, core_telemetry, failing_platform(handler)) as client:
-        response = client.post("/v1/automations", json={"name": "a"}, headers=TENANT)
-        assert (response.status_code, response.json()["error_code"]) == (status, code)
-        labels = {"call": "create_workflow", "outcome": "failure"}
-        assert sample(client, "wrk_platform_calls_total", labels) == 1.0
-        assert client.get("/v1/automations", headers=TENANT).json()["items"] == []
+        assert_create_fails_on_the_platform(client, status, code)
     failures = [e for e in logs.lines() if e.get("platform_call") == "create_workflow"]
     assert failures[0]["level"] == "ERROR"
     assert failures[0]["error_code"] == code

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -131,3 +135,89 @@ def test_fast_lane_errors_have_the_error_shape_and_reach_the_access_log(
     assert access[-1]["error_code"] == "not_found"
     assert access[-1]["route"] == "/v1/automation-versions/{version_id}"
     assert access[-1]["status"] == 404
+
+
+# Writes ----------------------------------------------------------------------------------------
+
+JSON = {**TENANT, "content-type": "application/json"}
+# The framework route parses this body as JSON too; the fast lane serves only the exact type.
+JSON_UTF8 = {**TENANT, "content-type": "application/json; charset=utf-8"}
+# Fields that differ between two rows made the same way.
+_PER_ROW = ("id", "workflow_id", "version", "created_at", "updated_at")
+
+
+def _comparable(response_json: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in response_json.items() if k not in _PER_ROW}
+
+
+def _write(core: TestClient, method: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    return core.request(method, path, content=body, headers=headers)
+
+
+def test_fast_writes_answer_as_the_framework_routes(core: TestClient, spy: FallbackSpy) -> None:
+    automation = _created(core, "/v1/automations", {"name": "a"})
+
+    def client_path() -> str:
+        return f"/v1/admin/clients/{_created(core, '/v1/admin/clients', {'name': 'c'})}"
+
+    def quote_path() -> str:
+        quote = _created(core, "/v1/admin/quotes", {"title": "q", "amount_cents": 5})
+        return f"/v1/admin/quotes/{quote}"
+
+    writes: list[tuple[str, Callable[[], str], dict[str, object]]] = [
+        ("POST", lambda: "/v1/automations", {"name": "n"}),
+        ("POST", lambda: "/v1/automation-versions", {"automation_id": automation, "notes": "x"}),
+        ("POST", lambda: "/v1/admin/quotes", {"title": "t", "amount_cents": 7}),
+        ("POST", lambda: "/v1/admin/clients", {"name": "c2", "health_status": "At Risk"}),
+        ("PATCH", client_path, {"health_status": "At Risk"}),
+        ("PATCH", quote_path, {"status": "sent"}),
+    ]
+    for method, path, body in writes:
+        raw = json.dumps(body).encode()
+        fast_path, framework_path = path(), path()  # a PATCH changes a row of its own
+        spy.paths.clear()
+        fast = _write(core, method, fast_path, raw, JSON)
+        assert spy.paths == [], f"{method} {fast_path} did not take the fast lane"
+        framework = _write(core, method, framework_path, raw, JSON_UTF8)
+        assert spy.paths == [framework_path], f"{method} {framework_path} took the fast lane"
+        assert fast.status_code == framework.status_code, (fast.text, framework.text)
+        assert fast.status_code == (201 if method == "POST" else 200), fast.text
+        assert _comparable(fast.json()) == _comparable(framework.json()), fast_path
+        assert fast.headers["content-type"] == framework.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "field"),
+    [
+        ("POST", "/v1/admin/quotes", b'{"title": "t", "amount_cents": "7"}', JSON, 422,
+         "amount_cents"),
+        ("POST", "/v1/admin/quotes", b'{"title": "t"}', JSON, 422, "amount_cents"),
+        ("POST", "/v1/automations", b'{"name": ', JSON, 422, "body"),
+        ("POST", "/v1/automations", b"[]", JSON, 422, "body"),
+        ("POST", "/v1/automation-versions", b'{"automation_id": "nope"}', JSON, 422,
+         "automation_id"),
+        ("POST", "/v1/automations", b'{"name": "n"}', {"content-type": "application/json"}, 400,
+         "X-Tenant-ID"),
+        ("PATCH", "/v1/admin/clients/not-a-uuid", b'{"health_status": "Healthy"}', JSON, 422,
+         "client_id"),
+        ("PATCH", "/v1/admin/clients/00000000-0000-4000-8000-000000000000",
+         b'{"health_status": "Fine"}', JSON, 422, "health_status"),
+    ],
+)  # fmt: skip
+def test_irregular_writes_get_the_framework_errors_on_the_body_sent(
+    *,
+    core: TestClient,
+    spy: FallbackSpy,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    field: str,
+) -> None:
+    response = _write(core, method, path, body, headers)
+    assert spy.paths, "the fast lane must leave irregular requests to the framework"
+    assert response.status_code == status, response.text
+    assert response.json()["error_code"] == "validation_failed"
+    # The framework judged the body the fast lane had read: it names the offending field.
+    assert field in response.json()["message"], response.json()["message"]

@@ -1,11 +1,12 @@
-"""A small keep-alive HTTP/1.1 client for the edge's one upstream, core.
+"""A small keep-alive HTTP/1.1 client for a service's one upstream (edge → core, core and the
+build worker → WRK Platform).
 
-Why not httpx: on these machines an httpx.AsyncClient request costs about 5 ms of CPU (anyio
-and httpcore layers), more than core spends answering it, and the edge forwards every request.
-This client writes the request with one `write`, parses the answer with httptools (the parser
-uvicorn uses) and keeps a LIFO pool of idle connections: well under a millisecond of CPU.
+Why not httpx: on these machines an httpx.AsyncClient request costs about 2-5 ms of CPU (anyio
+and httpcore layers), more than core spends answering a request, and the edge forwards every
+request. This client writes the request with one `write`, parses the answer with httptools (the
+parser uvicorn uses) and keeps a LIFO pool of idle connections: well under a millisecond of CPU.
 
-It speaks only what the edge needs: one host, plain HTTP, Content-Length request bodies, any
+It speaks only what the fakes need: one host, plain HTTP, Content-Length request bodies, any
 response framing httptools understands (length, chunked, close-delimited).
 """
 
