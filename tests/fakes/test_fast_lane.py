@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fake_services.observability import ServiceApp
 
@@ -18,7 +19,10 @@ TENANT = {"X-Tenant-ID": "t1", "X-User-ID": "u1"}
 
 
 class FallbackSpy:
-    """Stands between the fast lane and FastAPI, recording the paths that reached FastAPI."""
+    """Stands between the fast lane and FastAPI, recording the paths that reached FastAPI.
+
+    A body the fast lane read and failed to replay would leave FastAPI waiting forever: the spy
+    bounds that wait, so such a fault fails the test (a 500) instead of hanging it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,7 +30,11 @@ class FallbackSpy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.paths.append(scope["path"])
-        await self.app(scope, receive, send)
+
+        async def bounded() -> Message:
+            return await asyncio.wait_for(receive(), timeout=5)
+
+        await self.app(scope, bounded, send)
 
 
 @pytest.fixture
