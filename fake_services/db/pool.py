@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 
@@ -122,7 +123,7 @@ class Database:
             finally:
                 self._metrics.observe_query(operation, table, time.perf_counter() - started)
 
-    def _acquire(self) -> Any:
+    def _acquire(self) -> PoolAcquireContext:
         """With a live connection idle, acquiring cannot wait (the pool hands out live ones
         first): skip the timeout, which costs a task per acquire and per release (asyncpg
         wraps both in wait_for). Otherwise waiting for a free connection is bounded."""
