@@ -63,6 +63,16 @@ def http_url(env: Mapping[str, str], name: str) -> str:
     return value.rstrip("/")
 
 
+def upstream_url(env: Mapping[str, str], name: str) -> str:
+    """A URL the fakes' own HTTP client calls (fake_services.upstream): http://host[:port] only.
+    That client speaks no TLS and sends paths as they are, so a prefix would be lost."""
+    value = http_url(env, name)
+    parts = urlsplit(value)
+    if parts.scheme != "http" or not parts.hostname or parts.path or parts.query:
+        raise ConfigError(f"{name} must be a plain http://host:port URL, got {value!r}")
+    return value
+
+
 def url_password(url: str) -> frozenset[str]:
     """The password inside a URL (redis://:pw@host), as a secret to redact; none if absent."""
     try:

@@ -13,8 +13,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from fake_services import env as envvars
 from fake_services.core.app import create_app
+from fake_services.core.settings import CoreSettings
 from fake_services.observability import Telemetry
+from fake_services.workers.settings import WorkerSettings
 
 from ._core import assert_create_fails_on_the_platform, fetch, sample, settings_for
 from ._processes import free_port
@@ -175,3 +178,16 @@ def test_a_good_answer_creates_the_automation_from_a_well_formed_call(
     assert headers["x-request-id"] == "req-raw-1"
     assert headers["traceparent"].startswith("00-")
     assert json.loads(body) == {"name": "a", "tenant_id": "t1"}
+
+
+@pytest.mark.parametrize("url", ["https://platform:8443", "http://platform:8000/api", "ftp://p"])
+def test_a_platform_url_the_client_cannot_call_is_refused_at_startup(url: str) -> None:
+    env = {
+        "WRK_DATABASE_URL": "postgresql://wrk@127.0.0.1:5432/wrk",
+        "WRK_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "WRK_PLATFORM_URL": url,
+    }
+    with pytest.raises(envvars.ConfigError, match="WRK_PLATFORM_URL"):
+        CoreSettings.from_env(env)
+    with pytest.raises(envvars.ConfigError, match="WRK_PLATFORM_URL"):
+        WorkerSettings.from_env(env, needs_platform=True)
