@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.fakes_throughput import unwind_on_sigterm  # noqa: E402
+
 THROUGHPUT = ROOT / "benchmarks" / "fakes_throughput.py"
 FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms")
 CPU = ("core", "edge", "postgres", "locust", "machine")
@@ -98,8 +101,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per run")
     args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C: the running benchmark is killed and the worktree removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    unwind_on_sigterm()  # the running benchmark is stopped and the worktree removed
     with tempfile.TemporaryDirectory(prefix="fakes-compare-") as tmp:
         folder = Path(tmp)
         base = Side("base", add_worktree(args.base, folder))

@@ -71,7 +71,7 @@ class _Connection:
 class UpstreamClient:
     def __init__(self, base_url: str, timeout_s: float, max_connections: int = 200) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme != "http" or parts.hostname is None:
+        if parts.scheme != "http" or parts.hostname is None or parts.path.strip("/"):
             raise ValueError(f"only http://host:port upstreams are supported, got {base_url!r}")
         self._host = parts.hostname
         self._port = parts.port or 80

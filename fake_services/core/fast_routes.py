@@ -200,29 +200,27 @@ def install(app: ServiceApp) -> None:
     app.add_fast_route(get, [routes.AUTOMATION_VERSIONS], fast.versions)
     app.add_fast_route(get, [routes.ADMIN_FEATURE_FLAGS], fast.flags)
     post, patch = ("POST",), ("PATCH",)
-    writes = [
-        (post, routes.AUTOMATIONS, fast.write(api.CreateAutomation, api.create_automation)),
-        (
-            post,
-            routes.AUTOMATION_VERSIONS,
-            fast.write(versions_api.CreateVersion, versions_api.create_version),
-        ),
-        (post, routes.ADMIN_QUOTES, fast.write(admin_api.CreateQuote, admin_api.create_quote)),
-        (
-            post,
-            routes.ADMIN_CLIENTS,
-            fast.write(admin_api.CreateClient, admin_api.create_client),
-        ),
-        (
-            patch,
-            routes.ADMIN_CLIENT,
-            fast.write(admin_api.ChangeClient, admin_api.change_client, param="client_id"),
-        ),
-        (
-            patch,
-            routes.ADMIN_QUOTE,
-            fast.write(admin_api.ChangeQuote, admin_api.change_quote, param="quote_id"),
-        ),
-    ]
-    for methods, template, handler in writes:
-        app.add_fast_route(methods, [template], handler)
+    app.add_fast_route(
+        post, [routes.AUTOMATIONS], fast.write(api.CreateAutomation, api.create_automation)
+    )
+    app.add_fast_route(
+        post,
+        [routes.AUTOMATION_VERSIONS],
+        fast.write(versions_api.CreateVersion, versions_api.create_version),
+    )
+    app.add_fast_route(
+        post, [routes.ADMIN_QUOTES], fast.write(admin_api.CreateQuote, admin_api.create_quote)
+    )
+    app.add_fast_route(
+        post, [routes.ADMIN_CLIENTS], fast.write(admin_api.CreateClient, admin_api.create_client)
+    )
+    app.add_fast_route(
+        patch,
+        [routes.ADMIN_CLIENT],
+        fast.write(admin_api.ChangeClient, admin_api.change_client, param="client_id"),
+    )
+    app.add_fast_route(
+        patch,
+        [routes.ADMIN_QUOTE],
+        fast.write(admin_api.ChangeQuote, admin_api.change_quote, param="quote_id"),
+    )

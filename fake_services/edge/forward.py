@@ -8,7 +8,6 @@ inject an httpx transport to stand in for core without a socket).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import httpx
 from opentelemetry.trace import SpanKind
@@ -28,7 +27,7 @@ from fake_services.observability.propagation import (
     TENANT_ID_HEADER,
     USER_ID_HEADER,
 )
-from fake_services.sender import open_sender
+from fake_services.sender import Reply, open_sender
 from fake_services.upstream import UpstreamError, UpstreamTimeoutError
 
 _log = get_logger(__name__)
@@ -36,13 +35,6 @@ _log = get_logger(__name__)
 # Client headers core may see; Authorization stays at the edge.
 _PASSED_REQUEST_HEADERS = ("content-type", "accept")
 _PASSED_RESPONSE_HEADERS = ("content-type", "retry-after")
-
-
-@dataclass(frozen=True)
-class Upstream:
-    status: int
-    body: bytes
-    headers: dict[str, str]
 
 
 def error_code_of(status: int, content_type: str, body: bytes) -> str | None:
@@ -84,7 +76,8 @@ class CoreForwarder:
 
     async def forward(
         self, method: str, target: str, body: bytes, headers: dict[str, str], grant: ApiKey
-    ) -> Upstream:
+    ) -> Reply:
+        """Core's answer, with only the response headers the client may see."""
         with self._tracer.start_as_current_span("core.forward", kind=SpanKind.CLIENT):
             request_headers = {k: v for k, v in headers.items() if k in self._passed}
             request_headers |= outgoing_headers()
@@ -99,9 +92,8 @@ class CoreForwarder:
             except UpstreamError as exc:
                 raise _unavailable("core unreachable", "core is unreachable", exc) from exc
         passed = {k: v for k in _PASSED_RESPONSE_HEADERS if (v := reply.headers.get(k))}
-        upstream = Upstream(reply.status, reply.body, passed)
         ctx = current()
         if ctx is not None:
-            content_type = upstream.headers.get("content-type", "")
-            ctx.error_code = error_code_of(upstream.status, content_type, upstream.body)
-        return upstream
+            content_type = passed.get("content-type", "")
+            ctx.error_code = error_code_of(reply.status, content_type, reply.body)
+        return Reply(reply.status, reply.body, passed)

@@ -67,6 +67,7 @@ class ScriptedPlatform:
             except OSError:  # closed by stop()
                 return
             with conn:
+                conn.settimeout(5)  # a client that sends nothing cannot hold the thread
                 self.requests.append(_read_request(conn))
                 self._behaviour(conn)
 
@@ -89,7 +90,10 @@ def _read_request(conn: socket.socket) -> tuple[bytes, bytes]:
         0,
     )  # fmt: skip
     while len(body) < length:
-        body += conn.recv(65536)
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
     return head, body
 
 
