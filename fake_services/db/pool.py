@@ -8,16 +8,17 @@ taken before a status change go through `Database.lock_row`, which measures the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolAcquireContext
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 
+from fake_services.db.connections import ConnectionPool
 from fake_services.observability import (
     DbMetrics,
     ErrorCode,
@@ -44,32 +45,27 @@ _CONNECT_FAILURES = (*_UNAVAILABLE, asyncpg.PostgresError)
 _log = get_logger(__name__)
 
 
-async def _reset_transaction_only(conn: asyncpg.Connection) -> None:
-    """Replaces asyncpg's default reset query (RESET ALL, UNLISTEN *, advisory unlock ...), an
-    extra round trip on every release. The services keep no session state (no SET, LISTEN or
-    session-level advisory lock), so only a transaction left open by a cancellation matters."""
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
-
-
 class DatabaseUnreachableError(Exception):
     """The database could not be reached within the startup deadline."""
 
 
-async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str) -> asyncpg.Pool:
+async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str) -> ConnectionPool:
     """Connect, retrying until `deadline_s`: the database may start after us."""
     deadline = time.monotonic() + deadline_s
+    # The services keep no session state (no SET, LISTEN or session-level advisory lock), so a
+    # connection needs no reset between uses.
+    connect = functools.partial(
+        asyncpg.connect,
+        dsn,
+        timeout=timeout_s,  # connection establishment
+        command_timeout=timeout_s,  # each statement
+    )
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await asyncpg.create_pool(
-                dsn,
-                min_size=POOL_MIN_SIZE,
-                max_size=POOL_MAX_SIZE,
-                reset=_reset_transaction_only,
-                timeout=timeout_s,  # connection establishment
-                command_timeout=timeout_s,  # each statement
+            return await ConnectionPool.open(
+                connect, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE
             )
         except _CONNECT_FAILURES as exc:
             if time.monotonic() >= deadline:
@@ -91,7 +87,7 @@ async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str)
 
 class Database:
     def __init__(
-        self, pool: asyncpg.Pool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
+        self, pool: ConnectionPool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
     ) -> None:
         self.pool = pool
         self._timeout_s = timeout_s
@@ -102,7 +98,7 @@ class Database:
         )
 
     async def close(self) -> None:
-        await asyncio.wait_for(self.pool.close(), timeout=self._timeout_s * 2)
+        await self.pool.close(self._timeout_s * 2)
 
     @asynccontextmanager
     async def query(self, operation: str, table: str) -> AsyncIterator[asyncpg.Connection]:
@@ -114,7 +110,7 @@ class Database:
             attributes={"db.system": "postgresql", "db.operation": operation, "db.table": table},
         ):
             try:
-                async with self._acquire() as conn:
+                async with self.pool.acquire(self._timeout_s) as conn:
                     yield conn
             except _TIMEOUTS as exc:
                 raise _failure(ErrorCode.DB_TIMEOUT, "database timed out", exc) from exc
@@ -122,14 +118,6 @@ class Database:
                 raise _failure(ErrorCode.DB_UNAVAILABLE, "database unavailable", exc) from exc
             finally:
                 self._metrics.observe_query(operation, table, time.perf_counter() - started)
-
-    def _acquire(self) -> PoolAcquireContext:
-        """With a live connection idle, acquiring cannot wait (the pool hands out live ones
-        first): skip the timeout, which costs a task per acquire and per release (asyncpg
-        wraps both in wait_for). Otherwise waiting for a free connection is bounded."""
-        if self.pool.get_idle_size():
-            return self.pool.acquire()
-        return self.pool.acquire(timeout=self._timeout_s)
 
     async def lock_row(
         self, conn: asyncpg.Connection, table: str, sql: str, *args: Any
