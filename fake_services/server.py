@@ -95,6 +95,9 @@ def serve(app: FastAPI, settings: ServerSettings) -> int:
         lifespan="on",
         log_level="warning",
         access_log=False,  # the observability middleware writes the access log
+        # The edge alone decides whether to believe X-Forwarded-For (WRK_TRUST_FORWARDED);
+        # uvicorn's default would rewrite the peer address from it for any loopback client.
+        proxy_headers=False,
         log_config=None,  # keep our JSON handler: uvicorn's loggers propagate to it
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )

@@ -217,3 +217,19 @@ def test_a_canary_never_reaches_any_log(stack: tuple[Stack, str]) -> None:
     }
     assert leaks == {name: [] for name in services.services}
     assert CANARY not in (services.log_dir / "spans.jsonl").read_text()
+
+
+def test_the_edge_server_does_not_believe_forwarded_headers_unless_told(
+    stack: tuple[Stack, str],
+) -> None:
+    """The edge decides whom to believe (WRK_TRUST_FORWARDED, off here): the HTTP server must
+    not rewrite the peer address from X-Forwarded-For before the edge sees it."""
+    services, _ = stack
+    spoofed = {"Authorization": "Bearer wrong-key-000", "X-Forwarded-For": "10.9.9.9"}
+    with httpx.Client(base_url=services.url("edge"), timeout=10) as edge:
+        assert edge.get("/v1/automations", headers=spoofed).status_code == 401
+        metrics = edge.get("/metrics").text
+    failures = [line for line in metrics.splitlines() if line.startswith("auth_failures_total{")]
+    assert failures, "no auth failure counted"
+    assert not any('source_ip="10.9.9.9"' in line for line in failures), failures
+    assert any('source_ip="127.0.0.1"' in line for line in failures), failures
