@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-import asyncpg
 from pydantic import BaseModel
 
-from fake_services.core.records import not_found
+from fake_services.core.records import Rows, not_found
 from fake_services.db import Database
 
 TABLE = "automations"
@@ -28,9 +27,8 @@ class Automation(BaseModel):
     workflow_id: str
     created_at: datetime
 
-    @classmethod
-    def from_record(cls, record: asyncpg.Record) -> Automation:
-        return cls.model_validate(dict(record))
+
+_ROWS = Rows(Automation)
 
 
 class AutomationRepository:
@@ -48,7 +46,7 @@ class AutomationRepository:
                 AutomationStatus.DRAFT.value,
                 workflow_id,
             )
-        return Automation.from_record(record)
+        return _ROWS.one(record)
 
     async def get(self, tenant_id: str, automation_id: uuid.UUID) -> Automation:
         async with self._db.query("select", TABLE) as conn:
@@ -59,7 +57,7 @@ class AutomationRepository:
             )
         if record is None:
             raise not_found("automation")
-        return Automation.from_record(record)
+        return _ROWS.one(record)
 
     async def list_for_tenant(self, tenant_id: str, limit: int) -> list[Automation]:
         async with self._db.query("select", TABLE) as conn:
@@ -69,4 +67,4 @@ class AutomationRepository:
                 tenant_id,
                 limit,
             )
-        return [Automation.from_record(r) for r in records]
+        return _ROWS.many(records)

@@ -100,7 +100,7 @@ class VersionRepository:
                 status.value,
                 notes,
             )
-            version = self.table.to_model(record)
+            version = self.table.rows.one(record)
             await after_insert(version)
         return version
 
@@ -117,4 +117,4 @@ class VersionRepository:
                 automation_id,
                 limit,
             )
-        return [self.table.to_model(r) for r in records]
+        return self.table.rows.many(records)

@@ -3,7 +3,7 @@ to core, except the edge's own lever, /v1/admin/rate-limit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -28,11 +28,19 @@ FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _UNLIMITED_PREFIXES = (routes.EDGE_RATE_LIMIT, routes.ADMIN_FEATURE_FLAGS)
 
 
-def _target(request: Request) -> str:
+def _target(scope: Scope) -> str:
     """Path and query exactly as the client sent them (still percent-encoded)."""
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-    query: bytes = request.scope.get("query_string", b"")
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
     return raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+
+
+def first_values(scope: Scope) -> dict[str, str]:
+    """Header name (lower case) to its first value, as Starlette's Headers reads them."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
 def _enforce(limiter: RateLimiter, metrics: RateLimitMetrics, tenant_id: str, path: str) -> None:
@@ -64,20 +72,29 @@ class Forwarding:
         self._forwarder = forwarder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.respond(Request(scope, receive))
-        await response(scope, receive, send)
+        response = await self.respond(scope, Request(scope, receive).body)
+        if response is not None:  # Starlette's body() raises on a disconnect instead
+            await response(scope, receive, send)
 
-    async def fast(self, request: FastRequest) -> Response:
-        return await self.respond(Request(request.scope, request.receive))
+    async def fast(self, request: FastRequest) -> Response | None:
+        """The same, reading the ASGI scope directly; None (the framework route then reports
+        it) when the client left before its body was read."""
+        return await self.respond(request.scope, request.body)
 
-    async def respond(self, request: Request) -> Response:
-        path: str = request.scope["path"]
+    async def respond(
+        self, scope: Scope, read_body: Callable[[], Awaitable[bytes | None]]
+    ) -> Response | None:
+        path: str = scope["path"]
         if not path.startswith("/v1/"):
             raise ServiceError(ErrorCode.NOT_FOUND, "no such route")
-        grant = self._guard.admit(request)
+        headers = first_values(scope)
+        grant = self._guard.admit(headers, scope)
         _enforce(self._limiter, self._metrics, grant.tenant_id, path)
+        body = await read_body()
+        if body is None:
+            return None
         upstream = await self._forwarder.forward(
-            request.method, _target(request), await request.body(), dict(request.headers), grant
+            scope["method"], _target(scope), body, headers, grant
         )
         return Response(upstream.body, status_code=upstream.status, headers=upstream.headers)
 

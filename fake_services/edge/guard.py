@@ -7,8 +7,9 @@ brute-force signal of spec §5.3) and the address is put on the request's access
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
-from fastapi import Request
+from starlette.types import Scope
 
 from fake_services.edge.auth import authenticate, authorize
 from fake_services.edge.settings import ApiKey, EdgeSettings
@@ -25,14 +26,15 @@ def _normalised_ip(value: str) -> str | None:
         return None
 
 
-def source_ip(request: Request, trust_forwarded: bool) -> str:
+def source_ip(headers: Mapping[str, str], scope: Scope, trust_forwarded: bool) -> str:
     """The client address; with trust, the first X-Forwarded-For hop (the original client)."""
     if trust_forwarded:
-        forwarded = request.headers.get("x-forwarded-for", "")
+        forwarded = headers.get("x-forwarded-for", "")
         first = _normalised_ip(forwarded.split(",")[0]) if forwarded else None
         if first is not None:
             return first
-    peer = request.client.host if request.client is not None else None
+    client = scope.get("client")
+    peer = client[0] if client else None
     return (_normalised_ip(peer) if peer else None) or UNKNOWN_SOURCE
 
 
@@ -42,14 +44,15 @@ class Guard:
         self._trust_forwarded = settings.trust_forwarded
         self._failures = failures
 
-    def admit(self, request: Request) -> ApiKey:
-        """The caller's grant, authorised for this path; raises 401/403 otherwise."""
+    def admit(self, headers: Mapping[str, str], scope: Scope) -> ApiKey:
+        """The caller's grant, authorised for the request's path; raises 401/403 otherwise.
+        `headers`: lower-case names, as Starlette's Headers or `first_values` give them."""
         try:
-            grant = authenticate(request.headers.get("authorization"), self._keys)
+            grant = authenticate(headers.get("authorization"), self._keys)
             self._bind(grant)
-            authorize(grant, request.scope["path"])
+            authorize(grant, scope["path"])
         except ServiceError as exc:
-            self._record_failure(request, exc)
+            self._record_failure(headers, scope, exc)
             raise
         return grant
 
@@ -58,8 +61,8 @@ class Guard:
         if ctx is not None:
             ctx.tenant_id, ctx.user_id = grant.tenant_id, grant.user_id
 
-    def _record_failure(self, request: Request, exc: ServiceError) -> None:
-        address = source_ip(request, self._trust_forwarded)
+    def _record_failure(self, headers: Mapping[str, str], scope: Scope, exc: ServiceError) -> None:
+        address = source_ip(headers, scope, self._trust_forwarded)
         self._failures.failed(address, exc.code.value)
         ctx = current()
         if ctx is not None:

@@ -31,12 +31,12 @@ def lever_router(guard: Guard, limiter: RateLimiter, metrics: RateLimitMetrics) 
 
     @router.get(routes.EDGE_RATE_LIMIT)
     async def get_rate_limit(request: Request) -> RateLimitState:
-        guard.admit(request)
+        guard.admit(request.headers, request.scope)
         return state()
 
     @router.put(routes.EDGE_RATE_LIMIT)
     async def put_rate_limit(request: Request, body: RateLimitState) -> RateLimitState:
-        guard.admit(request)
+        guard.admit(request.headers, request.scope)
         limiter.configure(body.requests_per_second, body.burst)
         metrics.configured(body.requests_per_second)
         # WARN: an operator action that changes what clients experience.

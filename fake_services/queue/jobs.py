@@ -8,14 +8,15 @@ tenant_id, user_id, W3C traceparent) so the worker's logs and spans continue tha
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fake_services.observability.context import random_id
+
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex
+    return random_id()
 
 
 class Job(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,10 +34,21 @@ def test_invalid_ids_are_replaced(value: str | None) -> None:
     assert is_valid_request_id(replaced)
 
 
-def test_generated_ids_are_uuid4_hex() -> None:
-    value = new_request_id()
-    assert len(value) == 32
-    assert int(value, 16) >= 0
+def test_generated_ids_are_32_hex_digits_and_distinct() -> None:
+    values = {new_request_id() for _ in range(10_000)}
+    assert len(values) == 10_000
+    assert all(len(v) == 32 and int(v, 16) >= 0 for v in values)
+
+
+def test_a_forked_child_mints_other_ids_than_its_parent() -> None:
+    """Workers may be forked: a child must not repeat its parent's sequence of ids."""
+    fork = multiprocessing.get_context("fork")
+    receiving, sending = fork.Pipe(duplex=False)
+    child = fork.Process(target=lambda: sending.send([new_request_id() for _ in range(5)]))
+    child.start()
+    from_child = receiving.recv()
+    child.join(timeout=10)
+    assert set(from_child).isdisjoint(new_request_id() for _ in range(5))
 
 
 @given(st.text(max_size=200))

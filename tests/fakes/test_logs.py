@@ -19,6 +19,10 @@ RFC3339_MS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 def test_timestamp_is_rfc3339_utc_with_milliseconds() -> None:
     assert rfc3339_utc(0.5) == "1970-01-01T00:00:00.500Z"
     assert rfc3339_utc(1714564800.123456) == "2024-05-01T12:00:00.123Z"
+    # The same second again, then the next: the formatted second is reused, never kept stale.
+    assert rfc3339_utc(1714564800.999) == "2024-05-01T12:00:00.999Z"
+    assert rfc3339_utc(1714564801.0) == "2024-05-01T12:00:01.000Z"
+    assert rfc3339_utc(0.5) == "1970-01-01T00:00:00.500Z"
 
 
 def test_a_line_outside_any_request(logs: CapturedLogs) -> None:
