@@ -34,20 +34,21 @@ _NOISY_LIBRARIES = ("httpx", "httpcore")
 _UNREDACTED = ("timestamp", "level", "service")
 
 
-# (second, its formatted text): lines come many to a second; one tuple, so threads never see
-# a second paired with another second's text.
-_last_second: tuple[int, str] = (-1, "")
+class _SecondText:
+    """The last second formatted, with its text: lines come many to a second. One tuple, so
+    threads never pair a second with another second's text."""
+
+    last: tuple[int, str] = (-1, "")
 
 
 def rfc3339_utc(epoch_s: float) -> str:
     """RFC3339 in UTC with millisecond precision, e.g. 2024-05-01T12:00:00.123Z."""
-    global _last_second
     whole = int(epoch_s)
     millis = int((epoch_s - whole) * 1000)
-    second, text = _last_second
+    second, text = _SecondText.last
     if second != whole:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-        _last_second = (whole, text)
+        _SecondText.last = (whole, text)
     return f"{text}.{millis:03d}Z"
 
 
