@@ -159,7 +159,7 @@ class JsonHandler(logging.StreamHandler[TextIO]):
             line = formatter.render(time.time(), name, str(message), logger, fields=fields)
             with self.lock:  # type: ignore[union-attr]
                 self.stream.write(line + self.terminator)
-                self.flush()
+                self.stream.flush()  # as flush() does, without taking the lock again
         except Exception:
             return False
         return True
