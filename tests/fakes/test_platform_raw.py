@@ -4,19 +4,25 @@ error code as through httpx (test_core), and a good answer creates the automatio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import pytest
+import uvloop
 from fastapi.testclient import TestClient
 
 from fake_services import env as envvars
 from fake_services.core.app import create_app
 from fake_services.core.settings import CoreSettings
 from fake_services.observability import Telemetry
+from fake_services.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
 from fake_services.workers.settings import WorkerSettings
 
 from ._core import assert_create_fails_on_the_platform, fetch, sample, settings_for
@@ -72,6 +78,8 @@ class ScriptedPlatform:
                 self._behaviour(conn)
 
     def stop(self) -> None:
+        with contextlib.suppress(OSError):  # wakes a blocked accept(); close() alone does not
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         self._thread.join(timeout=5)
 
@@ -195,3 +203,70 @@ def test_a_platform_url_the_client_cannot_call_is_refused_at_startup(url: str) -
         CoreSettings.from_env(env)
     with pytest.raises(envvars.ConfigError, match="WRK_PLATFORM_URL"):
         WorkerSettings.from_env(env, needs_platform=True)
+
+
+# The services run on uvloop, the in-process tests above on asyncio's loop: the client is
+# checked on both (their transports differ in ways a protocol can trip on).
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+T = TypeVar("T")
+
+
+def run_on(loop_name: str, make: Callable[[], Awaitable[T]]) -> T:
+    loop = LOOPS[loop_name]()
+    try:
+        return loop.run_until_complete(make())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_client_answers_and_reconnects_after_the_server_closed(
+    loop: str, scripted: Callable[[Behaviour], ScriptedPlatform]
+) -> None:
+    platform = scripted(_answer(201, b'{"ok": 1}'))  # one answer per connection, then close
+
+    async def calls() -> list[tuple[int, bytes, bytes | None]]:
+        client = UpstreamClient(platform.url, 2.0)
+        try:
+            json_head = {"content-type": "application/json"}
+            answers = [await client.request("POST", "/x", json_head, b"{}")]
+            answers.append(await client.request("GET", "/y?z=1", {}, b""))
+        finally:
+            await client.aclose()
+        return [(a.status, bytes(a.body), a.header(b"Content-Type")) for a in answers]
+
+    assert run_on(loop, calls) == [(201, b'{"ok": 1}', b"application/json")] * 2
+    heads = [head.split(b"\r\n")[0] for head, _ in platform.requests]
+    assert heads == [b"POST /x HTTP/1.1", b"GET /y?z=1 HTTP/1.1"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("behaviour", [_reset, _hang_up, _half_answer])
+def test_a_broken_connection_is_an_upstream_error(
+    loop: str, behaviour: Behaviour, scripted: Callable[[Behaviour], ScriptedPlatform]
+) -> None:
+    platform = scripted(behaviour)
+
+    async def call() -> BaseException:
+        client = UpstreamClient(platform.url, 2.0)
+        with pytest.raises(UpstreamError) as raised:
+            await client.request("GET", "/x", {}, b"")
+        return raised.value
+
+    assert not isinstance(run_on(loop, call), UpstreamTimeoutError)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_silent_upstream_times_out(
+    loop: str, scripted: Callable[[Behaviour], ScriptedPlatform]
+) -> None:
+    platform = scripted(lambda _: time.sleep(1.0))  # reads the request, then says nothing
+
+    async def call() -> float:
+        client = UpstreamClient(platform.url, 0.3)
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeoutError):
+            await client.request("GET", "/slow", {}, b"")
+        return time.monotonic() - started
+
+    assert 0.25 < run_on(loop, call) < 0.9
