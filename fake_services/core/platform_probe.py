@@ -3,8 +3,9 @@ is expected to be online"; RunEventsSilent is excused only while it reads 0).
 
 Every probe is a GET of the platform's /healthz at the address core calls it at
 (WRK_PLATFORM_URL, so through the same network path and proxy as the workflow calls), with a
-short timeout. It has its own small client: a probe never queues behind workflow calls nor
-counts as one, and the `wrk_platform_calls` feature flag does not stop it (the flag says
+short timeout. It has its own connection (the services' small HTTP client, as for the workflow
+calls; an httpx client cost several ms of CPU per probe): a probe never queues behind workflow
+calls nor counts as one, and the `wrk_platform_calls` feature flag does not stop it (the flag says
 whether core calls the platform, not whether the platform is up).
 
 Up on the first answered probe; down only after DOWN_AFTER consecutive failures. A refused
@@ -21,6 +22,8 @@ import httpx
 
 from fake_services.observability import ErrorCode, get_logger
 from fake_services.observability.metrics import PlatformUpMetric
+from fake_services.sender import open_sender
+from fake_services.upstream import UpstreamError, UpstreamTimeoutError
 
 HEALTH_PATH = "/healthz"
 DOWN_AFTER = 2
@@ -38,17 +41,12 @@ class PlatformProbe:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._metric = metric
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            transport=transport,
-        )
+        self._sender = open_sender(base_url, timeout_s, transport, max_connections=1)
         self._failures = 0
         self._up: bool | None = None  # unknown until the first verdict
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()
 
     async def probe(self) -> bool:
         """Probe once and publish the verdict; returns whether the platform is up."""
@@ -69,13 +67,13 @@ class PlatformProbe:
     async def _failure(self) -> str | None:
         """None when the platform answered its health check, else why not."""
         try:
-            response = await self._client.get(HEALTH_PATH)
-        except httpx.TimeoutException:
+            reply = await self._sender.send("GET", HEALTH_PATH, b"", {})
+        except UpstreamTimeoutError:
             return "timeout"
-        except httpx.TransportError as exc:
-            return type(exc).__name__
-        if response.status_code != HTTPStatus.OK:
-            return f"status {response.status_code}"
+        except UpstreamError as exc:
+            return str(exc) or type(exc).__name__
+        if reply.status != HTTPStatus.OK:
+            return f"status {reply.status}"
         return None
 
     def _announce(self, up: bool, reason: str | None) -> None:
