@@ -30,11 +30,15 @@ help:
 setup:
 	@bash scripts/setup.sh
 
+# A test that hangs fails after TEST_TIMEOUT_S with its stack, instead of using up CI's budget.
+# Only here: conformance scenarios at real time scale run for many minutes.
+TEST_TIMEOUT_S ?= 900
+
 # pytest exits 5 when it collects nothing: a wrong path or a broken plugin would otherwise
 # look like a pass in a log that is only skimmed, so say it plainly.
 test: setup
-	$(info $(PYTHON) -m pytest tests -p no:locust $(PYTEST_ARGS))
-	@rc=0; $(PYTHON) -m pytest tests -p no:locust $(PYTEST_ARGS) || rc=$$?; \
+	$(info $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS))
+	@rc=0; $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then \
 		echo 'make test: FAILED, pytest ran no tests (exit 5: nothing collected, or all deselected)' >&2; \
 	fi; \
