@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from fake_services.upstream import is_plain_http
+
 
 class ConfigError(Exception):
     """A missing or malformed environment variable; the message names it."""
@@ -64,11 +66,9 @@ def http_url(env: Mapping[str, str], name: str) -> str:
 
 
 def upstream_url(env: Mapping[str, str], name: str) -> str:
-    """A URL the fakes' own HTTP client calls (fake_services.upstream): http://host[:port] only.
-    That client speaks no TLS and sends paths as they are, so a prefix would be lost."""
+    """A URL the fakes' own HTTP client calls: http://host[:port] only (upstream.is_plain_http)."""
     value = http_url(env, name)
-    parts = urlsplit(value)
-    if parts.scheme != "http" or not parts.hostname or parts.path or parts.query:
+    if not is_plain_http(value):
         raise ConfigError(f"{name} must be a plain http://host:port URL, got {value!r}")
     return value
 

@@ -24,6 +24,14 @@ IDLE_LIMIT_S = 4.0
 READ_CHUNK = 65536
 
 
+def is_plain_http(url: str) -> bool:
+    """http://host[:port] and nothing more: this client speaks no TLS and sends request paths
+    as they are, so a path prefix or query in the base URL would be lost."""
+    parts = urlsplit(url)
+    bare = parts.path in ("", "/") and not parts.query
+    return parts.scheme == "http" and bool(parts.hostname) and bare
+
+
 class UpstreamError(Exception):
     """The upstream could not be reached or broke the connection."""
 
@@ -70,9 +78,9 @@ class _Connection:
 
 class UpstreamClient:
     def __init__(self, base_url: str, timeout_s: float, max_connections: int = 200) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme != "http" or parts.hostname is None or parts.path.strip("/"):
+        if not is_plain_http(base_url):
             raise ValueError(f"only http://host:port upstreams are supported, got {base_url!r}")
+        parts = urlsplit(base_url)
         self._host = parts.hostname
         self._port = parts.port or 80
         self._host_header = parts.netloc.encode("latin-1")

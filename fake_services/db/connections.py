@@ -11,6 +11,7 @@ or a cancellation it is terminated, and a later acquire opens a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -45,6 +46,7 @@ class ConnectionPool:
         # Each waiter is handed a connection, or None: "a slot is free, open one yourself".
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._closed = False
+        self._drained = asyncio.Event()  # set by close when the last leased one is back
 
     @classmethod
     async def open(cls, connect: Connect, *, min_size: int, max_size: int) -> ConnectionPool:
@@ -82,6 +84,8 @@ class ConnectionPool:
 
     def give_back(self, conn: asyncpg.Connection, *, reusable: bool) -> None:
         self._leased.discard(conn)
+        if self._closed and not self._leased:
+            self._drained.set()
         if reusable and not self._closed and not conn.is_closed() and not conn.is_in_transaction():
             self._hand_over(conn)
             return
@@ -101,9 +105,9 @@ class ConnectionPool:
         await asyncio.gather(*(c.close(timeout=timeout_s) for c in idle), return_exceptions=True)
         for conn in idle:
             conn.terminate()  # a no-op when closed; ends one that did not close in time
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while self._leased and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
+        if self._leased:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), timeout_s)
         for conn in list(self._leased):
             conn.terminate()
 
