@@ -7,7 +7,6 @@ through the redactor last, so nothing a caller passes can bypass it.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -15,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from fake_services import defects
-from fake_services.observability import context
+from fake_services.observability import context, json_lines
 from fake_services.observability.redaction import Redactor
 
 # The spec names WARN, not Python's WARNING; CRITICAL is folded into ERROR.
@@ -28,8 +27,6 @@ LEVEL_NAMES = {
 }
 
 _FIELDS_ATTR = "wrk_fields"
-# json.dumps with `default` builds an encoder per call; one shared encoder writes the same text.
-_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 _NOISY_LIBRARIES = ("httpx", "httpcore")
 _UNREDACTED = ("timestamp", "level", "service")
 
@@ -101,7 +98,7 @@ class JsonFormatter(logging.Formatter):
             doc["exception"] = exception
         if self._drop_tenant:
             doc.pop("tenant_id", None)
-        return _ENCODER.encode(self._redacted(doc))
+        return json_lines.encode(self._redacted(doc))
 
     def _redacted(self, doc: dict[str, Any]) -> dict[str, Any]:
         safe = {k: doc.pop(k) for k in _UNREDACTED}

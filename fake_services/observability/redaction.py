@@ -62,9 +62,8 @@ def _plainly_safe(value: str, secrets: tuple[str, ...]) -> bool:
     return not any(anchor in lowered for anchor in _KEY_ANCHORS)
 
 
-# Values `redact` returns as they are, and the ones it rebuilds.
-_SCALARS = frozenset({int, float, bool, type(None)})
-_CONTAINERS = (Mapping, list, tuple, set, frozenset, bytes, bytearray)
+# Values `redact` returns as they are, with None (bool and int enums are ints).
+_NUMBERS = (int, float)
 
 
 def _quote_like(original: str) -> str:
@@ -95,18 +94,16 @@ class Redactor:
         return Redactor(self.secret_values | frozenset(v for v in values if v))
 
     def _flat_and_safe(self, mapping: dict[Any, Any]) -> bool:
-        """No sensitive key, no nested container, and nothing to redact in any string value.
-        Screening the strings joined is exact: a match inside one is a match in the join (one
-        straddling two only sends the mapping the full way)."""
+        """No nested container, no object that becomes text, and neither a sensitive key nor
+        anything to redact among the keys and string values. Screening them joined is exact:
+        a match inside one is a match in the join (one straddling two only sends the mapping
+        the full way), and every sensitive key contains one of the screen's anchors."""
         texts = []
         for key, value in mapping.items():
-            if is_sensitive_key(str(key)):
-                return False
-            if type(value) in _SCALARS:
-                continue
+            texts.append(key if isinstance(key, str) else str(key))
             if isinstance(value, str):
                 texts.append(value)
-            elif isinstance(value, _CONTAINERS):
+            elif value is not None and not isinstance(value, _NUMBERS):
                 return False
         return _plainly_safe("\n".join(texts), self._usable)
 
@@ -136,4 +133,7 @@ class Redactor:
             return [self.redact(item) for item in value]
         if isinstance(value, bytes | bytearray):
             return self.text(value.decode("utf-8", errors="replace"))
-        return value
+        if value is None or isinstance(value, _NUMBERS):
+            return value
+        # Anything else is logged as its text (a UUID, a datetime, an exception), screened first.
+        return self.text(str(value))

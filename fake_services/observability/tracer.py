@@ -13,7 +13,6 @@ Finished spans go to a `SpanSink`, which a background thread writes as JSON line
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -28,10 +27,11 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util.types import Attributes, AttributeValue
 
+from fake_services.observability import json_lines
+
 # Spans reach the file within this delay: the harness reads traces shortly after requests.
 FLUSH_INTERVAL_S = 0.2
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_ENCODER = json.JSONEncoder(default=str)
 # Ids need uniqueness, not secrecy: the SDK's generator too is the module's Mersenne Twister,
 # which Python reseeds in a forked child (a private instance would repeat the parent's ids).
 _random_bits = random.getrandbits
@@ -239,7 +239,7 @@ class SpanSink:
             spans = [pending.popleft() for _ in range(len(pending))]
             if not spans or self._path is None:
                 return
-            lines = "".join(_ENCODER.encode(s.as_dict(self._service)) + "\n" for s in spans)
+            lines = "".join(json_lines.encode(s.as_dict(self._service)) + "\n" for s in spans)
             try:
                 with self._path.open("a", encoding="utf-8") as out:
                     out.write(lines)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from http import HTTPStatus
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_services.observability import Redactor, get_logger
+from fake_services.observability import Redactor, get_logger, json_lines
 from fake_services.observability.redaction import REDACTED, is_sensitive_key
 
 from .conftest import CANARY, CapturedLogs
@@ -116,3 +118,24 @@ def test_canary_never_survives_anywhere_in_arbitrary_data(data: object, where: s
     )
     out = json.dumps(Redactor(frozenset({CANARY})).redact(planted), default=str)
     assert CANARY not in out
+
+
+class _Holder:
+    """An object a caller might log as a field: it is logged as its text."""
+
+    def __str__(self) -> str:
+        return f"holder of {CANARY}"
+
+
+def test_objects_logged_as_text_are_screened_like_text() -> None:
+    token = uuid.uuid4()
+    out = Redactor(frozenset({CANARY})).redact({"thing": _Holder(), "id": token, "n": [_Holder()]})
+    screened = f"holder of {REDACTED}"
+    assert out == {"thing": screened, "id": str(token), "n": [screened]}
+
+
+def test_numbers_stay_numbers_int_enums_included() -> None:
+    doc = {"status": HTTPStatus.NOT_FOUND, "ok": True, "ms": 1.5, "none": None}
+    out = Redactor(frozenset({CANARY})).redact(doc)
+    assert out == doc
+    assert json_lines.encode(out) == '{"status":404,"ok":true,"ms":1.5,"none":null}'
