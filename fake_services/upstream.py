@@ -6,8 +6,9 @@ and httpcore layers), more than core spends answering a request, and the edge fo
 request. This client writes the request with one `write`, parses the answer with httptools (the
 parser uvicorn uses) and keeps a LIFO pool of idle connections: well under a millisecond of CPU.
 
-It speaks only what the fakes need: one host, plain HTTP, Content-Length request bodies, any
-response framing httptools understands (length, chunked, close-delimited).
+It speaks only what the fakes need: one host, plain HTTP, Content-Length request bodies,
+answers framed by Content-Length or chunked. An answer delimited by the connection's close (no
+framing) reads as cut short: uvicorn and the fakes never send one.
 """
 
 from __future__ import annotations
@@ -45,18 +46,48 @@ class UpstreamResponse:
     status: int = 0
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytearray = field(default_factory=bytearray)
-    complete: bool = False
 
     def header(self, name: bytes) -> bytes | None:
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
 
-    # httptools callbacks
+
+class _Reading:
+    """httptools' callbacks for one answer. Whatever the upstream sends after it (it was asked
+    for one) is not part of it, and leaves the connection's stream out of step: `overrun`."""
+
+    __slots__ = ("complete", "overrun", "parser", "response", "started")
+
+    def __init__(self) -> None:
+        self.response = UpstreamResponse()
+        self.parser = httptools.HttpResponseParser(self)
+        self.started = False
+        self.complete = False
+        self.overrun = False
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self.parser.feed_data(chunk)
+        except httptools.HttpParserError as exc:
+            if not self.complete:
+                raise _AnswerStarted(f"unparseable answer: {exc}") from None
+            self.overrun = True  # garbage after a whole answer: the answer stands
+
+    def on_message_begin(self) -> None:
+        self.overrun = self.complete
+        self.started = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.complete:
+            self.response.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if not self.complete:
+            self.response.status = self.parser.get_status_code()
 
     def on_body(self, body: bytes) -> None:
-        self.body += body
+        if not self.complete:
+            self.response.body += body
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -106,7 +137,7 @@ class UpstreamClient:
     async def _exchange(self, payload: bytes) -> UpstreamResponse:
         conn, reused = await self._checkout()
         try:
-            response = await self._round_trip(conn, payload)
+            reading = await self._round_trip(conn, payload)
         except (UpstreamError, OSError) as exc:
             conn.close()
             if not reused or isinstance(exc, _AnswerStarted):
@@ -115,12 +146,12 @@ class UpstreamClient:
             # request was not processed; one retry on a fresh connection is safe.
             conn, _ = await self._connect(), False
             try:
-                response = await self._round_trip(conn, payload)
+                reading = await self._round_trip(conn, payload)
             except (UpstreamError, OSError) as retry_exc:
                 conn.close()
                 raise _as_upstream_error(retry_exc) from retry_exc
-        self._checkin(conn, response)
-        return response
+        self._checkin(conn, reading)
+        return reading.response
 
     async def _checkout(self) -> tuple[_Connection, bool]:
         while self._idle:
@@ -137,31 +168,26 @@ class UpstreamClient:
             raise UpstreamError(f"cannot connect: {type(exc).__name__}") from exc
         return _Connection(reader, writer)
 
-    def _checkin(self, conn: _Connection, response: UpstreamResponse) -> None:
-        connection = (response.header(b"connection") or b"").lower()
-        if connection == b"close":
+    def _checkin(self, conn: _Connection, reading: _Reading) -> None:
+        connection = (reading.response.header(b"connection") or b"").lower()
+        if connection == b"close" or reading.overrun:
             conn.close()
             return
         conn.idle_since = time.monotonic()
         self._idle.append(conn)
 
-    async def _round_trip(self, conn: _Connection, payload: bytes) -> UpstreamResponse:
+    async def _round_trip(self, conn: _Connection, payload: bytes) -> _Reading:
         conn.writer.write(payload)
         await conn.writer.drain()
-        response = UpstreamResponse()
-        parser = httptools.HttpResponseParser(response)
-        while not response.complete:
+        reading = _Reading()
+        while not reading.complete:
             chunk = await conn.reader.read(READ_CHUNK)
             if not chunk:
-                if response.status or response.body:
+                if reading.started:
                     raise _AnswerStarted("the upstream closed the connection mid-answer")
                 raise UpstreamError("the upstream closed the connection")
-            try:
-                parser.feed_data(chunk)
-            except httptools.HttpParserError as exc:
-                raise _AnswerStarted(f"unparseable answer: {exc}") from None
-            response.status = parser.get_status_code()
-        return response
+            reading.feed(chunk)
+        return reading
 
     def _serialise(self, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
         lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"host: " + self._host_header]

@@ -270,3 +270,40 @@ def test_a_silent_upstream_times_out(
         return time.monotonic() - started
 
     assert 0.25 < run_on(loop, call) < 0.9
+
+
+def _answer_then(extra: bytes) -> Behaviour:
+    """A whole answer and, in the same write, bytes nobody asked for."""
+
+    def behave(conn: socket.socket) -> None:
+        body = b'{"workflow_id": "wf-1"}'
+        answer = f"HTTP/1.1 201 Created\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+        conn.sendall(answer + extra)
+
+    return behave
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize(
+    "extra",
+    [b"HTTP/1.1 500 Oops\r\nx-extra: 1\r\ncontent-length: 4\r\n\r\nlate", b"\x00garbage\r\n"],
+    ids=["a second answer", "garbage"],
+)
+def test_bytes_after_a_whole_answer_are_not_part_of_it_and_retire_the_connection(
+    loop: str, extra: bytes, scripted: Callable[[Behaviour], ScriptedPlatform]
+) -> None:
+    platform = scripted(_answer_then(extra))
+
+    async def call() -> tuple[int, bytes, list[bytes], int]:
+        client = UpstreamClient(platform.url, 2.0)
+        try:
+            answer = await client.request("POST", "/x", {}, b"{}")
+            pooled = len(client._idle)  # the pool has no other window
+        finally:
+            await client.aclose()
+        return answer.status, bytes(answer.body), [k for k, _ in answer.headers], pooled
+
+    status, body, header_names, pooled = run_on(loop, call)
+    assert (status, body) == (201, b'{"workflow_id": "wf-1"}')
+    assert header_names == [b"content-length"]
+    assert pooled == 0
