@@ -5,6 +5,8 @@ environment the benchmark sets:
 
     FAKES_STUDIO_KEY, FAKES_ADMIN_KEY   API keys of the edge
     FAKES_RATE_PER_USER                 requests per second per user (0: as fast as possible)
+    FAKES_ARRIVALS                      poisson or paced: how a user spaces its requests
+    FAKES_STARTS                        a file to write each request's start time to, one a line
 """
 
 from __future__ import annotations
@@ -12,12 +14,38 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from locust import FastHttpUser, between, constant_throughput, task
+from arrivals import PoissonSchedule  # Locust puts the locustfile's folder on sys.path
+from locust import FastHttpUser, User, between, constant_throughput, events, task
 
 STUDIO = {"Authorization": f"Bearer {os.environ.get('FAKES_STUDIO_KEY', '')}"}
 ADMIN = {"Authorization": f"Bearer {os.environ.get('FAKES_ADMIN_KEY', '')}"}
 RATE = float(os.environ.get("FAKES_RATE_PER_USER", "0"))
+ARRIVALS = os.environ.get("FAKES_ARRIVALS", "poisson")
+STARTS = os.environ.get("FAKES_STARTS", "")
+_starts: list[float] = []
+
+
+def poisson_arrivals(rate: float) -> Callable[[User], float]:
+    def wait_time(user: User) -> float:
+        schedule = user.__dict__.get("_arrivals")
+        if schedule is None:
+            schedule = user.__dict__["_arrivals"] = PoissonSchedule(rate)
+        return schedule.wait()
+
+    return wait_time
+
+
+def _wait_time() -> Callable[[User], float]:
+    if RATE <= 0:
+        return between(0, 0)
+    if ARRIVALS == "paced":
+        return constant_throughput(RATE)
+    if ARRIVALS == "poisson":
+        return poisson_arrivals(RATE)
+    raise SystemExit(f"FAKES_ARRIVALS: {ARRIVALS!r} is neither 'poisson' nor 'paced'")
 
 
 def _id(response: object) -> str | None:
@@ -31,7 +59,7 @@ def _id(response: object) -> str | None:
 class StudioAndAdmin(FastHttpUser):
     """Reads dominate, as in a UI; writes exercise the database, the queue and the platform."""
 
-    wait_time = constant_throughput(RATE) if RATE > 0 else between(0, 0)
+    wait_time = _wait_time()
 
     def on_start(self) -> None:
         # API clients keep no cookies and the fakes set none: without a jar, Locust skips a
@@ -120,3 +148,15 @@ class StudioAndAdmin(FastHttpUser):
         self.client.get(
             "/v1/admin/feature-flags", headers=ADMIN, name="GET /v1/admin/feature-flags"
         )
+
+
+if STARTS:
+
+    @events.request.add_listener
+    def _record_start(start_time: float, **_: Any) -> None:
+        _starts.append(start_time)
+
+    @events.quitting.add_listener
+    def _write_starts(**_: Any) -> None:
+        with open(STARTS, "w") as out:
+            out.writelines(f"{start}\n" for start in _starts)

@@ -3,9 +3,13 @@
 Starts Postgres, Redis, platform, core and edge (the test helpers of tests/fakes), drives the
 edge with Locust headless in a subprocess for a bounded time, and prints req/s, p50/p95/p99,
 the CPU each service spent per request, the RSS of the fake processes and the machine's load
-average around the load (req/s and latency depend on it). After the load it
-starts the remaining fakes (webhook and the four workers, which then drain the queued jobs) and
-reports the RSS of all fakes together.
+average around the load (req/s and latency depend on it). After the load it starts the
+remaining fakes (webhook and the four workers, which then drain the queued jobs) and reports
+the RSS of all fakes together.
+
+Each user's requests start as a Poisson process (`--arrivals poisson`): the load of independent
+clients. `disp` says how bunched the starts were: the variance over the mean of the number of
+starts per 10 ms, 1 for Poisson arrivals, more when requests come in bursts.
 
     .venv/bin/python benchmarks/fakes_throughput.py --runs 3 --duration 20
 
@@ -32,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.arrivals import ARRIVALS, dispersion, read_starts  # noqa: E402
 from harness.stack.process import die_with_parent_hook  # noqa: E402
 from tests.fakes import _postgres, _redis  # noqa: E402
 from tests.fakes._stack import ADMIN_KEY, STUDIO_KEY, WORKERS, Stack, start_stack  # noqa: E402
@@ -60,6 +65,9 @@ class RunResult:
     # req/s and latency depend on it, CPU ms per request much less.
     load_before: float
     load_after: float
+    # How bunched the request starts were (variance / mean of starts per 10 ms): 1 for Poisson
+    # arrivals; bunched starts queue behind each other and raise latency at the same req/s.
+    dispersion: float | None
 
 
 def rss_mb(pid: int) -> float:
@@ -123,6 +131,8 @@ def run_locust(host: str, out: Path, args: argparse.Namespace) -> Path:
         "FAKES_STUDIO_KEY": STUDIO_KEY,
         "FAKES_ADMIN_KEY": ADMIN_KEY,
         "FAKES_RATE_PER_USER": str(args.rate_per_user),
+        "FAKES_ARRIVALS": args.arrivals,
+        "FAKES_STARTS": str(starts_file(out)),
     }
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
@@ -142,6 +152,10 @@ def run_locust(host: str, out: Path, args: argparse.Namespace) -> Path:
             preexec_fn=die_with_parent_hook(),
         )
     return prefix.with_name("locust_stats.csv")
+
+
+def starts_file(out: Path) -> Path:
+    return out / "locust_starts.txt"
 
 
 def aggregated(stats_csv: Path) -> dict[str, str]:
@@ -186,7 +200,12 @@ def one_run(
         rss_all_fakes_mb=round(rss_all, 1),
         load_before=round(load_before, 2),
         load_after=round(load_after, 2),
+        dispersion=_rounded(dispersion(read_starts(starts_file(out)))),
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def median_of(results: list[RunResult]) -> dict[str, object]:
@@ -202,18 +221,27 @@ def median_of(results: list[RunResult]) -> dict[str, object]:
     return medians
 
 
-def report(results: list[RunResult]) -> None:
+def report(results: list[RunResult], args: argparse.Namespace) -> None:
+    offered = args.users * args.rate_per_user
     print(
-        f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'fail':>5}"
+        f"offered {offered:.0f} req/s ({args.users} users x {args.rate_per_user:g},"
+        f" {args.arrivals} arrivals)"
+        if offered
+        else f"{args.users} users, closed loop"
+    )
+    print(
+        f"{'run':>4} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'fail':>5} {'disp':>5}"
         "  cpu ms/req (platform core edge postgres locust machine)"
         "  RSS MB (load path / all fakes)  load 1m"
     )
     for i, r in enumerate(results, 1):
         cpu = " ".join(f"{r.cpu_ms_per_request[n]:.2f}" for n in CPU_SHARES)
         rss = f"{r.rss_load_path_mb:.0f} / {r.rss_all_fakes_mb:.0f}"
+        disp = "-" if r.dispersion is None else f"{r.dispersion:.2f}"
         print(
             f"{i:>4} {r.rps:>8.1f} {r.p50_ms:>6.0f} {r.p95_ms:>6.0f} {r.p99_ms:>6.0f}"
-            f" {r.failures:>5}  {cpu:<52}  {rss:<30}  {r.load_before:.1f} -> {r.load_after:.1f}"
+            f" {r.failures:>5} {disp:>5}  {cpu:<52}  {rss:<30}"
+            f"  {r.load_before:.1f} -> {r.load_after:.1f}"
         )
     print("median:", json.dumps(median_of(results)))
 
@@ -227,8 +255,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--spawn-rate", type=int, default=40)
     parser.add_argument(
-        "--rate-per-user", type=float, default=15.0,
-        help="requests/s per user (0 = closed loop, as fast as possible)",
+        "--rate-per-user", type=float, default=13.0,
+        help="requests/s per user (0 = closed loop, as fast as possible); the default offers"
+        " 520 req/s, so that Locust's count, which takes in the users' start, reaches 500",
+    )  # fmt: skip
+    parser.add_argument(
+        "--arrivals", choices=ARRIVALS, default="poisson",
+        help="how each user spaces its requests: poisson (random gaps, independent users) or"
+        " paced (Locust's constant_throughput: fixed periods, users fall into step)",
     )  # fmt: skip
     parser.add_argument("--log-level", default="INFO", help="WRK_LOG_LEVEL of the fakes")
     parser.add_argument("--keep", action="store_true", help="keep logs and Locust CSVs")
@@ -248,7 +282,7 @@ def main(argv: list[str]) -> int:
     out = Path(tempfile.mkdtemp(prefix="fakes-bench-"))
     try:
         results = measure(out, args)
-        report(results)
+        report(results, args)
         figures = json.dumps([asdict(r) for r in results], indent=2)
         (out / "results.json").write_text(figures)
         if args.json is not None:
