@@ -1,9 +1,12 @@
 """Studio API: automation versions (spec §3.1 `/v1/automation-versions/*`).
 
 Creating a version (or asking for a rebuild) enqueues a build job on `build-requests`; the
-write returns as soon as the job is queued. With the `wrk_platform_calls` flag off the write
-still succeeds and the job waits in the queue (the build worker defers it): the Studio keeps
-accepting work during a platform incident, and the backlog drains once the flag is back on.
+write returns as soon as the job is queued. A new version's jobs (the build, and its AI
+ingestion when that flag is on) go to Redis in one MULTI/EXEC before the row commits: a failure
+leaves neither a row nor a job for a row that does not exist. With the `wrk_platform_calls`
+flag off the write still succeeds and the job waits in the queue (the build worker defers it):
+the Studio keeps accepting work during a platform incident, and the backlog drains once the
+flag is back on.
 Archiving an active version deactivates its workflow on the platform synchronously; that is
 the one Studio write that needs the platform now, so it refuses with 409 feature_disabled.
 """
@@ -22,6 +25,7 @@ from fake_services.core.versions import USER_TRANSITIONS, AutomationVersion, Ver
 from fake_services.flags import Flag
 from fake_services.observability import ErrorCode, ServiceError, get_logger
 from fake_services.queue.payloads import BuildVersion, IngestVersion, JobKind
+from fake_services.queue.producer import Submission
 from fake_services.text import Notes
 
 _log = get_logger(__name__)
@@ -58,10 +62,13 @@ async def list_versions(
 @router.post(routes.AUTOMATION_VERSIONS, status_code=201)
 async def create_version(body: CreateVersion, svc: Services, tenant: TenantId) -> AutomationVersion:
     async def enqueue(version: AutomationVersion) -> None:
+        jobs = []
         if body.build:
-            await svc.producer.submit(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id))
+            jobs.append(Submission(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id)))
         if svc.flags.enabled(Flag.AI_INGESTION):
-            await svc.producer.submit(JobKind.INGEST_VERSION, IngestVersion(version_id=version.id))
+            jobs.append(Submission(JobKind.INGEST_VERSION, IngestVersion(version_id=version.id)))
+        if jobs:
+            await svc.producer.submit_all(*jobs)
 
     status = VersionStatus.BUILDING if body.build else VersionStatus.DRAFT
     version = await svc.versions.create(tenant, body.automation_id, body.notes, status, enqueue)

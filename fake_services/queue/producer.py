@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as redis
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from pydantic import BaseModel
 
 from fake_services.observability import ErrorCode, ServiceError, current, get_logger, tracing
@@ -36,6 +37,21 @@ def new_job(queue: str, kind: str, payload: dict[str, Any], job_id: str | None =
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A typed job to enqueue: its kind (which names its queue), payload and natural id if any."""
+
+    kind: JobKind
+    payload: BaseModel
+    job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    job: Job
+    span: Span
+
+
 class Producer:
     def __init__(self, client: redis.Redis, tracer: Tracer) -> None:
         self._redis = client
@@ -43,30 +59,66 @@ class Producer:
 
     async def submit(self, kind: JobKind, payload: BaseModel, job_id: str | None = None) -> Job:
         """Enqueue a typed payload on the queue its kind travels on."""
-        return await self.enqueue(QUEUE_OF[kind], kind, payload.model_dump(mode="json"), job_id)
+        (job,) = await self.submit_all(Submission(kind, payload, job_id))
+        return job
+
+    async def submit_all(self, *submissions: Submission) -> list[Job]:
+        """Enqueue several jobs in one round trip, all or none (MULTI/EXEC): a write that
+        enqueues before its commit holds its transaction open for one round trip, not one per
+        job. Each job still has its own PRODUCER span and log line."""
+        return await self._push(
+            [
+                self._pending(QUEUE_OF[s.kind], s.kind, s.payload.model_dump(mode="json"), s.job_id)
+                for s in submissions
+            ]
+        )
 
     async def enqueue(
         self, queue: str, kind: str, payload: dict[str, Any], job_id: str | None = None
     ) -> Job:
+        (job,) = await self._push([self._pending(queue, kind, payload, job_id)])
+        return job
+
+    def _pending(
+        self, queue: str, kind: str, payload: dict[str, Any], job_id: str | None
+    ) -> _Pending:
         with self._tracer.start_as_current_span(
             f"enqueue {queue}",
             kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "redis", "messaging.destination": queue},
+            end_on_exit=False,  # it ends once the job is in Redis (or failed to get there)
         ) as span:
             # Inside the span: the worker's span becomes its child.
             job = new_job(queue, kind, payload, job_id)
-            span.set_attribute("job_id", job.id)
-            try:
-                await self._redis.lpush(ready_key(queue), job.encode())
-            except REDIS_FAILURES as exc:
+        span.set_attribute("job_id", job.id)
+        return _Pending(job, span)
+
+    async def _push(self, pending: list[_Pending]) -> list[Job]:
+        try:
+            await self._send([p.job for p in pending])
+        except REDIS_FAILURES as exc:
+            for p in pending:
+                p.span.set_status(StatusCode.ERROR)
                 _log.error(
                     "enqueue failed",
                     error_code=ErrorCode.QUEUE_UNAVAILABLE,
                     error_type=type(exc).__name__,
-                    queue=queue,
+                    queue=p.job.queue,
                 )
-                raise ServiceError(
-                    ErrorCode.QUEUE_UNAVAILABLE, "the job queue is unavailable"
-                ) from exc
-        _log.info("job enqueued", queue=queue, enqueued_job_id=job.id, job_kind=kind)
-        return job
+            raise ServiceError(ErrorCode.QUEUE_UNAVAILABLE, "the job queue is unavailable") from exc
+        finally:
+            for p in pending:
+                p.span.end()
+        for p in pending:
+            job = p.job
+            _log.info("job enqueued", queue=job.queue, enqueued_job_id=job.id, job_kind=job.kind)
+        return [p.job for p in pending]
+
+    async def _send(self, jobs: list[Job]) -> None:
+        if len(jobs) == 1:
+            await self._redis.lpush(ready_key(jobs[0].queue), jobs[0].encode())
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for job in jobs:
+                pipe.lpush(ready_key(job.queue), job.encode())
+            await pipe.execute()

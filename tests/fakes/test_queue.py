@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,6 +17,8 @@ from opentelemetry.trace import Tracer
 from fake_services.observability import ErrorCode, ServiceError, context, create_telemetry
 from fake_services.observability.context import RequestContext
 from fake_services.queue import Job, Producer, connect_redis
+from fake_services.queue.payloads import BuildVersion, IngestVersion, JobKind
+from fake_services.queue.producer import Submission
 from fake_services.queue.reliable import ReliableQueue, RetryPolicy, queue_depth
 from fake_services.routes import WORKER_ROUTES
 
@@ -148,6 +154,90 @@ def test_enqueue_fails_as_queue_unavailable() -> None:
         assert caught.value.status == 503
 
     asyncio.run(scenario())
+
+
+def spans_of(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_jobs_submitted_together_go_in_one_transaction_each_with_its_own_span(
+    redis_url: str, tmp_path: Path
+) -> None:
+    tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
+    version = BuildVersion(version_id=uuid.uuid4())
+
+    async def scenario(client: aioredis.Redis) -> None:
+        transactions = await exec_calls(client)
+        with tracing.tracer.start_as_current_span("request"):
+            build, ingest = await Producer(client, tracing.tracer).submit_all(
+                Submission(JobKind.BUILD_VERSION, version),
+                Submission(JobKind.INGEST_VERSION, IngestVersion(version_id=version.version_id)),
+            )
+        assert await exec_calls(client) == transactions + 1
+        assert [Job.decode(raw).id for raw in await client.lrange("build-requests", 0, -1)] == [
+            build.id
+        ]
+        assert [Job.decode(raw).id for raw in await client.lrange("ai-ingestion", 0, -1)] == [
+            ingest.id
+        ]
+        assert build.payload == {"version_id": str(version.version_id)}
+
+    run(redis_url, scenario)
+    tracing.shutdown()
+    spans = {span["name"]: span for span in spans_of(tmp_path / "spans.jsonl")}
+    request = spans["request"]
+    for queue in ("build-requests", "ai-ingestion"):
+        span = spans[f"enqueue {queue}"]
+        # Siblings under the request, not nested; each job's traceparent names its own span.
+        assert span["parent_span_id"] == request["span_id"]
+        assert (span["kind"], span["status"]) == ("PRODUCER", "UNSET")
+        assert span["end_unix_ns"] >= span["start_unix_ns"]
+
+
+def test_jobs_submitted_together_name_their_own_spans(redis_url: str, tmp_path: Path) -> None:
+    tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
+    submissions = [Submission(JobKind.BUILD_VERSION, BuildVersion(version_id=uuid.uuid4()))] * 2
+
+    async def scenario(client: aioredis.Redis) -> None:
+        jobs = await Producer(client, tracing.tracer).submit_all(*submissions)
+        by_job = {job.id: job.traceparent for job in jobs}
+        tracing.shutdown()
+        spans = spans_of(tmp_path / "spans.jsonl")
+        assert len(spans) == 2
+        for span in spans:
+            traceparent = by_job[span["attributes"]["job_id"]]
+            assert traceparent == f"00-{span['trace_id']}-{span['span_id']}-01"
+
+    run(redis_url, scenario)
+
+
+def test_jobs_submitted_together_fail_together_as_queue_unavailable(tmp_path: Path) -> None:
+    tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
+    version = BuildVersion(version_id=uuid.uuid4())
+
+    async def scenario() -> None:
+        client = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
+        try:
+            with pytest.raises(ServiceError) as caught:
+                await Producer(client, tracing.tracer).submit_all(
+                    Submission(JobKind.BUILD_VERSION, version),
+                    Submission(
+                        JobKind.INGEST_VERSION, IngestVersion(version_id=version.version_id)
+                    ),
+                )
+        finally:
+            await client.aclose()
+        assert caught.value.code is ErrorCode.QUEUE_UNAVAILABLE
+
+    asyncio.run(scenario())
+    tracing.shutdown()
+    statuses = {span["name"]: span["status"] for span in spans_of(tmp_path / "spans.jsonl")}
+    assert statuses == {"enqueue build-requests": "ERROR", "enqueue ai-ingestion": "ERROR"}
+
+
+async def exec_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get("cmdstat_exec", {}).get("calls", 0))
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
