@@ -14,6 +14,7 @@ starts per 10 ms, 1 for Poisson arrivals, more when requests come in bursts.
     .venv/bin/python benchmarks/fakes_throughput.py --runs 3 --duration 20
 
 Targets (2 cores): >= 500 req/s at p95 < 50 ms through edge and core; all fakes <= 600 MB RSS.
+The last line says in how many runs each was met.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ LOAD_PATH = ("platform", "core", "edge")
 CPU_SHARES = (*LOAD_PATH, "postgres", "locust", "machine")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_S = 3.0
+# The targets (2 cores, Locust on the same machine).
+TARGET_RPS = 500
+TARGET_P95_MS = 50
+TARGET_RSS_MB = 600
 
 
 @dataclass
@@ -244,6 +249,18 @@ def report(results: list[RunResult], args: argparse.Namespace) -> None:
             f"  {r.load_before:.1f} -> {r.load_after:.1f}"
         )
     print("median:", json.dumps(median_of(results)))
+    print(verdict(results))
+
+
+def verdict(results: list[RunResult]) -> str:
+    """How many runs met each target: on a shared machine one run proves little either way."""
+    runs = len(results)
+    speed = sum(r.rps >= TARGET_RPS and r.p95_ms < TARGET_P95_MS for r in results)
+    memory = sum(r.rss_all_fakes_mb <= TARGET_RSS_MB for r in results)
+    return (
+        f"target >= {TARGET_RPS} req/s at p95 < {TARGET_P95_MS} ms: met in {speed} of {runs}"
+        f" runs; all fakes <= {TARGET_RSS_MB} MB: met in {memory} of {runs} runs"
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
