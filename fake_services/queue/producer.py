@@ -96,9 +96,12 @@ class Producer:
     async def _push(self, pending: list[_Pending]) -> list[Job]:
         try:
             await self._send([p.job for p in pending])
-        except REDIS_FAILURES as exc:
+        except BaseException as exc:  # a cancelled push failed too, as the span will say
             for p in pending:
                 p.span.set_status(StatusCode.ERROR)
+            if not isinstance(exc, REDIS_FAILURES):
+                raise
+            for p in pending:
                 _log.error(
                     "enqueue failed",
                     error_code=ErrorCode.QUEUE_UNAVAILABLE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -233,6 +234,27 @@ def test_jobs_submitted_together_fail_together_as_queue_unavailable(tmp_path: Pa
     tracing.shutdown()
     statuses = {span["name"]: span["status"] for span in spans_of(tmp_path / "spans.jsonl")}
     assert statuses == {"enqueue build-requests": "ERROR", "enqueue ai-ingestion": "ERROR"}
+
+
+def test_a_push_cancelled_midway_marks_its_span_failed(tmp_path: Path) -> None:
+    tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
+
+    async def scenario() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+            port = silent.getsockname()[1]
+            client = connect_redis(f"redis://127.0.0.1:{port}/0")
+            try:
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(
+                        Producer(client, tracing.tracer).enqueue(Q, "k", {}), 0.3
+                    )
+            finally:
+                await client.aclose()
+
+    asyncio.run(scenario())
+    tracing.shutdown()
+    statuses = [span["status"] for span in spans_of(tmp_path / "spans.jsonl")]
+    assert statuses == ["ERROR"]
 
 
 async def exec_calls(client: aioredis.Redis) -> int:
