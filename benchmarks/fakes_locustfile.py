@@ -29,6 +29,8 @@ _starts: list[float] = []
 
 
 def poisson_arrivals(rate: float) -> Callable[[User], float]:
+    """A Locust wait_time under which each user's starts form a Poisson process of `rate`."""
+
     def wait_time(user: User) -> float:
         schedule = user.__dict__.get("_arrivals")
         if schedule is None:
