@@ -118,7 +118,7 @@ class Producer:
         return [p.job for p in pending]
 
     async def _send(self, jobs: list[Job]) -> None:
-        if len(jobs) == 1:
+        if len(jobs) == 1:  # atomic as it is, and cheaper without a pipeline's MULTI/EXEC
             await self._redis.lpush(ready_key(jobs[0].queue), jobs[0].encode())
             return
         async with self._redis.pipeline(transaction=True) as pipe:

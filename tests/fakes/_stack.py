@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._processes import ServiceProcess, start_service
+from ._spans import read_spans
 
 STUDIO_KEY = "studio-key-stack-7f3a9c21"
 ADMIN_KEY = "admin-key-stack-0b8e4d56"
@@ -49,10 +50,7 @@ class Stack:
         return [json.loads(line) for line in self[name].log_lines() if line.startswith("{")]
 
     def spans(self) -> list[dict[str, Any]]:
-        path = self.log_dir / "spans.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line]
+        return read_spans(self.log_dir / "spans.jsonl")
 
 
 def _env(name: str, stack: Stack, database_url: str, redis_url: str) -> dict[str, str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -24,19 +23,21 @@ from fake_services.queue.reliable import ReliableQueue, RetryPolicy, queue_depth
 from fake_services.routes import WORKER_ROUTES
 
 from ._processes import free_port
+from ._spans import read_spans
 
 Q = "test-queue"
+T = TypeVar("T")
 
 
-def run(redis_url: str, scenario: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
-    async def main() -> None:
+def run(redis_url: str, scenario: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    async def main() -> T:
         client = connect_redis(redis_url)
         try:
-            await scenario(client)
+            return await scenario(client)
         finally:
             await client.aclose()
 
-    asyncio.run(main())
+    return asyncio.run(main())
 
 
 def tracer() -> Tracer:
@@ -157,17 +158,13 @@ def test_enqueue_fails_as_queue_unavailable() -> None:
     asyncio.run(scenario())
 
 
-def spans_of(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def test_jobs_submitted_together_go_in_one_transaction_each_with_its_own_span(
     redis_url: str, tmp_path: Path
 ) -> None:
     tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
     version = BuildVersion(version_id=uuid.uuid4())
 
-    async def scenario(client: aioredis.Redis) -> None:
+    async def scenario(client: aioredis.Redis) -> list[Job]:
         transactions = await exec_calls(client)
         with tracing.tracer.start_as_current_span("request"):
             build, ingest = await Producer(client, tracing.tracer).submit_all(
@@ -182,34 +179,20 @@ def test_jobs_submitted_together_go_in_one_transaction_each_with_its_own_span(
             ingest.id
         ]
         assert build.payload == {"version_id": str(version.version_id)}
+        return [build, ingest]
 
-    run(redis_url, scenario)
+    jobs = run(redis_url, scenario)
     tracing.shutdown()
-    spans = {span["name"]: span for span in spans_of(tmp_path / "spans.jsonl")}
+    spans = {span["name"]: span for span in read_spans(tmp_path / "spans.jsonl")}
     request = spans["request"]
-    for queue in ("build-requests", "ai-ingestion"):
+    for queue, job in zip(("build-requests", "ai-ingestion"), jobs, strict=True):
         span = spans[f"enqueue {queue}"]
         # Siblings under the request, not nested; each job's traceparent names its own span.
         assert span["parent_span_id"] == request["span_id"]
         assert (span["kind"], span["status"]) == ("PRODUCER", "UNSET")
         assert span["end_unix_ns"] >= span["start_unix_ns"]
-
-
-def test_jobs_submitted_together_name_their_own_spans(redis_url: str, tmp_path: Path) -> None:
-    tracing = create_telemetry("test", WORKER_ROUTES, tmp_path / "spans.jsonl").tracing
-    submissions = [Submission(JobKind.BUILD_VERSION, BuildVersion(version_id=uuid.uuid4()))] * 2
-
-    async def scenario(client: aioredis.Redis) -> None:
-        jobs = await Producer(client, tracing.tracer).submit_all(*submissions)
-        by_job = {job.id: job.traceparent for job in jobs}
-        tracing.shutdown()
-        spans = spans_of(tmp_path / "spans.jsonl")
-        assert len(spans) == 2
-        for span in spans:
-            traceparent = by_job[span["attributes"]["job_id"]]
-            assert traceparent == f"00-{span['trace_id']}-{span['span_id']}-01"
-
-    run(redis_url, scenario)
+        assert span["attributes"]["job_id"] == job.id
+        assert job.traceparent == f"00-{span['trace_id']}-{span['span_id']}-01"
 
 
 def test_jobs_submitted_together_fail_together_as_queue_unavailable(tmp_path: Path) -> None:
@@ -232,7 +215,7 @@ def test_jobs_submitted_together_fail_together_as_queue_unavailable(tmp_path: Pa
 
     asyncio.run(scenario())
     tracing.shutdown()
-    statuses = {span["name"]: span["status"] for span in spans_of(tmp_path / "spans.jsonl")}
+    statuses = {span["name"]: span["status"] for span in read_spans(tmp_path / "spans.jsonl")}
     assert statuses == {"enqueue build-requests": "ERROR", "enqueue ai-ingestion": "ERROR"}
 
 
@@ -253,7 +236,7 @@ def test_a_push_cancelled_midway_marks_its_span_failed(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     tracing.shutdown()
-    statuses = [span["status"] for span in spans_of(tmp_path / "spans.jsonl")]
+    statuses = [span["status"] for span in read_spans(tmp_path / "spans.jsonl")]
     assert statuses == ["ERROR"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -12,9 +11,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from fake_services.observability.tracing import create_tracing, extract, inject, untraced
 
-
-def _spans(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+from ._spans import read_spans
 
 
 def test_parent_and_child_reach_the_span_file_with_their_ids(tmp_path: Path) -> None:
@@ -26,7 +23,7 @@ def test_parent_and_child_reach_the_span_file_with_their_ids(tmp_path: Path) -> 
             trace.get_current_span().set_attribute("db.lock_table", "t")
         server.set_attribute("http.status_code", 200)
     tracing.shutdown()
-    child, parent = _spans(tmp_path / "spans.jsonl")
+    child, parent = read_spans(tmp_path / "spans.jsonl")
     assert parent["parent_span_id"] is None
     assert child["parent_span_id"] == parent["span_id"]
     assert child["trace_id"] == parent["trace_id"]
@@ -46,7 +43,7 @@ def test_an_exception_marks_the_span_failed_and_still_ends_it(tmp_path: Path) ->
         raise KeyError("boom")
     assert not trace.get_current_span().get_span_context().is_valid  # context restored
     tracing.shutdown()
-    (span,) = _spans(tmp_path / "spans.jsonl")
+    (span,) = read_spans(tmp_path / "spans.jsonl")
     assert span["status"] == "ERROR"
 
 
@@ -59,7 +56,7 @@ def test_status_rules_follow_opentelemetry(tmp_path: Path) -> None:
         span.set_status(StatusCode.OK)
         span.set_status(Status(StatusCode.ERROR))
     tracing.shutdown()
-    assert [s["status"] for s in _spans(tmp_path / "spans.jsonl")] == ["ERROR", "OK"]
+    assert [s["status"] for s in read_spans(tmp_path / "spans.jsonl")] == ["ERROR", "OK"]
 
 
 def test_an_unsampled_parent_keeps_its_children_out_of_the_file(tmp_path: Path) -> None:
@@ -70,7 +67,7 @@ def test_an_unsampled_parent_keeps_its_children_out_of_the_file(tmp_path: Path) 
     with tracing.tracer.start_as_current_span("request"):
         pass
     tracing.shutdown()
-    assert [s["name"] for s in _spans(tmp_path / "spans.jsonl")] == ["request"]
+    assert [s["name"] for s in read_spans(tmp_path / "spans.jsonl")] == ["request"]
 
 
 def test_a_remote_parent_from_traceparent_is_continued(tmp_path: Path) -> None:
@@ -83,7 +80,7 @@ def test_a_remote_parent_from_traceparent_is_continued(tmp_path: Path) -> None:
         assert core.get_span_context().trace_id == edge.get_span_context().trace_id
     tracing.shutdown()
     other.shutdown()
-    names = {s["name"]: s for s in _spans(tmp_path / "spans.jsonl")}
+    names = {s["name"]: s for s in read_spans(tmp_path / "spans.jsonl")}
     assert names["core"]["parent_span_id"] == names["edge"]["span_id"]
 
 
@@ -103,7 +100,7 @@ def test_an_ended_span_changes_no_more(tmp_path: Path) -> None:
     span.set_status(StatusCode.ERROR)
     span.end()  # a second end does not write it twice
     tracing.shutdown()
-    (written,) = _spans(tmp_path / "spans.jsonl")
+    (written,) = read_spans(tmp_path / "spans.jsonl")
     assert written["attributes"] == {} and written["status"] == "UNSET"
 
 
@@ -121,6 +118,6 @@ def test_no_span_is_lost_while_the_sink_writes_concurrently(tmp_path: Path) -> N
     while any(worker.is_alive() for worker in workers):
         tracing.sink.flush()  # beside the sink's own thread: two writers racing the producers
     tracing.shutdown()
-    spans = _spans(tmp_path / "spans.jsonl")
+    spans = read_spans(tmp_path / "spans.jsonl")
     assert len(spans) == per_thread * threads
     assert len({s["span_id"] for s in spans}) == len(spans)
