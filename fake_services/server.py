@@ -6,6 +6,7 @@ JSON log line (and on stderr), and the process exits non-zero.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -82,6 +83,14 @@ def run_service(service: str, routes: RouteTable, build: Builder) -> NoReturn:
     sys.exit(serve(built.app, settings))
 
 
+def freeze_start_up_heap() -> None:
+    """Put what start-up built (modules, the app, its routes and models: most of the heap) out
+    of the cycle collector's reach. Each full collection walked all of it, a pause of about
+    60 ms in edge and core every ten seconds or so under load; now it walks what came after."""
+    gc.collect()  # start-up's garbage first: a frozen object is never collected
+    gc.freeze()
+
+
 def serve(app: FastAPI, settings: ServerSettings) -> int:
     config = uvicorn.Config(
         app,
@@ -102,6 +111,7 @@ def serve(app: FastAPI, settings: ServerSettings) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = uvicorn.Server(config)
+    freeze_start_up_heap()
     server.run()
     if not server.started:
         _log.error("service failed to start", port=settings.port)
