@@ -9,7 +9,6 @@ validation errors and their messages have one source.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -51,21 +50,6 @@ Endpoint = Callable[..., Awaitable[BaseModel]]
 def _render(model: BaseModel, status: int = 200) -> Response:
     # What FastAPI does with a route's return value: dump_json by alias, as application/json.
     return json_response(model.__pydantic_serializer__.to_json(model, by_alias=True), status)
-
-
-async def _json_body(request: FastRequest, model: type[BaseModel]) -> BaseModel | None:
-    """The body as FastAPI's route would validate it (json.loads, then the model in Python
-    mode), or None for anything it might treat otherwise: another content type, bad JSON, a
-    body the model refuses, a client gone."""
-    if request.header(b"content-type") != b"application/json":
-        return None
-    raw = await request.body()
-    if raw is None:
-        return None
-    try:
-        return model.model_validate(json.loads(raw))
-    except ValueError:  # JSONDecodeError and pydantic's ValidationError
-        return None
 
 
 def _limit(query: dict[str, str]) -> int | None:
@@ -137,7 +121,7 @@ class CoreFastRoutes:
             row_id = _uuid(request.path_param(param)) if param is not None else None
             if not tenant or (param is not None and row_id is None):
                 return None
-            body = await _json_body(request, model)
+            body = await request.json_model(model)
             if body is None:
                 return None
             kwargs: dict[str, Any] = {"body": body, "svc": self._services(), "tenant": tenant}

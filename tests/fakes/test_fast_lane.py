@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fake_services.observability import ServiceApp
-
+from ._fastlane import FallbackSpy
 from .conftest import CapturedLogs
 
 TENANT = {"X-Tenant-ID": "t1", "X-User-ID": "u1"}
 
 
-class FallbackSpy:
-    """Stands between the fast lane and FastAPI, recording the paths that reached FastAPI.
-
-    A body the fast lane read and failed to replay would leave FastAPI waiting forever: the spy
-    bounds that wait, so such a fault fails the test (a 500) instead of hanging it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.paths: list[str] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.paths.append(scope["path"])
-
-        async def bounded() -> Message:
-            return await asyncio.wait_for(receive(), timeout=5)
-
-        await self.app(scope, bounded, send)
-
-
 @pytest.fixture
 def spy(core: TestClient) -> FallbackSpy:
-    app = core.app
-    assert isinstance(app, ServiceApp)
-    fallback_spy = FallbackSpy(app.fast_lane.fallback)
-    app.fast_lane.fallback = fallback_spy
-    return fallback_spy
+    return FallbackSpy.install(core)
 
 
 def _created(core: TestClient, path: str, body: dict[str, object]) -> str:

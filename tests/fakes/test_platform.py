@@ -18,6 +18,7 @@ from fake_services.platform.store import WorkflowStatus, WorkflowStore
 from fake_services.routes import PLATFORM_ROUTES
 from fake_services.webhook import signature
 
+from ._fastlane import FallbackSpy
 from ._webhook import SECRET
 from .conftest import CapturedLogs
 
@@ -91,6 +92,28 @@ def test_idempotent_create_returns_the_same_workflow(
         "by_status": {"active": 2, "inactive": 0},
         "idempotency_keys": 2,
     }
+
+
+def test_workflow_creates_take_the_fast_lane_and_leave_it_every_odd_request(
+    client: TestClient, store: WorkflowStore
+) -> None:
+    spy = FallbackSpy.install(client)
+    keyed = create(client, **{"Idempotency-Key": "version-1"})
+    plain = create(client)
+    assert spy.paths == []
+    too_long = create(client, **{"Idempotency-Key": "k" * 201})
+    charset = client.post(
+        "/v1/workflows",
+        content=json.dumps({"name": "n", "tenant_id": "t2"}),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    refused = client.post("/v1/workflows", json={"name": "", "tenant_id": "t1"})
+    assert spy.paths == ["/v1/workflows"] * 3
+    assert [keyed.status_code, plain.status_code, charset.status_code] == [201] * 3
+    assert (too_long.status_code, too_long.json()["error_code"]) == (422, "validation_failed")
+    assert (refused.status_code, refused.json()["error_code"]) == (422, "validation_failed")
+    assert create(client, **{"Idempotency-Key": "version-1"}).json() == keyed.json()
+    assert sorted(w.tenant_id for w in store.workflows.values()) == ["t1", "t1", "t2"]
 
 
 @pytest.mark.parametrize(
