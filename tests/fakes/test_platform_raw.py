@@ -324,11 +324,14 @@ def test_an_answer_read_leaves_nothing_for_the_cycle_collector(
     platform = scripted(_answer(201, b'{"ok": 1}'))
 
     async def calls() -> list[int]:
-        client = UpstreamClient(platform.url, 2.0)
-        try:
-            return [(await client.request("GET", "/x", {}, b"")).status for _ in range(3)]
-        finally:
-            await client.aclose()
+        statuses = []
+        for _ in range(3):  # a client each: the server closes after one answer, and a pooled
+            client = UpstreamClient(platform.url, 2.0)  # connection it closed would fail first
+            try:
+                statuses.append((await client.request("GET", "/x", {}, b"")).status)
+            finally:
+                await client.aclose()
+        return statuses
 
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
