@@ -325,8 +325,10 @@ def test_an_answer_read_leaves_nothing_for_the_cycle_collector(
 
     async def calls() -> list[int]:
         statuses = []
-        for _ in range(3):  # a client each: the server closes after one answer, and a pooled
-            client = UpstreamClient(platform.url, 2.0)  # connection it closed would fail first
+        # A client per answer: the server closes after one, and a pooled connection it had
+        # closed would fail first (asyncio keeps a failed read's objects in a cycle of its own).
+        for _ in range(3):
+            client = UpstreamClient(platform.url, 2.0)
             try:
                 statuses.append((await client.request("GET", "/x", {}, b"")).status)
             finally:
