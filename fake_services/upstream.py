@@ -64,17 +64,15 @@ class _Reading:
 
     def __init__(self) -> None:
         self.response = UpstreamResponse()
-        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self.parser = httptools.HttpResponseParser(self)
         self.started = False
         self.complete = False
         self.overrun = False
 
     def release(self) -> None:
-        self.parser = None
+        del self.parser
 
     def feed(self, chunk: bytes) -> None:
-        if self.parser is None:
-            raise RuntimeError("this answer's reading is over")
         try:
             self.parser.feed_data(chunk)
         except httptools.HttpParserError as exc:
@@ -91,7 +89,7 @@ class _Reading:
             self.response.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if not self.complete and self.parser is not None:
+        if not self.complete:
             self.response.status = self.parser.get_status_code()
 
     def on_body(self, body: bytes) -> None:
