@@ -96,8 +96,7 @@ class RunEventMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.ingested = Counter(
             "run_events_ingested",
-            "Run events stored in run_events (duplicates excluded), by tenant.",
-            ["tenant_id"],
+            "Run events stored in run_events (duplicates excluded).",
             registry=registry,
         )
         self.duplicates = Counter(
@@ -120,8 +119,8 @@ class RunEventMetrics:
         for reason in WEBHOOK_FAILURE_REASONS:
             self.failures.labels(reason=reason)
 
-    def stored(self, tenant_id: str, delay_s: float) -> None:
-        self.ingested.labels(tenant_id=tenant_id).inc()
+    def stored(self, delay_s: float) -> None:
+        self.ingested.inc()
         self.store_delay.observe(max(0.0, delay_s))
 
     def failed(self, reason: str) -> None:

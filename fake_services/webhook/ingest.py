@@ -77,7 +77,7 @@ class RunEventIngestion:
                 "run event already stored", resource_type="run_event", resource_id=event.event_id
             )
             return {"event_id": event.event_id, "duplicate": True}
-        self._metrics.stored(event.tenant_id, stored_at - first_seen)
+        self._metrics.stored(stored_at - first_seen)
         _log.info("run event stored", resource_type="run_event", resource_id=event.event_id)
         return {"event_id": event.event_id, "duplicate": False}
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
-from fake_services.observability import get_logger
+from fake_services.observability import ErrorCode, get_logger
 from fake_services.observability.queue_metrics import WorkerMetrics
 from fake_services.periodic import Periodic, run_every, stop_tasks
 from fake_services.queue import Job
@@ -118,7 +118,7 @@ class WorkerRuntime:
         try:
             job = Job.decode(raw)
         except ValidationError:
-            _log.error("unreadable job dead-lettered", error_code="queue_dead_lettered")
+            _log.error("unreadable job dead-lettered", error_code=ErrorCode.QUEUE_DEAD_LETTERED)
             await self._settle(lambda: self._queue.dead_letter(raw, raw))
             return
         started = time.perf_counter()

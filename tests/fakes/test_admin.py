@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -56,6 +60,48 @@ def test_project_status_transitions(core: TestClient) -> None:
     ]
     locks = sample(core, "db_lock_wait_time_seconds_count")
     assert locks == 3  # every status change took the row lock, refused ones included
+
+
+async def hold_row_lock(
+    database_url: str, table: str, row_id: str, locked: threading.Event, hold_s: float
+) -> None:
+    """Lock the row in another transaction, then keep it `hold_s` after someone queues for it."""
+    conn = await asyncpg.connect(database_url)
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    async def someone_waits() -> None:
+        while not await conn.fetchval(waiting):
+            await asyncio.sleep(0.01)
+
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SELECT 1 FROM {table} WHERE id = $1::uuid FOR UPDATE", row_id)
+            locked.set()
+            await asyncio.wait_for(someone_waits(), 5)
+            await asyncio.sleep(hold_s)
+    finally:
+        await conn.close()
+
+
+def test_a_status_change_measures_its_wait_for_the_row_lock(
+    core: TestClient, database_url: str
+) -> None:
+    project = create(core, "/v1/admin/projects", {"name": "Contended"})
+    locked = threading.Event()
+    holding = hold_row_lock(database_url, "projects", project["id"], locked, 0.5)
+    with ThreadPoolExecutor(1) as executor:
+        holder = executor.submit(asyncio.run, holding)
+        assert locked.wait(5)
+        changed = patch(core, f"/v1/admin/projects/{project['id']}", {"status": "active"})
+        holder.result(10)
+    assert changed.status_code == 200
+    assert sample(core, "db_lock_wait_time_seconds_count") == 1
+    waited = sample(core, "db_lock_wait_time_seconds_sum")
+    assert waited is not None and waited >= 0.4
+    assert sample(core, "db_lock_wait_time_seconds_bucket", {"le": "0.4"}) == 0
 
 
 def test_quote_lifecycle_notifies_on_signature(core: TestClient, redis_url: str) -> None:

@@ -9,8 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
+from opentelemetry import trace
 
+from fake_services.db import Database
 from fake_services.db.connections import ConnectionPool, PoolClosedError
+from fake_services.observability import DbMetrics
+from fake_services.observability.metrics import new_registry
 
 from . import _postgres
 
@@ -46,6 +50,27 @@ def test_a_released_connection_is_reused_and_counted(postgres: _postgres.Postgre
             async with pool.acquire(1):
                 assert (pool.get_size(), pool.get_idle_size()) == (2, 0)
         assert (pool.get_size(), pool.get_idle_size()) == (2, 2)
+
+    run_with_pool(postgres, body)
+
+
+def test_the_in_use_gauge_counts_the_connections_held(postgres: _postgres.Postgres) -> None:
+    registry = new_registry()
+    metrics = DbMetrics(registry)
+
+    def in_use() -> float | None:
+        return registry.get_sample_value("db_connection_pool_in_use")
+
+    async def body(pool: ConnectionPool) -> None:
+        db = Database(pool, 1.0, trace.get_tracer(__name__), metrics)
+        assert in_use() == 0  # the pool's idle connection is not in use
+        async with db.query("select", "t"):
+            assert in_use() == 1
+            async with db.query("select", "t"):
+                assert in_use() == 2
+            assert in_use() == 1
+        assert in_use() == 0
+        assert registry.get_sample_value("db_connection_pool_size") == 2
 
     run_with_pool(postgres, body)
 

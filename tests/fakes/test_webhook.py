@@ -75,7 +75,7 @@ def test_a_signed_event_is_stored_and_aggregated(
     assert job.request_id == "req-webhook-0001"
     assert job.payload["automation_id"] == "automation-1"
     assert job.payload["period"] == sent["occurred_at"][:10]
-    assert sample(webhook, "run_events_ingested_total", {"tenant_id": "t1"}) == 1
+    assert sample(webhook, "run_events_ingested_total") == 1
     assert sample(webhook, "webhook_event_store_delay_seconds_count") == 1
 
 
@@ -90,7 +90,7 @@ def test_a_redelivered_event_is_a_duplicate_and_stores_nothing(
     assert len(stored(database_url)) == 1
     assert len(queued(redis_url, "usage-aggregation")) == 1
     assert sample(webhook, "run_events_duplicate_total") == 1
-    assert sample(webhook, "run_events_ingested_total", {"tenant_id": "t1"}) == 1
+    assert sample(webhook, "run_events_ingested_total") == 1
 
 
 def _without_signature(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -205,6 +205,21 @@ def test_database_failure_is_503_and_first_reception_is_kept(
     delay_sum = sample(webhook, "webhook_event_store_delay_seconds_sum")
     assert delay_sum is not None
     assert delay_sum >= 1
+
+
+def test_database_timeout_is_504_and_counted_as_a_timeout(
+    webhook: TestClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def timed_out(*_: Any, **__: Any) -> None:
+        raise ServiceError(ErrorCode.DB_TIMEOUT, "database timed out")
+
+    monkeypatch.setattr(RunEventStore, "store", timed_out)
+    assert failures(webhook, "timeout") == 0
+    response = post(webhook, *signed(event()))
+    assert (response.status_code, response.json()["error_code"]) == (504, "db_timeout")
+    assert failures(webhook, "timeout") == 1
+    assert failures(webhook, "db_unavailable") == 0
+    assert stored(database_url) == []
 
 
 def test_queue_failure_is_503_and_stores_nothing(database_url: str, logs: CapturedLogs) -> None:
