@@ -35,8 +35,12 @@ async def list_automations(svc: Services, tenant: TenantId, limit: Limit = 50) -
 @router.post(routes.AUTOMATIONS, status_code=201)
 async def create_automation(body: CreateAutomation, svc: Services, tenant: TenantId) -> Automation:
     # The platform first: a row must never point at a workflow that does not exist.
-    workflow_id = await svc.platform.create_workflow(body.name, tenant)
-    automation = await svc.automations.insert(tenant, body.name, workflow_id)
+    # The id, chosen before the call, is its idempotency key: unique to this attempt, so the
+    # platform answers a resend with the same workflow, not a second, orphaned one. (A request
+    # id would not do: clients choose it, and the platform's keys are not scoped by tenant.)
+    automation_id = uuid.uuid4()
+    workflow_id = await svc.platform.create_workflow(body.name, tenant, str(automation_id))
+    automation = await svc.automations.insert(automation_id, tenant, body.name, workflow_id)
     _log.info(
         "automation created",
         resource_type="automation",

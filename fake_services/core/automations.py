@@ -35,12 +35,14 @@ class AutomationRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, tenant_id: str, name: str, workflow_id: str) -> Automation:
+    async def insert(
+        self, automation_id: uuid.UUID, tenant_id: str, name: str, workflow_id: str
+    ) -> Automation:
         async with self._db.query("insert", TABLE) as conn:
             record = await conn.fetchrow(
                 f"INSERT INTO {TABLE} (id, tenant_id, name, status, workflow_id)"
                 f" VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
-                uuid.uuid4(),
+                automation_id,
                 tenant_id,
                 name,
                 AutomationStatus.DRAFT.value,

@@ -2,7 +2,8 @@
 admin levers (faults, run events) the harness drives.
 
 Faults are applied inside the handlers (after validation, behind the observability
-middleware), so the platform's own metrics and access log show the answers it really gave.
+middleware), so the platform's own metrics and access log show the answers it really gave; the
+handlers hand their work to the fault injector, which decides whether it runs at all.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from fake_services.observability import (
 from fake_services.observability.domain_metrics import WebhookDeliveryMetrics
 from fake_services.observability.fastlane import FastRequest
 from fake_services.platform.admin import admin_router
-from fake_services.platform.faults import FaultInjector
+from fake_services.platform.faults import Answer, FaultInjector
 from fake_services.platform.run_events import RunEventSender
 from fake_services.platform.settings import RunEventSettings
-from fake_services.platform.store import WorkflowStore
+from fake_services.platform.store import WorkflowStatus, WorkflowStore
 
 _log = get_logger(__name__)
 
@@ -40,6 +41,15 @@ MAX_IDEMPOTENCY_KEY = 200
 class CreateWorkflow(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     tenant_id: str = Field(min_length=1, max_length=200)
+
+
+class WorkflowCreated(BaseModel):
+    workflow_id: str
+
+
+class WorkflowState(BaseModel):
+    workflow_id: str
+    status: WorkflowStatus
 
 
 def create_app(
@@ -81,18 +91,25 @@ def create_app(
         ctx = current()
         if ctx is not None:
             ctx.tenant_id = body.tenant_id
-        workflow = workflows.create(body.name, body.tenant_id, idempotency_key)
-        _log.info("workflow created", resource_type="workflow", resource_id=workflow.workflow_id)
-        return await injector.respond({"workflow_id": workflow.workflow_id}, 201)
+
+        def create() -> Answer:
+            workflow = workflows.create(body.name, body.tenant_id, idempotency_key)
+            workflow_id = workflow.workflow_id
+            _log.info("workflow created", resource_type="workflow", resource_id=workflow_id)
+            return Answer(WorkflowCreated(workflow_id=workflow_id), 201)
+
+        return await injector.serve(create)
 
     @app.post(routes.WORKFLOW_DEACTIVATE)
     async def deactivate_workflow(workflow_id: str) -> Response:
-        workflow = workflows.deactivate(workflow_id)
-        if workflow is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, "workflow not found")
-        _log.info("workflow deactivated", resource_type="workflow", resource_id=workflow_id)
-        body = {"workflow_id": workflow_id, "status": workflow.status.value}
-        return await injector.respond(body, 200)
+        def deactivate() -> Answer:
+            workflow = workflows.deactivate(workflow_id)
+            if workflow is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, "workflow not found")
+            _log.info("workflow deactivated", resource_type="workflow", resource_id=workflow_id)
+            return Answer(WorkflowState(workflow_id=workflow_id, status=workflow.status), 200)
+
+        return await injector.serve(deactivate)
 
     async def create_workflow_fast(request: FastRequest) -> Response | None:
         # Every workflow core creates comes this way; anything irregular (an over-long key, a

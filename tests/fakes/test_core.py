@@ -77,6 +77,14 @@ def test_create_then_list(client: TestClient, workflows: WorkflowStore) -> None:
     assert other_tenant.json()["items"] == []
 
 
+def test_the_workflow_is_created_under_the_automation_id(
+    client: TestClient, workflows: WorkflowStore
+) -> None:
+    # The key ties the workflow to this create attempt: a resend cannot orphan a second one.
+    row = client.post("/v1/automations", json={"name": "a"}, headers=TENANT).json()
+    assert workflows.by_key == {row["id"]: row["workflow_id"]}
+
+
 def test_platform_call_is_counted_and_timed(client: TestClient) -> None:
     client.post("/v1/automations", json={"name": "a"}, headers=TENANT)
     labels = {"call": "create_workflow", "outcome": "success"}

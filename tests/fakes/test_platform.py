@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from fake_services.routes import PLATFORM_ROUTES
 from fake_services.webhook import signature
 
 from ._fastlane import FallbackSpy
+from ._processes import ServiceProcess, start_service
 from ._webhook import SECRET
 from .conftest import CapturedLogs
 
@@ -116,33 +118,80 @@ def test_workflow_creates_take_the_fast_lane_and_leave_it_every_odd_request(
     assert sorted(w.tenant_id for w in store.workflows.values()) == ["t1", "t1", "t2"]
 
 
+def counts(client: TestClient) -> dict[str, object]:
+    listing: dict[str, object] = client.get("/admin/workflows").json()
+    return listing
+
+
 @pytest.mark.parametrize(
     ("mode", "status", "code"),
     [("error_5xx", 500, "internal_error"), ("throttle_429", 429, "rate_limited")],
 )
-def test_error_faults(client: TestClient, mode: str, status: int, code: str) -> None:
+def test_error_faults_refuse_the_request_unprocessed(
+    client: TestClient, mode: str, status: int, code: str
+) -> None:
+    workflow_id = create(client).json()["workflow_id"]
     set_faults(client, mode=mode, ratio=1.0)
-    response = create(client)
+    response = create(client, **{"Idempotency-Key": "version-1"})
     assert (response.status_code, response.json()["error_code"]) == (status, code)
     if status == 429:
         assert response.headers["retry-after"] == "1"
+    assert client.post(f"/v1/workflows/{workflow_id}/deactivate").status_code == status
+    # Nothing created, no key kept, the workflow still active: a retry finds nothing done.
+    assert counts(client) == {
+        "total": 1,
+        "by_status": {"active": 1, "inactive": 0},
+        "idempotency_keys": 0,
+    }
     assert f'route="/v1/workflows",status="{status}"' in client.get("/metrics").text
 
 
-def test_malformed_json_fault(client: TestClient) -> None:
+def test_malformed_json_fault_spoils_the_answer_of_work_done(client: TestClient) -> None:
+    workflow_id = create(client).json()["workflow_id"]
     set_faults(client, mode="malformed_json")
     response = create(client)
     assert response.status_code == 201
     with pytest.raises(ValueError):
         response.json()
+    deactivated = client.post(f"/v1/workflows/{workflow_id}/deactivate")
+    assert deactivated.status_code == 200
+    with pytest.raises(ValueError):
+        deactivated.json()
+    assert counts(client)["by_status"] == {"active": 1, "inactive": 1}
 
 
-def test_slow_body_fault_stalls_after_the_headers(client: TestClient) -> None:
-    set_faults(client, mode="slow_body", delay_ms=300)
-    started = time.monotonic()
-    response = create(client)
-    assert time.monotonic() - started >= 0.3
-    assert response.json()["workflow_id"].startswith("wf_")
+@pytest.fixture
+def platform_process(tmp_path: Path) -> Iterator[ServiceProcess]:
+    service = start_service("platform", {}, tmp_path)
+    yield service
+    service.stop()
+
+
+def test_slow_body_fault_stalls_after_the_headers(platform_process: ServiceProcess) -> None:
+    # Over a real socket: TestClient buffers whole answers, hiding when the headers came.
+    stall_s = 1.5
+    with httpx.Client(base_url=platform_process.base_url, timeout=10) as http:
+        faults = {"mode": "slow_body", "delay_ms": int(stall_s * 1000)}
+        http.put("/admin/faults", json=faults).raise_for_status()
+        started = time.monotonic()
+        with http.stream("POST", "/v1/workflows", json={"name": "n", "tenant_id": "t1"}) as answer:
+            headers_s = time.monotonic() - started
+            during_stall = http.get("/admin/workflows").json()["total"]
+            body = answer.read()
+        body_s = time.monotonic() - started
+    assert (answer.status_code, answer.headers["content-type"]) == (201, "application/json")
+    assert headers_s < stall_s / 3
+    assert body_s >= stall_s
+    assert during_stall == 1  # the work was done; only its answer is slow
+    assert json.loads(body)["workflow_id"].startswith("wf_")
+
+
+@pytest.mark.parametrize("config", [{"mode": "slow_body"}, {"mode": "slow_body", "delay_ms": 0}])
+def test_slow_body_without_a_stall_is_422(client: TestClient, config: dict[str, object]) -> None:
+    response = client.put("/admin/faults", json=config)
+    assert (response.status_code, response.json()["error_code"]) == (422, "validation_failed")
+    assert "body.delay_ms: " in response.json()["message"]
+    assert client.get("/admin/faults").json()["mode"] == "none"
 
 
 def test_delay_and_ratio(client: TestClient) -> None:
@@ -151,8 +200,10 @@ def test_delay_and_ratio(client: TestClient) -> None:
     assert create(client).status_code == 201  # ratio 0: never hit, never delayed
     assert time.monotonic() - started < 1
     set_faults(client, mode="error_5xx", ratio=0.5)
-    statuses = {create(client).status_code for _ in range(60)}
-    assert statuses == {201, 500}
+    statuses = [create(client).status_code for _ in range(60)]
+    assert set(statuses) == {201, 500}
+    # Decided once per request: exactly the requests answered 201 created a workflow.
+    assert counts(client)["total"] == 1 + statuses.count(201)
     set_faults(client, mode="none")
     assert {create(client).status_code for _ in range(10)} == {201}
     assert client.get("/admin/faults").json() == {"mode": "none", "ratio": 1.0, "delay_ms": 0}

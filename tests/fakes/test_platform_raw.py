@@ -194,6 +194,7 @@ def test_a_good_answer_creates_the_automation_from_a_well_formed_call(
     assert lines[0] == "POST /v1/workflows HTTP/1.1"
     assert headers["content-type"] == "application/json"
     assert headers["x-request-id"] == "req-raw-1"
+    assert headers["idempotency-key"] == response.json()["id"]
     assert headers["traceparent"].startswith("00-")
     assert json.loads(body) == {"name": "a", "tenant_id": "t1"}
 

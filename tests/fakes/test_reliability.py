@@ -101,5 +101,6 @@ def test_a_job_survives_the_death_of_its_worker(stack: tuple[Stack, str], redis_
     (run,) = fetch(database_url, "SELECT * FROM job_runs WHERE job_id = $1", job_id)
     assert (run["status"], run["attempts"]) == ("succeeded", 2)  # two deliveries, one completion
     workflows = httpx.get(f"{platform}/admin/workflows", timeout=5).json()
-    # The automation's workflow and the version's: the killed worker's create was not repeated.
-    assert (workflows["total"], workflows["idempotency_keys"]) == (2, 1)
+    # The automation's workflow and the version's, each under its own key: the killed worker's
+    # create, delivered twice, made no second workflow.
+    assert (workflows["total"], workflows["idempotency_keys"]) == (2, 2)
