@@ -2,7 +2,8 @@
 
 Two independent nets, because either alone leaks: sensitive *keys* (at any nesting level, and in
 free text such as exception messages, `password=...`) and known secret *values* (API keys,
-database passwords, values from WRK_REDACT_VALUES) wherever they appear inside a string.
+database passwords, values from WRK_REDACT_VALUES) wherever they appear inside a string,
+mapping keys included.
 """
 
 from __future__ import annotations
@@ -33,11 +34,20 @@ SENSITIVE_KEY_PARTS = (
 MIN_SECRET_LENGTH = 4
 
 _KEY_ALTERNATION = "|".join(re.escape(part).replace("_", "[_-]?") for part in SENSITIVE_KEY_PARTS)
-# `key=value`, `key: value`, `"key": "value"`, `Authorization: Bearer abc` inside free text.
+_KEY_WORD = r"[\w-]*(?:" + _KEY_ALTERNATION + r")[\w-]*"
+# A sensitive key and what separates it from its value inside free text: `key=value`,
+# `key: value`, `"key": value` (JSON, a dict's repr), and a pair's repr or JSON, `('key', value)`,
+# `["key", value]` (a header list printed in an exception message).
 _KEY_IN_TEXT = re.compile(
-    r"(?i)(?P<key>[\"']?[\w-]*(?:" + _KEY_ALTERNATION + r")[\w-]*[\"']?\s*[:=]\s*)"
-    r"(?P<value>\"[^\"]*\"|'[^']*'|(?:bearer|basic|token)\s+[^\s,;&'\"}]+|[^\s,;&'\"}]+)"
+    r"(?i)(?P<key>[\"']?" + _KEY_WORD + r"[\"']?\s*[:=]\s*"
+    r"|[(\[]\s*b?(?P<quote>[\"'])" + _KEY_WORD + r"(?P=quote)\s*,\s*)"
+    # Quoted (escapes included; unterminated runs to the end), `Bearer abc`, a bare word, or
+    # the opening bracket of a container, whose extent `_bracket_end` finds.
+    r"(?P<value>b?\"(?:[^\"\\]|\\.)*(?:\"|\\?\Z)|b?'(?:[^'\\]|\\.)*(?:'|\\?\Z)"
+    r"|(?:bearer|basic|token)\s+[^\s,;&'\"}]+|(?P<open>[\[({])|[^\s,;&'\"}]+)"
 )
+# What matters to a bracket's extent: brackets, quotes, and escapes (a character each).
+_BRACKET_EVENTS = re.compile(r"(?s)\\.|[\[\](){}\"']")
 
 
 _KEY_SCREEN = re.compile(r"(?i)" + _KEY_ALTERNATION)
@@ -65,11 +75,49 @@ def _plainly_safe(value: str, secrets: tuple[str, ...]) -> bool:
 # Values `redact` returns as they are, with None (bool and int enums are ints).
 _NUMBERS = (int, float)
 
+# Mapping keys remembered per redactor: field names repeat, payload keys need not (so bounded).
+_KEY_CACHE_SIZE = 1024
+
 
 def _quote_like(original: str) -> str:
-    if original[:1] in ("'", '"'):
-        return original[0] + REDACTED + original[0]
+    prefix = "b" if original[:1] in ("b", "B") and original[1:2] in ("'", '"') else ""
+    quote = original[len(prefix) : len(prefix) + 1]
+    if quote in ("'", '"'):
+        return prefix + quote + REDACTED + quote
     return REDACTED
+
+
+def _bracket_end(text: str, start: int) -> int:
+    """Index just past the bracket opened at `start`, quoted text skipped; the end of `text`
+    when it never closes (a truncated message is hidden to its end rather than leak)."""
+    depth, quote = 0, ""
+    for event in _BRACKET_EVENTS.finditer(text, start):
+        char = event.group()
+        if len(char) == 2 or (quote and char != quote):
+            continue  # an escape, or a bracket or the other quote inside quoted text
+        if quote:
+            quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[({":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return event.end()
+    return len(text)
+
+
+def _hide_key_values(text: str) -> str:
+    """`text` with the value after every sensitive key hidden, containers whole."""
+    parts: list[str] = []
+    pos = 0
+    while (match := _KEY_IN_TEXT.search(text, pos)) is not None:
+        end = _bracket_end(text, match.start("open")) if match["open"] else match.end()
+        parts += (text[pos : match.start("value")], _quote_like(match["value"]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -77,6 +125,8 @@ class Redactor:
     secret_values: frozenset[str] = field(default_factory=frozenset)
     _values_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _usable: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # str key -> (the key as logged, whether its value is hidden)
+    _keys: dict[str, tuple[str, bool]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         usable = sorted((v for v in self.secret_values if len(v) >= MIN_SECRET_LENGTH), key=len)
@@ -84,6 +134,7 @@ class Redactor:
         pattern = "|".join(re.escape(v) for v in reversed(usable))
         object.__setattr__(self, "_values_pattern", re.compile(pattern) if pattern else None)
         object.__setattr__(self, "_usable", tuple(usable))
+        object.__setattr__(self, "_keys", {})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
@@ -116,7 +167,29 @@ class Redactor:
         # hot path (ids, routes, messages) name no sensitive key at all.
         if _KEY_SCREEN.search(value) is None:
             return value
-        return _KEY_IN_TEXT.sub(lambda m: m["key"] + _quote_like(m["value"]), value)
+        return _hide_key_values(value)
+
+    def _mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+        keys, out = self._keys, {}
+        for key, value in mapping.items():
+            # Inlined cache lookup: a line's keys are nearly always str and already seen.
+            known = keys.get(key) if type(key) is str else None
+            shown, hidden = known if known is not None else self._key(key)
+            out[shown] = REDACTED if hidden else self.redact(value)
+        return out
+
+    def _key(self, key: Any) -> tuple[Any, bool]:
+        """`key` as logged (screened like any text: a key can hold a secret too), and whether
+        the value under it is hidden."""
+        if key is None or isinstance(key, _NUMBERS):
+            return key, False
+        text = key if isinstance(key, str) else str(key)
+        verdict = (self.text(text), is_sensitive_key(text))
+        if type(key) is str:
+            if len(self._keys) >= _KEY_CACHE_SIZE:
+                self._keys.clear()
+            self._keys[key] = verdict
+        return verdict
 
     def redact(self, value: Any) -> Any:
         """A redacted copy of `value`; containers are rebuilt, the input is never mutated."""
@@ -125,10 +198,7 @@ class Redactor:
         if type(value) is dict and self._flat_and_safe(value):
             return dict(value)  # a log line's usual fields: one screen for all of them
         if isinstance(value, Mapping):
-            return {
-                k: REDACTED if is_sensitive_key(str(k)) else self.redact(v)
-                for k, v in value.items()
-            }
+            return self._mapping(value)
         if isinstance(value, list | tuple | set | frozenset):
             return [self.redact(item) for item in value]
         if isinstance(value, bytes | bytearray):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 
 import pytest
@@ -41,6 +42,21 @@ def test_nested_sensitive_keys_are_redacted_at_every_level() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "data",
+    [{CANARY: 1}, {"a": [{f"x-{CANARY}-y": "v"}]}, {(CANARY, 1): "v"}, {"a": {"b": {CANARY: {}}}}],
+)
+def test_configured_values_are_redacted_from_mapping_keys(data: object) -> None:
+    out = Redactor(frozenset({CANARY})).redact(data)
+    assert CANARY not in json.dumps(out)
+    assert REDACTED in json.dumps(out)
+
+
+def test_a_key_holding_a_secret_is_screened_and_a_sensitive_key_keeps_its_name() -> None:
+    out = Redactor(frozenset({CANARY})).redact({f"id-{CANARY}": [1], "password": "p", "n": 2})
+    assert out == {f"id-{REDACTED}": [1], "password": REDACTED, "n": 2}
+
+
 def test_redaction_does_not_mutate_its_input() -> None:
     data = {"token": "t"}
     Redactor().redact(data)
@@ -66,12 +82,31 @@ def test_secrets_too_short_to_be_real_are_ignored() -> None:
         '{"client_secret": "hunter2"}',
         "Authorization: Bearer hunter2",
         "api-key: hunter2; retrying",
+        str({"Authorization": ["Bearer hunter2"]}),
+        json.dumps({"Authorization": ["Bearer hunter2"]}),
+        json.dumps({"password": {"old": "x", "new": ["hunter2"]}}),
+        str({"password": ("x)", "hunter2")}),
+        str([("accept", "*/*"), ("authorization", "Bearer hunter2")]),
+        str([(b"authorization", b"Bearer hunter2")]),
+        json.dumps([["x-api-key", "hunter2"]]),
+        'client_secret="x\\"hunter2"',
+        "password: ['never closed', 'hunter2'",
     ],
 )
 def test_key_value_pairs_in_free_text_are_redacted(text: str) -> None:
     out = Redactor().text(text)
     assert "hunter2" not in out
     assert REDACTED in out
+
+
+def test_only_the_values_of_sensitive_pairs_are_redacted_from_text() -> None:
+    headers = [("accept", "*/*"), ("authorization", "Bearer x"), ("x-request-id", "r1")]
+    body = {"password": ["a", "b]"], "user": "u"}
+    text = f"token bucket refilled after {headers} with {body}"
+    assert Redactor().text(text) == (
+        "token bucket refilled after [('accept', '*/*'), ('authorization', '[REDACTED]'),"
+        " ('x-request-id', 'r1')] with {'password': [REDACTED], 'user': 'u'}"
+    )
 
 
 def test_canary_in_nested_log_fields_never_reaches_output(logs: CapturedLogs) -> None:
@@ -93,6 +128,24 @@ def test_canary_in_exception_text_never_reaches_output(logs: CapturedLogs) -> No
     assert CANARY not in logs.text()
     assert line["error_type"] == "RuntimeError"
     assert "Traceback" in line["exception"]
+
+
+def test_debug_lines_are_redacted_like_any_other(logs: CapturedLogs) -> None:
+    logging.getLogger().setLevel(logging.DEBUG)
+    headers = [("authorization", "Bearer hunter2")]
+    log.debug(
+        "payload",
+        body={"items": [{CANARY: "v"}]},
+        error=RuntimeError(f"rejected {headers} for {CANARY}"),
+        **{f"k-{CANARY}": 1},
+    )
+    try:
+        raise ValueError(f"bad headers {headers}")
+    except ValueError:
+        logging.getLogger("third.party").debug("retrying", exc_info=True)
+    assert [line["level"] for line in logs.lines()] == ["DEBUG", "DEBUG"]
+    assert CANARY not in logs.text()
+    assert "hunter2" not in logs.text()
 
 
 def test_canary_in_message_arguments_never_reaches_output(logs: CapturedLogs) -> None:
@@ -118,6 +171,38 @@ def test_canary_never_survives_anywhere_in_arbitrary_data(data: object, where: s
     )
     out = json.dumps(Redactor(frozenset({CANARY})).redact(planted), default=str)
     assert CANARY not in out
+
+
+@given(data=_json, prefix=st.text(max_size=5), depth=st.integers(0, 3))
+def test_canary_as_a_mapping_key_never_survives(data: object, prefix: str, depth: int) -> None:
+    planted: object = {prefix + CANARY: data}
+    for _ in range(depth):
+        planted = {"wrapper": [data, planted]}
+    out = json.dumps(Redactor(frozenset({CANARY})).redact(planted), default=str)
+    assert CANARY not in out
+
+
+# A sensitive pair as code prints it: a dict, a dict of lists, a header list of tuples.
+_PAIR_FORMS: dict[str, Callable[[str, str], object]] = {
+    "dict": lambda key, value: {key: value},
+    "dict_of_list": lambda key, value: {key: [value]},
+    "pairs": lambda key, value: [("accept", "*/*"), (key, value)],
+}
+
+
+@given(
+    data=_json,
+    key=st.sampled_from(["Authorization", "password", "X-Api-Key", "client_secret"]),
+    form=st.sampled_from(sorted(_PAIR_FORMS)),
+    render=st.sampled_from([repr, json.dumps]),
+    scheme=st.sampled_from(["", "Bearer "]),
+)
+def test_sensitive_pairs_printed_in_text_never_show_their_value(
+    data: object, key: str, form: str, render: Callable[[object], str], scheme: str
+) -> None:
+    # The redactor is not told the canary: the key alone must hide it.
+    text = render({"wrapper": [data, _PAIR_FORMS[form](key, scheme + CANARY)]})
+    assert CANARY not in Redactor().text(text)
 
 
 class _Holder:
