@@ -1,4 +1,4 @@
-"""API key authentication and scope checks (Studio API vs Admin API)."""
+"""API key authentication, scope checks (Studio API vs Admin API) and the tenant check."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def authorize(grant: ApiKey, path: str) -> None:
     scope = required_scope(path)
     if scope not in grant.scopes:
         raise ServiceError(ErrorCode.AUTH_FORBIDDEN, f"this API key lacks the {scope!r} scope")
+
+
+def check_tenant(grant: ApiKey, claimed: str | None) -> None:
+    """A client may name its tenant, but only the key's. A foreign one is refused, not replaced
+    by the key's: a probe or a mixed-up key then shows as a 403 instead of a quiet success."""
+    if claimed is not None and claimed != grant.tenant_id:
+        message = "X-Tenant-ID names a tenant this API key is not for"
+        raise ServiceError(ErrorCode.CREDENTIAL_SCOPE_MISMATCH, message)

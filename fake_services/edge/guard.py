@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from starlette.types import Scope
 
-from fake_services.edge.auth import authenticate, authorize
+from fake_services.edge.auth import authenticate, authorize, check_tenant
 from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import ServiceError, current
 from fake_services.observability.edge_metrics import AuthFailureMetrics
@@ -45,12 +45,14 @@ class Guard:
         self._failures = failures
 
     def admit(self, headers: Mapping[str, str], scope: Scope) -> ApiKey:
-        """The caller's grant, authorised for the request's path; raises 401/403 otherwise.
+        """The caller's grant, authorised for the request's path and any tenant it names;
+        raises 401/403 otherwise.
         `headers`: lower-case names, as Starlette's Headers or `first_values` give them."""
         try:
             grant = authenticate(headers.get("authorization"), self._keys)
             self._bind(grant)
             authorize(grant, scope["path"])
+            check_tenant(grant, headers.get("x-tenant-id"))
         except ServiceError as exc:
             self._record_failure(headers, scope, exc)
             raise

@@ -10,6 +10,10 @@ import math
 import time
 from dataclasses import dataclass, field
 
+# Retry-After is capped: under a tiny limit the exact wait is centuries, or for a subnormal rate
+# an infinity that math.ceil cannot convert.
+MAX_RETRY_AFTER_S = 86_400
+
 
 @dataclass
 class _Bucket:
@@ -51,4 +55,5 @@ class RateLimiter:
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return Decision(True)
-        return Decision(False, max(1, math.ceil((1 - bucket.tokens) / rate)))
+        wait = min((1 - bucket.tokens) / rate, MAX_RETRY_AFTER_S)
+        return Decision(False, max(1, math.ceil(wait)))

@@ -7,14 +7,16 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fake_services import env as envvars
 from fake_services.edge.app import create_app
 from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import Redactor, create_telemetry
-from fake_services.routes import EDGE_ROUTES
+from fake_services.routes import EDGE_RATE_LIMIT, EDGE_ROUTES
 
+from ._fastlane import FallbackSpy
 from .conftest import CapturedLogs
 
 STUDIO_KEY = "studio-key-0123456789"
@@ -103,7 +105,6 @@ def test_forwarded_request_carries_identity_and_correlation(
             **bearer(STUDIO_KEY),
             "Content-Type": "application/json",
             "X-Request-ID": "client-req-0001",
-            "X-Tenant-ID": "spoofed",  # identity comes from the key, never from the client
         },
     )
     assert response.status_code == 200
@@ -119,6 +120,55 @@ def test_forwarded_request_carries_identity_and_correlation(
     assert forwarded.headers["content-type"] == "application/json"
     assert forwarded.headers["traceparent"].startswith("00-")
     assert "authorization" not in forwarded.headers
+
+
+# (method, path, key): forwarded by the fast lane, forwarded by the framework's catch-all route
+# (the lever's path with a method it does not serve), and the edge's own lever.
+TENANT_CHECKED = [
+    pytest.param("GET", "/v1/automations", STUDIO_KEY, id="fast-lane"),
+    pytest.param("POST", EDGE_RATE_LIMIT, ADMIN_KEY, id="framework-route"),
+    pytest.param("PUT", EDGE_RATE_LIMIT, ADMIN_KEY, id="edge-lever"),
+]
+LIMIT = {"requests_per_second": 1}
+
+
+def auth_failures(client: TestClient, reason: str) -> float | None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    labels = {"source_ip": "unknown", "reason": reason}  # the test client's peer is no IP
+    value: float | None = app.state.telemetry.registry.get_sample_value(
+        "auth_failures_total", labels
+    )
+    return value
+
+
+@pytest.mark.parametrize(("method", "path", "key"), TENANT_CHECKED)
+def test_foreign_tenant_is_403_counted_and_not_forwarded(
+    client: TestClient, core: FakeCore, method: str, path: str, key: str
+) -> None:
+    spy = FallbackSpy.install(client)
+    headers = {**bearer(key), "X-Tenant-ID": "t9"}
+    response = client.request(method, path, json=LIMIT, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "credential_scope_mismatch"
+    assert bool(spy.paths) is (path == EDGE_RATE_LIMIT)  # the lane the case names was taken
+    assert core.requests == []
+    assert auth_failures(client, "credential_scope_mismatch") == 1
+    lever = client.get(EDGE_RATE_LIMIT, headers=bearer(ADMIN_KEY))
+    assert lever.json()["requests_per_second"] is None  # the limit was not changed
+
+
+@pytest.mark.parametrize(("method", "path", "key"), TENANT_CHECKED)
+def test_matching_tenant_is_admitted(
+    client: TestClient, core: FakeCore, method: str, path: str, key: str
+) -> None:
+    tenant = KEYS[key].tenant_id
+    headers = {**bearer(key), "X-Tenant-ID": tenant}
+    response = client.request(method, path, json=LIMIT, headers=headers)
+    assert response.status_code == 200
+    forwarded = [request.headers["x-tenant-id"] for request in core.requests]
+    assert forwarded == ([] if method == "PUT" else [tenant])
+    assert auth_failures(client, "credential_scope_mismatch") is None
 
 
 def test_core_status_and_body_pass_through(client: TestClient, core: FakeCore) -> None:

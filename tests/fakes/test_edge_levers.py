@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fake_services.edge.app import create_app
-from fake_services.edge.ratelimit import RateLimiter
+from fake_services.edge.ratelimit import MAX_RETRY_AFTER_S, RateLimiter
 from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import Redactor, create_telemetry
 from fake_services.routes import EDGE_ROUTES
@@ -178,3 +178,11 @@ def test_token_bucket_refills_at_the_configured_rate(monkeypatch: pytest.MonkeyP
     assert limiter.check("t").allowed
     assert not limiter.check("t").allowed
     assert limiter.check("t").retry_after_s == 1
+
+
+@pytest.mark.parametrize("rate", [1e-300, 5e-324])  # 1 / 5e-324 overflows to infinity
+def test_retry_after_is_capped_under_a_tiny_limit(rate: float) -> None:
+    limiter = RateLimiter()
+    limiter.configure(rate)
+    assert limiter.check("t").allowed
+    assert limiter.check("t").retry_after_s == MAX_RETRY_AFTER_S

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the Studio/Admin API and the webhook: no input yields a 500.
+"""Property-based fuzzing of the edge, the Studio/Admin API and the webhook: no input yields a 500.
 
 Requests are shaped like real ones (an endpoint, its own field names, values of every type and
 strings with NUL, lone surrogates, huge numbers, odd dates) so they get past parsing and reach
@@ -16,14 +16,17 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fake_services import routes
 from fake_services.db import DatabaseSettings
+from fake_services.edge.app import FORWARDED_METHODS
+from fake_services.edge.app import create_app as create_edge_app
+from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import create_telemetry
 from fake_services.platform.app import create_app as create_platform_app
-from fake_services.routes import CORE_ROUTES, PLATFORM_ROUTES, WEBHOOK_ROUTES
+from fake_services.routes import CORE_ROUTES, EDGE_ROUTES, PLATFORM_ROUTES, WEBHOOK_ROUTES
 from fake_services.webhook.app import create_app as create_webhook_app
 from fake_services.webhook.settings import WebhookSettings
 
@@ -235,3 +238,110 @@ def test_webhook_never_answers_500_to_unsigned_input(
 ) -> None:
     response = webhook.post(PATH, content=raw, headers=headers)
     assert response.status_code in (400, 401, 413), (raw, headers, response.text)
+
+
+FULL_KEY = "fuzz-key-full-0123"
+EDGE_KEYS = {
+    FULL_KEY: ApiKey(tenant_id="t1", user_id="u1", scopes=frozenset({"studio", "admin"})),
+    "fuzz-key-studio-0123": ApiKey(tenant_id="t2", user_id="u2", scopes=frozenset({"studio"})),
+}
+ADMIN = {"Authorization": f"Bearer {FULL_KEY}"}
+NO_LIMIT = {"requests_per_second": None}
+
+
+@pytest.fixture(scope="module")
+def edge() -> Iterator[TestClient]:
+    """The edge before a stand-in core that answers every request normally (a 5xx is the
+    edge's own), trusting X-Forwarded-For so that parsing is fuzzed too."""
+    settings_ = EdgeSettings("http://core.invalid", 5.0, EDGE_KEYS, trust_forwarded=True)
+    core = httpx.MockTransport(lambda _: httpx.Response(200, json={"items": []}))
+    app = create_edge_app(settings_, create_telemetry("edge", EDGE_ROUTES), core)
+    with TestClient(app) as client:
+        yield client
+
+
+# Any value a client can put in a header: latin-1 but CR/LF, sent as bytes (httpx would encode
+# a str as ASCII).
+HEADER_TEXT = st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=60)
+HEX = st.text("0123456789abcdefABCDEF", min_size=0, max_size=34)
+# A valid key about half the time, so most requests get past authentication.
+EDGE_HEADERS = st.fixed_dictionaries(
+    {
+        "Authorization": st.one_of(
+            st.sampled_from(list(EDGE_KEYS)).map(lambda k: f"Bearer {k}"),
+            st.sampled_from(list(EDGE_KEYS)).map(lambda k: f"bEaReR \t{k} "),
+            st.sampled_from(["", "Bearer", "Bearer ", "Basic abc", "Bearer a b"]),
+            HEADER_TEXT,
+        ),
+    },
+    optional={
+        "X-Request-ID": st.one_of(HEADER_TEXT, st.text("req-0123", min_size=100, max_size=300)),
+        "X-Forwarded-For": st.one_of(
+            st.lists(st.ip_addresses().map(str), min_size=1, max_size=3).map(", ".join),
+            HEADER_TEXT,
+        ),
+        "traceparent": st.one_of(
+            st.tuples(HEX, HEX, HEX, HEX).map("-".join),
+            st.sampled_from(["00-" + "0" * 32 + "-" + "0" * 16 + "-01", "ff-" + "a" * 32]),
+            HEADER_TEXT,
+        ),
+        "X-Tenant-ID": st.one_of(st.sampled_from(["t1", "t2"]), HEADER_TEXT),
+        "Content-Type": st.sampled_from(["application/json", "text/plain", ""]),
+    },
+).map(lambda headers: {name: value.encode("latin-1") for name, value in headers.items()})
+EDGE_ROUTE_PATHS = st.builds(_fill, st.sampled_from(EDGE_ROUTES.templates), TEXT)
+EDGE_PATHS = st.one_of(
+    EDGE_ROUTE_PATHS,
+    st.builds(
+        lambda path, query: f"{path}?{quote(query.encode('utf-8', 'surrogatepass'), safe='=&')}",
+        EDGE_ROUTE_PATHS,
+        TEXT,
+    ),
+    st.sampled_from(["/", "/v1", "/v1/", "/v1//automations", "/v1/admin/rate-limit/", "/metrics"]),
+    st.text(max_size=30).map(lambda t: "/" + quote(t.encode("utf-8", "surrogatepass"), safe="/")),
+)
+# Rates of every order of magnitude, down to subnormal floats: a limit is a rate, and the
+# arithmetic on it (refill, Retry-After) breaks at the extremes, not at typical values.
+MAGNITUDES = st.builds(
+    lambda mantissa, exponent: mantissa * 10.0**exponent,
+    st.floats(min_value=1, max_value=9.99),
+    st.integers(min_value=-323, max_value=6),
+)
+LIMIT_VALUES = st.one_of(MAGNITUDES, st.floats(), st.integers(-(2**70), 2**70), VALUES)
+LIMIT_BODIES = st.one_of(
+    st.fixed_dictionaries(
+        {}, optional={"requests_per_second": LIMIT_VALUES, "burst": LIMIT_VALUES}
+    ).map(_encoded),
+    VALUES.map(_encoded),
+    st.binary(max_size=100),
+)
+
+
+@FUZZ
+@given(
+    method=st.sampled_from([*FORWARDED_METHODS, "HEAD", "OPTIONS"]),
+    path=EDGE_PATHS,
+    headers=EDGE_HEADERS,
+    body=LIMIT_BODIES,
+)
+def test_edge_never_answers_500(
+    edge: TestClient, method: str, path: str, headers: dict[str, bytes], body: bytes
+) -> None:
+    edge.put(routes.EDGE_RATE_LIMIT, json=NO_LIMIT, headers=ADMIN)  # whatever the last example set
+    response = edge.request(method, path, content=body, headers=headers)
+    assert response.status_code < 500, (method, path, headers, body, response.text)
+
+
+@FUZZ
+@given(rate=MAGNITUDES, burst=st.none() | MAGNITUDES)
+@example(rate=5e-324, burst=None)  # found by this test: Retry-After overflowed, a 500
+def test_edge_rate_limit_lever_never_leads_to_500(
+    edge: TestClient, rate: float, burst: float | None
+) -> None:
+    edge.put(routes.EDGE_RATE_LIMIT, json=NO_LIMIT, headers=ADMIN)
+    body = _encoded({"requests_per_second": rate, "burst": burst})
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    statuses = [edge.put(routes.EDGE_RATE_LIMIT, content=body, headers=headers).status_code]
+    # Then enough requests to run the tenant's bucket dry under whatever limit was set.
+    statuses += [edge.get("/v1/automations", headers=ADMIN).status_code for _ in range(3)]
+    assert max(statuses) < 500, (body, statuses)
