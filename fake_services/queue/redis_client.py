@@ -25,7 +25,8 @@ def redis_url_from_env(env: Mapping[str, str]) -> str:
 
 
 def connect_redis(url: str, max_connections: int = 64) -> redis.Redis:
-    """A pooled client; it connects lazily, so a Redis outage never blocks startup."""
+    """A pooled client; it connects lazily, so a Redis outage does not block the startup of
+    core or the webhook (workers ping it first: they have nothing to do without it)."""
     client: redis.Redis = redis.Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_S,

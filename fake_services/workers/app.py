@@ -41,6 +41,11 @@ def create_app(
         ctx = WorkerContext(settings, db, client, Producer(client, tracer), flags, tracer)
         stop = asyncio.Event()
         try:
+            # The client connects lazily; a worker can do nothing without Redis, and without
+            # this round trip (bounded by the client's timeouts) one whose Redis is unreachable
+            # would report ready with no consumer running. Core and the webhook start anyway:
+            # they serve what needs no queue and answer the rest 503 queue_unavailable.
+            await client.ping()
             with contextlib.suppress(Exception):
                 await flags.refresh()  # defaults until the first successful refresh
             await handler.start(ctx)

@@ -95,11 +95,23 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
     def spans_of_the_trace() -> list[dict[str, Any]]:
         return [s for s in services.spans() if s["trace_id"] == trace_id]
 
+    def request_spans(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The edge's and core's server spans of the request, by service."""
+        return {
+            s["service"]: s
+            for s in spans
+            if s["kind"] == "SERVER" and s["name"] == "POST /v1/automation-versions"
+        }
+
     def complete(spans: list[dict[str, Any]]) -> bool:
         names = {s["name"] for s in spans}
         hops = {s["service"] for s in spans}
         wanted = {"job build-requests", "enqueue build-requests"}
-        return wanted <= names and {"edge", "core", "worker-build", "platform"} <= hops
+        return (
+            wanted <= names
+            and {"edge", "core", "worker-build", "platform"} <= hops
+            and {"edge", "core"} <= request_spans(spans).keys()
+        )
 
     spans = wait_until(
         lambda: (found := spans_of_the_trace()) and complete(found) and found,
@@ -110,6 +122,11 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
     job_span = next(s for s in spans if s["name"] == "job build-requests")
     assert by_id[job_span["parent_span_id"]]["name"] == "enqueue build-requests"
     assert job_span["attributes"]["request_id"] == REQUEST_ID
+    hops = request_spans(spans)
+    assert {name: s["attributes"].get("request_id") for name, s in hops.items()} == {
+        "edge": REQUEST_ID,
+        "core": REQUEST_ID,
+    }
     (run,) = fetch(
         database_url,
         "SELECT * FROM job_runs WHERE request_id = $1 AND queue = 'build-requests'",
@@ -163,6 +180,27 @@ def test_run_events_flow_from_the_platform_to_usage_aggregates(stack: tuple[Stac
     metrics = httpx.get(f"{services.url('worker-usage-aggregation')}/metrics", timeout=10).text
     assert "usage_aggregates_updated_total 5.0" in metrics
 
+    # Each event's trace continues from the webhook's enqueue into the worker's job.
+    def spans_by_job(name: str) -> dict[str, dict[str, Any]]:
+        return {
+            s["attributes"]["job_id"]: s
+            for s in services.spans()
+            if s["name"] == name and s["attributes"].get("job_id") in ids
+        }
+
+    def both_ends() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
+        enqueues = spans_by_job("enqueue usage-aggregation")
+        jobs = spans_by_job("job usage-aggregation")
+        return (enqueues, jobs) if len(enqueues) == len(jobs) == len(ids) else None
+
+    enqueues, jobs = wait_until(both_ends, timeout_s=10, what="enqueue and job spans per event")
+    for event_id in ids:
+        enqueue, job = enqueues[event_id], jobs[event_id]
+        assert (enqueue["service"], enqueue["kind"]) == ("webhook", "PRODUCER"), event_id
+        assert (job["service"], job["kind"]) == ("worker-usage-aggregation", "CONSUMER"), event_id
+        assert job["parent_span_id"] == enqueue["span_id"], event_id
+        assert job["trace_id"] == enqueue["trace_id"], event_id
+
 
 def metrics_of(stack: Stack, name: str) -> str:
     return httpx.get(f"{stack.url(name)}/metrics", timeout=10).text
@@ -184,32 +222,64 @@ def test_core_alone_exports_queue_depths_and_the_platform_probe(stack: tuple[Sta
             assert "queue_depth{" not in metrics_of(services, name), name
 
 
+CANARY_AUTOMATION = "automation-canary"
+# What the canary's requests set off in the background: the version's build and ingestion, the
+# notification of its build, and the usage aggregation of its run event.
+CANARY_QUEUES = {"build-requests", "ai-ingestion", "notifications", "usage-aggregation"}
+
+
+def canary_work_done(
+    stack: Stack, database_url: str, version_id: str, request_ids: list[str]
+) -> bool:
+    """Every job of the canary's requests finished and traced, and what they write is there."""
+    runs = fetch(
+        database_url,
+        "SELECT queue, job_id, finished_at FROM job_runs WHERE request_id = ANY($1)",
+        request_ids,
+    )
+    if {r["queue"] for r in runs} != CANARY_QUEUES or any(r["finished_at"] is None for r in runs):
+        return False
+    traced = {s["attributes"].get("job_id") for s in stack.spans() if s["kind"] == "CONSUMER"}
+    ingested = fetch(database_url, "SELECT 1 FROM ai_documents WHERE version_id = $1", version_id)
+    aggregated = fetch(
+        database_url,
+        "SELECT 1 FROM usage_aggregates WHERE automation_id = $1 AND run_count > 0",
+        CANARY_AUTOMATION,
+    )
+    return {r["job_id"] for r in runs} <= traced and bool(ingested) and bool(aggregated)
+
+
 def test_a_canary_never_reaches_any_log(stack: tuple[Stack, str]) -> None:
-    services, _ = stack
+    services, database_url = stack
     canary_headers = {"X-Api-Secret": CANARY, "Cookie": f"session={CANARY}", "X-Note": CANARY}
     with httpx.Client(base_url=services.url("edge"), timeout=10) as edge:
         automation = edge.post(
             "/v1/automations", json={"name": f"n-{CANARY}"}, headers=studio(**canary_headers)
         ).json()
-        edge.post(
+        version = edge.post(
             "/v1/automation-versions",
             json={"automation_id": automation["id"], "notes": f"password={CANARY}"},
             headers=studio(**canary_headers),
         )
+        assert version.status_code == 201, version.text
         edge.post("/v1/automation-versions", json={"notes": CANARY, "x": CANARY}, headers=studio())
         edge.get("/v1/automations", headers={"Authorization": f"Bearer {CANARY}"})
         admin = {"Authorization": f"Bearer {ADMIN_KEY}", **canary_headers}
         edge.post("/v1/admin/clients", json={"name": CANARY, "tier": "top"}, headers=admin)
         edge.post("/v1/admin/quotes", json={"title": CANARY, "amount_cents": CANARY}, headers=admin)
     webhook = services.url("webhook")
-    body, headers = signed(
-        event(extra=CANARY, automation_id="automation-canary"), secret=WEBHOOK_SECRET
-    )
-    httpx.post(f"{webhook}{PATH}", content=body, headers={**headers, "X-Note": CANARY})
+    run_event = event(extra=CANARY, automation_id=CANARY_AUTOMATION)
+    body, headers = signed(run_event, secret=WEBHOOK_SECRET)
+    stored = httpx.post(f"{webhook}{PATH}", content=body, headers={**headers, "X-Note": CANARY})
+    assert stored.status_code == 200, stored.text
     httpx.post(f"{webhook}{PATH}", content=json.dumps({"event_id": CANARY}).encode())
+    # The stack is shared: every service logged "service ready" long ago. Scan only once the
+    # work the canary set off in the background has logged (and traced) all it will.
+    request_ids = [version.headers["x-request-id"], stored.headers["x-request-id"]]
     wait_until(
-        lambda: all(services.json_lines(name) for name in services.services),
-        timeout_s=5,
+        lambda: canary_work_done(services, database_url, version.json()["id"], request_ids),
+        timeout_s=30,
+        what="the canary's build, ingestion, notification and usage aggregation to finish",
     )
     leaks = {
         name: [line for line in service.log_lines() if CANARY in line]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from prometheus_client import CollectorRegistry
 from fake_services.observability import context, create_telemetry
 from fake_services.observability.context import RequestContext
 from fake_services.platform.faults import FaultConfig, FaultMode
-from fake_services.queue import Producer, connect_redis
+from fake_services.queue import Job, Producer, connect_redis
+from fake_services.queue.names import delayed_key
 from fake_services.queue.payloads import (
     QUEUE_OF,
     AggregateUsage,
@@ -26,6 +28,7 @@ from fake_services.queue.payloads import (
     NotificationKind,
     Notify,
 )
+from fake_services.queue.reliable import ReliableQueue
 from fake_services.routes import WORKER_ROUTES
 from fake_services.workers.ai_ingestion import AiIngestionWorker
 from fake_services.workers.build import BuildWorker
@@ -34,7 +37,7 @@ from fake_services.workers.usage import UsageAggregationWorker
 
 from ._core import STUDIO, fetch, queued, sample
 from ._stack import wait_until
-from ._workers import running_worker
+from ._workers import running_worker, worker_settings
 from .conftest import CANARY, CapturedLogs
 
 ADMIN = {"X-Tenant-ID": "t1", "X-User-ID": "admin-1"}
@@ -169,10 +172,36 @@ def test_a_redelivered_build_creates_no_second_workflow(
     assert run["attempts"] == 2
 
 
+def retry_due_times(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> list[tuple[int, float]]:
+    """Filled with (attempts, seconds until due) of each retry the worker schedules, as read
+    back from the delayed set: the backoff applied, not the one logged."""
+    scheduled: list[tuple[int, float]] = []
+    schedule = ReliableQueue.schedule
+
+    async def spy(queue: ReliableQueue, raw: bytes, job: Job, delay_s: float) -> None:
+        called_at = time.time()
+        await schedule(queue, raw, job, delay_s)
+        # Blocking on purpose: nothing on the worker's loop can promote the job meanwhile.
+        with redis.Redis.from_url(redis_url) as client:
+            due = client.zscore(delayed_key(queue.queue), job.encode())
+        assert due is not None, "the retry is not in the delayed set"
+        scheduled.append((job.attempts, due - called_at))
+
+    monkeypatch.setattr(ReliableQueue, "schedule", spy)
+    return scheduled
+
+
 def test_a_failing_platform_dead_letters_the_build(
-    core: TestClient, platform_app: FastAPI, database_url: str, redis_url: str, logs: CapturedLogs
+    *,
+    core: TestClient,
+    platform_app: FastAPI,
+    database_url: str,
+    redis_url: str,
+    logs: CapturedLogs,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     version = new_version(core)
+    scheduled = retry_due_times(monkeypatch, redis_url)
     platform_app.state.faults.config = FaultConfig(mode=FaultMode.ERROR_5XX)
     with running_worker(
         build_factory(platform_app), database_url, redis_url, max_attempts=3
@@ -193,6 +222,13 @@ def test_a_failing_platform_dead_letters_the_build(
     assert dead_lines[0]["cause"] == "wrk_platform_error"
     retries = [e for e in logs.lines() if e["message"] == "job failed; will retry"]
     assert [e["attempts"] for e in retries] == [1, 2]
+    # Each retry waits at least half its ceiling, which doubles per attempt (RetryPolicy): the
+    # second waits at least as long as the first could, and a retry at once fails here.
+    policy = worker_settings(database_url, redis_url).retry
+    assert [attempts for attempts, _ in scheduled] == [1, 2]
+    for attempts, due_in_s in scheduled:
+        ceiling = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempts - 1))
+        assert due_in_s >= ceiling / 2, (attempts, due_in_s)
     assert [n.payload["kind"] for n in queued(redis_url, "notifications")] == ["build_failed"]
 
 
@@ -217,17 +253,20 @@ def test_a_version_archived_during_its_build_is_deactivated(
 ) -> None:
     version = new_version(core)
     faults = platform_app.state.faults
+    workflows = platform_app.state.workflows
     faults.config = FaultConfig(mode=FaultMode.SLOW_BODY, delay_ms=1500)  # a slow create
     with running_worker(
         build_factory(platform_app), database_url, redis_url, max_attempts=10
     ) as worker:
-        wait_until(lambda: any(e["message"] == "job started" for e in logs.lines()), 10)
-        # The user archives while the platform is still creating the workflow.
+        # The build's workflow exists (keyed by the version id) while its answer still stalls.
+        wait_until(lambda: version["id"] in workflows.by_key, 10, what="the build's workflow")
+        workflow = workflows.workflows[workflows.by_key[version["id"]]]
+        # The user archives while the platform is still answering the create.
         archived = core.patch(
             f"/v1/automation-versions/{version['id']}", json={"status": "archived"}, headers=STUDIO
         )
         assert archived.json()["status"] == "archived"
-        faults.config = FaultConfig(mode=FaultMode.THROTTLE_429)  # and deactivation fails once
+        faults.config = FaultConfig(mode=FaultMode.THROTTLE_429)  # and deactivation is throttled
         wait_until(
             lambda: any(
                 e.get("error_code") == "archive_remote_deactivation_failed" for e in logs.lines()
@@ -235,11 +274,13 @@ def test_a_version_archived_during_its_build_is_deactivated(
             timeout_s=10,
             what="a failed deactivation",
         )
+        assert workflow.status == "active"  # a throttled request is not processed
         faults.config = FaultConfig()
         wait_until(lambda: jobs(worker, "build-requests", "succeeded") == 1, 10)
     row = version_row(database_url, version["id"])
     assert row["status"] == "archived"
-    assert platform_app.state.workflows.workflows[row["workflow_id"]].status == "inactive"
+    assert row["workflow_id"] == workflow.workflow_id
+    assert workflow.status == "inactive"  # so only the worker's retry deactivated it
 
 
 def test_ai_ingestion_indexes_a_digest_never_the_text(

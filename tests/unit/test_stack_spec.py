@@ -11,6 +11,7 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -146,6 +147,57 @@ def test_core_reaches_its_dependencies_through_toxiproxy(tmp_path: Path) -> None
     assert set(core.depends_on) == {"postgres", "redis", "toxiproxy"}
     assert layout.proxies["postgres"].upstream == f"127.0.0.1:{ports['postgres']}"
     assert layout.proxies["wrk_platform"].upstream == f"127.0.0.1:{ports['platform']}"
+
+
+# Every link a scenario may break runs through its own Toxiproxy route (fakes.py): Postgres,
+# Redis (workers on a route of their own, so a backlog can build while core still enqueues),
+# the WRK Platform, and the platform's run-event deliveries to the webhook. Edge calls core
+# directly: no scenario breaks that link.
+PROXIED = ("WRK_DATABASE_URL", "WRK_REDIS_URL", "WRK_PLATFORM_URL", "WRK_WEBHOOK_URL")
+STORES = {"WRK_DATABASE_URL", "WRK_REDIS_URL"}
+
+
+def required_route(service: str, variable: str) -> str:
+    if variable == "WRK_REDIS_URL":
+        return "redis_workers" if service.startswith("worker-") else "redis"
+    routes = {
+        "WRK_DATABASE_URL": "postgres",
+        "WRK_PLATFORM_URL": "wrk_platform",
+        "WRK_WEBHOOK_URL": "webhook",
+    }
+    return routes[variable]
+
+
+def test_no_fake_bypasses_toxiproxy(tmp_path: Path) -> None:
+    layout, ports = layout_for(tmp_path)
+    given: dict[str, set[str]] = {}
+    for fake in DEFAULT_FAKES:
+        env = spec(layout, fake.name).env
+        given[fake.name] = {variable for variable in PROXIED if variable in env}
+        for variable in given[fake.name]:
+            url = urlsplit(env[variable])
+            route = required_route(fake.name, variable)
+            assert f"{url.hostname}:{url.port}" == layout.proxies[route].listen, (
+                f"{fake.name}'s {variable} bypasses the {route} proxy: {env[variable]}"
+            )
+    assert given == {
+        "webhook": STORES,
+        "platform": {"WRK_WEBHOOK_URL"},
+        "core": {*STORES, "WRK_PLATFORM_URL"},
+        "edge": set(),
+        "worker-build": {*STORES, "WRK_PLATFORM_URL"},
+        "worker-ai-ingestion": STORES,
+        "worker-notifications": STORES,
+        "worker-usage-aggregation": STORES,
+    }
+    upstreams = {name: proxy.upstream for name, proxy in layout.proxies.items()}
+    assert upstreams == {
+        "postgres": f"127.0.0.1:{ports['postgres']}",
+        "redis": f"127.0.0.1:{ports['redis']}",
+        "redis_workers": f"127.0.0.1:{ports['redis']}",
+        "wrk_platform": f"127.0.0.1:{ports['platform']}",
+        "webhook": f"127.0.0.1:{ports['webhook']}",
+    }
 
 
 def test_edge_gets_the_run_api_keys(tmp_path: Path) -> None:
