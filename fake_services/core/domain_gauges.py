@@ -6,13 +6,12 @@ counting in memory would drift with restarts, replicas and writes made by the wo
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
-
 from fake_services.core.clients import ClientTier, HealthStatus
 from fake_services.core.projects import ProjectStatus
 from fake_services.core.quotes import QuoteStatus
 from fake_services.core.services import CoreServices
 from fake_services.core.versions import VersionStatus
+from fake_services.observability import CollectorRegistry
 from fake_services.observability.domain_metrics import ClientHealthMetrics, StatusGauge
 
 

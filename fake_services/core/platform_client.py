@@ -18,12 +18,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from opentelemetry.trace import SpanKind, Tracer
 
 from fake_services.observability import (
     ErrorCode,
     PlatformCallMetrics,
     ServiceError,
+    SpanKind,
+    Tracer,
     get_logger,
     outgoing_headers,
 )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from opentelemetry.trace import Tracer
-
 from fake_services.db.migrations import apply_migrations, discover
 from fake_services.db.pool import Database, open_pool
 from fake_services.db.settings import DatabaseSettings
-from fake_services.observability import DbMetrics
+from fake_services.observability import DbMetrics, Tracer
 
 
 async def connect(settings: DatabaseSettings, tracer: Tracer, metrics: DbMetrics) -> Database:

@@ -14,14 +14,15 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Tracer
 
 from fake_services.db.connections import ConnectionPool
 from fake_services.observability import (
     DbMetrics,
     ErrorCode,
     ServiceError,
+    SpanKind,
+    Tracer,
+    get_current_span,
     get_logger,
 )
 
@@ -107,7 +108,7 @@ class Database:
     ) -> asyncpg.Record | None:
         """Run a `SELECT ... FOR UPDATE` inside the caller's transaction, timing the wait (the
         metric has no labels; the locked table goes on the enclosing query's span)."""
-        trace.get_current_span().set_attribute("db.lock_table", table)
+        get_current_span().set_attribute("db.lock_table", table)
         started = time.perf_counter()
         try:
             return await conn.fetchrow(sql, *args)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 
 import httpx
-from opentelemetry.trace import SpanKind
 
 from fake_services import defects
 from fake_services.edge.settings import ApiKey
 from fake_services.observability import (
     ErrorCode,
     ServiceError,
+    SpanKind,
     Telemetry,
     current,
     get_logger,

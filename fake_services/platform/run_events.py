@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from opentelemetry.trace import SpanKind, Tracer
 
-from fake_services.observability import context, get_logger, tracing
+from fake_services.observability import SpanKind, Tracer, context, get_logger, tracing
 from fake_services.observability.context import RequestContext
 from fake_services.observability.domain_metrics import WebhookDeliveryMetrics
 from fake_services.platform.settings import RunEventSettings

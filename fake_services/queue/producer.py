@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as redis
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from pydantic import BaseModel
 
-from fake_services.observability import ErrorCode, ServiceError, current, get_logger, tracing
+from fake_services.observability import (
+    ErrorCode,
+    ServiceError,
+    Span,
+    SpanKind,
+    StatusCode,
+    Tracer,
+    current,
+    get_logger,
+    tracing,
+)
 from fake_services.observability.context import new_request_id
 from fake_services.queue.jobs import Job, new_job_id
 from fake_services.queue.names import ready_key

@@ -10,11 +10,10 @@ import hashlib
 import math
 
 import asyncpg
-from prometheus_client import CollectorRegistry
 
 from fake_services.core import versions
 from fake_services.flags import Flag
-from fake_services.observability import get_logger
+from fake_services.observability import CollectorRegistry, get_logger
 from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import IngestVersion
 from fake_services.workers.errors import JobDeferred, PermanentJobError

@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 
 from fake_services.db import connect
 from fake_services.flags import FeatureFlags
-from fake_services.observability import DbMetrics, Telemetry, create_service_app
+from fake_services.observability import (
+    CollectorRegistry,
+    DbMetrics,
+    Telemetry,
+    create_service_app,
+)
 from fake_services.observability.queue_metrics import WorkerMetrics
 from fake_services.queue import Producer, connect_redis
 from fake_services.routes import WORKER_ROUTES

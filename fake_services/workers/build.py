@@ -12,13 +12,18 @@ import uuid
 
 import asyncpg
 import httpx
-from prometheus_client import CollectorRegistry
 
 from fake_services.core import automations, versions
 from fake_services.core.platform_client import CALLS, PlatformClient
 from fake_services.core.versions import VersionStatus
 from fake_services.flags import Flag
-from fake_services.observability import ErrorCode, PlatformCallMetrics, ServiceError, get_logger
+from fake_services.observability import (
+    CollectorRegistry,
+    ErrorCode,
+    PlatformCallMetrics,
+    ServiceError,
+    get_logger,
+)
 from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import BuildVersion, JobKind, NotificationKind, Notify
 from fake_services.workers.errors import JobDeferred, PermanentJobError

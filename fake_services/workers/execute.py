@@ -10,10 +10,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
-
-from fake_services.observability import ErrorCode, ServiceError, context, get_logger, tracing
+from fake_services.observability import (
+    ErrorCode,
+    ServiceError,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    context,
+    format_trace_id,
+    get_logger,
+    tracing,
+)
 from fake_services.observability.context import RequestContext
 from fake_services.queue import Job
 from fake_services.queue.reliable import RetryPolicy
@@ -72,7 +80,7 @@ class JobExecutor:
                 attributes={"messaging.destination": job.queue, "job_id": job.id},
             ) as span,
         ):
-            ctx.trace_id = trace.format_trace_id(span.get_span_context().trace_id)
+            ctx.trace_id = format_trace_id(span.get_span_context().trace_id)
             span.set_attribute("request_id", job.request_id)
             outcome = await self._attempt(job)
             span.set_attribute("job.status", outcome.status)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import redis.asyncio as redis
-from opentelemetry.trace import Tracer
 from pydantic import BaseModel, ValidationError
 
 from fake_services.db import Database
 from fake_services.flags import FeatureFlags
+from fake_services.observability import Tracer
 from fake_services.queue import Job, Producer, QueueName
 from fake_services.workers.errors import PermanentJobError
 from fake_services.workers.settings import WorkerSettings

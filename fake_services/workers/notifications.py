@@ -3,9 +3,7 @@ escalations. Delivery is a row in `notifications`, keyed by job id, so a redeliv
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
-
-from fake_services.observability import get_logger
+from fake_services.observability import CollectorRegistry, get_logger
 from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import Notify
 from fake_services.workers.handler import JobHandler, payload_of

@@ -14,9 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 
-from prometheus_client import CollectorRegistry
-
-from fake_services.observability import get_logger
+from fake_services.observability import CollectorRegistry, get_logger
 from fake_services.observability.domain_metrics import UsageMetrics
 from fake_services.queue import Job, QueueName
 from fake_services.queue.payloads import AggregateUsage
