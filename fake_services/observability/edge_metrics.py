@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 OTHER_SOURCES = "other"
@@ -34,10 +36,22 @@ class AuthFailureMetrics:
 
 
 class RateLimitMetrics:
+    """The limits in force (the default and each override) and the requests they refused.
+
+    Tenant labels are bounded: overrides are set by an operator (at most a thousand), and
+    refusals come only from authenticated tenants.
+    """
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.limit = Gauge(
             "edge_rate_limit_requests_per_second",
-            "Per-tenant request rate limit in force at the edge (0 = no limit).",
+            "Default per-tenant request rate limit in force at the edge (0 = no limit).",
+            registry=registry,
+        )
+        self.override = Gauge(
+            "edge_rate_limit_override_requests_per_second",
+            "Request rate limit of a tenant with an override, by tenant (0 = not limited).",
+            ["tenant_id"],
             registry=registry,
         )
         self.limited = Counter(
@@ -47,8 +61,16 @@ class RateLimitMetrics:
             registry=registry,
         )
 
-    def configured(self, requests_per_second: float | None) -> None:
+    def configured(
+        self,
+        requests_per_second: float | None,
+        overrides: Mapping[str, float | None] | None = None,
+    ) -> None:
+        """The whole state, replacing the last: a lifted override's series disappears."""
         self.limit.set(requests_per_second or 0)
+        self.override.clear()
+        for tenant_id, rate in (overrides or {}).items():
+            self.override.labels(tenant_id=tenant_id).set(rate or 0)
 
     def refused(self, tenant_id: str) -> None:
         self.limited.labels(tenant_id=tenant_id).inc()

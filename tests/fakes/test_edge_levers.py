@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fake_services.edge.app import create_app
+from fake_services.edge.levers import MAX_TENANT_OVERRIDES
 from fake_services.edge.ratelimit import MAX_RETRY_AFTER_S, RateLimiter
 from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import Redactor, create_telemetry
@@ -120,7 +121,7 @@ def test_rate_limit_lever_needs_the_admin_scope(make_client: ClientFactory) -> N
     assert client.put("/v1/admin/rate-limit", json=body).status_code == 401
     response = client.put("/v1/admin/rate-limit", json=body, headers=bearer(ADMIN_KEY))
     assert response.status_code == 200
-    assert response.json() == {"requests_per_second": 1.0, "burst": 1.0}
+    assert response.json() == {"requests_per_second": 1.0, "burst": 1.0, "tenants": {}}
     assert client.get("/v1/admin/rate-limit", headers=bearer(ADMIN_KEY)).json()["burst"] == 1.0
 
 
@@ -146,9 +147,87 @@ def test_rate_limit_refuses_per_tenant_and_lifts(make_client: ClientFactory) -> 
     lifted = client.put(
         "/v1/admin/rate-limit", json={"requests_per_second": None}, headers=bearer(ADMIN_KEY)
     )
-    assert lifted.json() == {"requests_per_second": None, "burst": None}
+    assert lifted.json() == {"requests_per_second": None, "burst": None, "tenants": {}}
     assert client.get("/v1/automations", headers=bearer(STUDIO_KEY)).status_code == 200
     assert sample(client, "edge_rate_limit_requests_per_second", {}) == 0
+
+
+def statuses(client: TestClient, key: str, count: int) -> list[int]:
+    return [client.get("/v1/automations", headers=bearer(key)).status_code for _ in range(count)]
+
+
+def put_limit(client: TestClient, body: dict[str, object]) -> dict[str, object]:
+    response = client.put("/v1/admin/rate-limit", json=body, headers=bearer(ADMIN_KEY))
+    assert response.status_code == 200, response.text
+    state: dict[str, object] = response.json()
+    return state
+
+
+def test_an_override_throttles_only_its_tenant(
+    make_client: ClientFactory, logs: CapturedLogs
+) -> None:
+    client = make_client()
+    put_limit(client, {"tenants": {"t1": {"requests_per_second": 0.001, "burst": 2}}})
+    assert statuses(client, STUDIO_KEY, 3) == [200, 200, 429]
+    assert statuses(client, OTHER_TENANT_KEY, 5) == [200] * 5  # no default: not limited
+    assert sample(client, "edge_rate_limited_requests_total", {"tenant_id": "t1"}) == 1
+    assert sample(client, "edge_rate_limited_requests_total", {"tenant_id": "t3"}) is None
+    assert sample(client, "edge_rate_limit_requests_per_second", {}) == 0
+    override = "edge_rate_limit_override_requests_per_second"
+    assert sample(client, override, {"tenant_id": "t1"}) == 0.001
+    [changed] = [e for e in logs.lines() if e["message"] == "rate limit changed"]
+    assert changed["tenants"] == {"t1": {"requests_per_second": 0.001, "burst": 2.0}}
+    assert "requests_per_second" not in changed  # no default
+
+
+def test_a_tenant_without_an_override_gets_the_default(make_client: ClientFactory) -> None:
+    client = make_client()
+    put_limit(
+        client,
+        {
+            "requests_per_second": 0.001,
+            "burst": 1,
+            "tenants": {"t1": {"requests_per_second": 0.001, "burst": 3}},
+        },
+    )
+    assert statuses(client, STUDIO_KEY, 4) == [200, 200, 200, 429]
+    assert statuses(client, OTHER_TENANT_KEY, 2) == [200, 429]
+
+
+def test_a_null_override_exempts_its_tenant_from_the_default(make_client: ClientFactory) -> None:
+    client = make_client()
+    put_limit(client, {"requests_per_second": 0.001, "tenants": {"t1": {"burst": 5}}})
+    assert statuses(client, STUDIO_KEY, 5) == [200] * 5
+    assert statuses(client, OTHER_TENANT_KEY, 2) == [200, 429]
+    override = "edge_rate_limit_override_requests_per_second"
+    assert sample(client, override, {"tenant_id": "t1"}) == 0  # 0 = not limited
+
+
+def test_get_returns_the_state_put_set_and_put_replaces_it(make_client: ClientFactory) -> None:
+    client = make_client()
+    admin = bearer(ADMIN_KEY)
+    body = {
+        "requests_per_second": 2,
+        "tenants": {"t1": {"requests_per_second": 0.5}, "t3": {"requests_per_second": None}},
+    }
+    expected = {
+        "requests_per_second": 2.0,
+        "burst": 2.0,
+        "tenants": {
+            "t1": {"requests_per_second": 0.5, "burst": 1.0},
+            "t3": {"requests_per_second": None, "burst": None},
+        },
+    }
+    assert put_limit(client, body) == expected
+    assert client.get("/v1/admin/rate-limit", headers=admin).json() == expected
+    # The next PUT is the whole state: t1's override is gone, from the lever and the metrics.
+    replaced = put_limit(client, {"tenants": {"t3": {"requests_per_second": 1, "burst": 4}}})
+    assert client.get("/v1/admin/rate-limit", headers=admin).json() == replaced
+    assert replaced["tenants"] == {"t3": {"requests_per_second": 1.0, "burst": 4.0}}
+    override = "edge_rate_limit_override_requests_per_second"
+    assert sample(client, override, {"tenant_id": "t1"}) is None
+    assert sample(client, override, {"tenant_id": "t3"}) == 1
+    assert statuses(client, STUDIO_KEY, 3) == [200] * 3
 
 
 def test_feature_flag_lever_is_exempt_from_the_limit(make_client: ClientFactory) -> None:
@@ -160,12 +239,39 @@ def test_feature_flag_lever_is_exempt_from_the_limit(make_client: ClientFactory)
 
 
 @pytest.mark.parametrize(
-    "body", [{"requests_per_second": 0}, {"requests_per_second": -1}, {"burst": 0.5}]
+    ("body", "field"),
+    [
+        ({"requests_per_second": 0}, "body.requests_per_second"),
+        ({"requests_per_second": -1}, "body.requests_per_second"),
+        ({"burst": 0.5}, "body.burst"),
+        ({"tenants": {"t1": {"requests_per_second": 0}}}, "body.tenants.t1.requests_per_second"),
+        ({"tenants": {"t1": {"burst": 0.5}}}, "body.tenants.t1.burst"),
+        ({"tenants": {"t1": 5}}, "body.tenants.t1"),
+        ({"tenants": {"t 1": {}}}, "body.tenants.t 1.[key]"),
+        ({"tenants": {"": {}}}, "body.tenants..[key]"),
+        ({"tenants": {f"t{i}": {} for i in range(MAX_TENANT_OVERRIDES + 1)}}, "body.tenants"),
+    ],
 )
-def test_invalid_limits_are_422(make_client: ClientFactory, body: dict[str, object]) -> None:
-    client = make_client()
+def test_invalid_limits_are_422(
+    make_client: ClientFactory, body: dict[str, object], field: str
+) -> None:
+    client = make_client(rate_limit_rps=5.0)
     response = client.put("/v1/admin/rate-limit", json=body, headers=bearer(ADMIN_KEY))
     assert response.status_code == 422
+    assert response.json()["message"].startswith(f"{field}: ")
+    # Nothing of the refused body was applied.
+    lever = client.get("/v1/admin/rate-limit", headers=bearer(ADMIN_KEY)).json()
+    assert lever == {"requests_per_second": 5.0, "burst": 5.0, "tenants": {}}
+
+
+def test_the_most_overrides_allowed_are_accepted(make_client: ClientFactory) -> None:
+    client = make_client()
+    tenants = {f"t{i}": {"requests_per_second": 1} for i in range(MAX_TENANT_OVERRIDES)}
+    response = client.put(
+        "/v1/admin/rate-limit", json={"tenants": tenants}, headers=bearer(ADMIN_KEY)
+    )
+    assert response.status_code == 200
+    assert len(response.json()["tenants"]) == MAX_TENANT_OVERRIDES
 
 
 def test_token_bucket_refills_at_the_configured_rate(monkeypatch: pytest.MonkeyPatch) -> None:
