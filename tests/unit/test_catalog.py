@@ -232,18 +232,6 @@ def test_metrics_mark_what_the_spec_names() -> None:
         "status": ("Healthy", "At Risk", "Churn Risk"),
         "tier": ("standard", "top"),
     }
-    # Every reason the webhook counts, the failures to store an event included.
-    assert metrics["webhook_failures_total"].values == {
-        "reason": (
-            "invalid_signature",
-            "missing_signature",
-            "replayed",
-            "malformed",
-            "timeout",
-            "db_unavailable",
-            "queue_unavailable",
-        )
-    }
 
 
 def test_histograms_have_the_threshold_buckets() -> None:
