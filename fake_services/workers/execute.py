@@ -31,6 +31,12 @@ from fake_services.workers.job_runs import JobRuns
 
 _log = get_logger(__name__)
 
+# A database that cannot be reached fails every job alike: an outage, not this job's fault. The
+# job waits it out without using an attempt, so an outage shows as a backlog (queue_depth counts
+# the waiting retries) instead of as dead letters. A timeout still uses one: a single job's query
+# can be what is slow.
+OUTAGES = frozenset({ErrorCode.DB_UNAVAILABLE})
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -84,7 +90,7 @@ class JobExecutor:
             span.set_attribute("request_id", job.request_id)
             outcome = await self._attempt(job)
             span.set_attribute("job.status", outcome.status)
-            if outcome.status in ("failed", "dead_lettered"):
+            if outcome.error_code is not None:  # failed, dead-lettered, or waiting out an outage
                 span.set_status(Status(StatusCode.ERROR))
             return outcome
 
@@ -99,10 +105,22 @@ class JobExecutor:
             _log.info("job deferred", queue=job.queue, reason=deferred.reason, retry_in_s=delay)
             return Outcome("deferred", job, delay)
         except Exception as exc:
+            if isinstance(exc, ServiceError) and exc.code in OUTAGES:
+                return self._waiting_out(job, exc.code)
             return self._failed(job, exc)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         _log.info("job finished", queue=job.queue, duration_ms=duration_ms)
         return Outcome("succeeded", job)
+
+    def _waiting_out(self, job: Job, code: ErrorCode) -> Outcome:
+        _log.warning(
+            "job deferred",
+            queue=job.queue,
+            reason="outage",
+            error_code=code,
+            retry_in_s=self._defer_s,
+        )
+        return Outcome("deferred", job, self._defer_s, code.value)
 
     def _failed(self, job: Job, exc: Exception) -> Outcome:
         code = _error_code(exc)

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from fake_services.observability import Redactor, Telemetry, configure_logging, 
 from fake_services.platform.app import create_app as create_platform_app
 from fake_services.routes import CORE_ROUTES, PLATFORM_ROUTES
 
-from . import _postgres, _redis
+from . import _postgres, _redis, _toxiproxy
 from ._core import core_client
 
 CANARY = "canary-Zx9Qw7Lk3"
@@ -126,3 +127,12 @@ def core(
     transport = httpx.ASGITransport(platform_app)
     with core_client(database_url, redis_url, core_telemetry, transport) as client:
         yield client
+
+
+@pytest.fixture
+def toxiproxy(tmp_path: Path) -> Iterator[_toxiproxy.Toxiproxy]:
+    if not _toxiproxy.available():
+        pytest.skip("toxiproxy-server not built (tools/bin)")
+    server = _toxiproxy.start_toxiproxy(tmp_path)
+    yield server
+    server.stop()

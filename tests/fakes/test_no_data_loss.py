@@ -27,15 +27,6 @@ EVENTS_PER_BATCH = 20
 
 
 @pytest.fixture
-def toxiproxy(tmp_path: Path) -> Iterator[_toxiproxy.Toxiproxy]:
-    if not _toxiproxy.available():
-        pytest.skip("toxiproxy-server not built (tools/bin)")
-    server = _toxiproxy.start_toxiproxy(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def stack(
     postgres: Postgres, redis_url: str, toxiproxy: _toxiproxy.Toxiproxy, tmp_path: Path
 ) -> Iterator[tuple[Stack, str]]:

@@ -35,6 +35,7 @@ from fake_services.workers.build import BuildWorker
 from fake_services.workers.notifications import NotificationsWorker
 from fake_services.workers.usage import UsageAggregationWorker
 
+from . import _postgres, _toxiproxy
 from ._core import STUDIO, fetch, queued, sample
 from ._stack import wait_until
 from ._workers import running_worker, worker_settings
@@ -307,6 +308,35 @@ def test_ai_ingestion_waits_while_switched_off(
     # New versions are not even sent for ingestion while the flag is off.
     new_version(core)
     assert queued(redis_url, "ai-ingestion") == []
+
+
+def test_a_database_outage_defers_jobs_without_using_their_attempts(
+    postgres: _postgres.Postgres,
+    toxiproxy: _toxiproxy.Toxiproxy,
+    redis_url: str,
+    logs: CapturedLogs,
+) -> None:
+    database_url = postgres.create_database()
+    proxy_port = toxiproxy.create_proxy("postgres", postgres.port)
+    proxied_url = database_url.replace(f":{postgres.port}/", f":{proxy_port}/")
+    notice = Notify(kind=NotificationKind.QUOTE_SIGNED, resource_type="quote", resource_id="q2")
+    with running_worker(NotificationsWorker, proxied_url, redis_url, max_attempts=2) as worker:
+        toxiproxy.set_enabled("postgres", False)
+        job_id = submit(redis_url, JobKind.NOTIFY, notice)
+
+        def outage_deferrals() -> int:
+            lines = logs.lines()
+            return sum(e["message"] == "job deferred" and e.get("job_id") == job_id for e in lines)
+
+        # More deliveries than the job has attempts: each one failed on the database.
+        wait_until(lambda: outage_deferrals() >= 3, 15, what="the job deferred three times")
+        toxiproxy.set_enabled("postgres", True)
+        wait_until(lambda: jobs(worker, "notifications", "succeeded") == 1, 15, what="the job")
+    assert dead_letters(redis_url, "notifications") == []
+    deferred = [e for e in logs.lines() if e["message"] == "job deferred"]
+    assert {(e["reason"], e["error_code"]) for e in deferred} == {("outage", "db_unavailable")}
+    (sent,) = fetch(database_url, "SELECT * FROM notifications")
+    assert sent["job_id"] == job_id
 
 
 def test_notifications_are_sent_once(database_url: str, redis_url: str, logs: CapturedLogs) -> None:
