@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from fake_services import env as envvars
+from fake_services.text import Identifier
 
 
 class ApiKey(BaseModel, frozen=True):
     """What an API key grants: whose requests these are, and which APIs they may call."""
 
-    tenant_id: str = Field(min_length=1)
+    # An identifier, as everywhere a tenant is named: it travels in X-Tenant-ID, and the
+    # rate-limit lever's per-tenant overrides must be able to name it.
+    tenant_id: Identifier
     user_id: str = Field(min_length=1)
     scopes: frozenset[str] = frozenset()
 

@@ -241,6 +241,13 @@ def test_settings_from_env() -> None:
         ({"WRK_CORE_URL": "http://c"}, "WRK_API_KEYS"),
         ({"WRK_CORE_URL": "http://c", "WRK_API_KEYS": "{not json"}, "WRK_API_KEYS"),
         ({"WRK_CORE_URL": "http://c", "WRK_API_KEYS": '{"k-secret-1": {}}'}, "WRK_API_KEYS"),
+        (
+            {
+                "WRK_CORE_URL": "http://c",
+                "WRK_API_KEYS": '{"k-secret-1": {"tenant_id": "a b", "user_id": "u"}}',
+            },
+            "WRK_API_KEYS is invalid (tenant_id: String should match pattern",
+        ),
     ],
 )
 def test_bad_settings_name_the_variable_and_hide_keys(env: dict[str, str], names: str) -> None:
