@@ -36,14 +36,17 @@ MIN_SECRET_LENGTH = 4
 _KEY_ALTERNATION = "|".join(re.escape(part).replace("_", "[_-]?") for part in SENSITIVE_KEY_PARTS)
 _KEY_WORD = r"[\w-]*(?:" + _KEY_ALTERNATION + r")[\w-]*"
 # A sensitive key and what separates it from its value inside free text: `key=value`,
-# `key: value`, `"key": value` (JSON, a dict's repr), and a pair's repr or JSON, `('key', value)`,
-# `["key", value]` (a header list printed in an exception message).
+# `key: value`, `"key": value` (JSON, a dict's repr; also escaped, `\"key\": \"value\"`, JSON
+# inside a string), and a pair's repr or JSON, `('key', value)`, `["key", value]` (a header list
+# printed in an exception message).
 _KEY_IN_TEXT = re.compile(
-    r"(?i)(?P<key>[\"']?" + _KEY_WORD + r"[\"']?\s*[:=]\s*"
+    r"(?i)(?P<key>(?:\\?[\"'])?" + _KEY_WORD + r"(?:\\?[\"'])?\s*[:=]\s*"
     r"|[(\[]\s*b?(?P<quote>[\"'])" + _KEY_WORD + r"(?P=quote)\s*,\s*)"
-    # Quoted (escapes included; unterminated runs to the end), `Bearer abc`, a bare word, or
-    # the opening bracket of a container, whose extent `_bracket_end` finds.
-    r"(?P<value>b?\"(?:[^\"\\]|\\.)*(?:\"|\\?\Z)|b?'(?:[^'\\]|\\.)*(?:'|\\?\Z)"
+    # Quoted with escaped quotes (up to the next escaped one), quoted (escapes included;
+    # unterminated runs to the end), `Bearer abc`, a bare word, or the opening bracket of a
+    # container, whose extent `_bracket_end` finds.
+    r"(?P<value>\\(?P<eq>[\"'])(?s:(?!\\(?P=eq)).)*(?:\\(?P=eq)|\Z)"
+    r"|b?\"(?:[^\"\\]|\\.)*(?:\"|\\?\Z)|b?'(?:[^'\\]|\\.)*(?:'|\\?\Z)"
     r"|(?:bearer|basic|token)\s+[^\s,;&'\"}]+|(?P<open>[\[({])|[^\s,;&'\"}]+)"
 )
 # What matters to a bracket's extent: brackets, quotes, and escapes (a character each).
@@ -80,10 +83,13 @@ _KEY_CACHE_SIZE = 1024
 
 
 def _quote_like(original: str) -> str:
+    """The redacted value, quoted as the original was (`"x"`, `b'x'`, `\\"x\\"`)."""
     prefix = "b" if original[:1] in ("b", "B") and original[1:2] in ("'", '"') else ""
+    prefix = "\\" if original[:1] == "\\" and original[1:2] in ("'", '"') else prefix
     quote = original[len(prefix) : len(prefix) + 1]
     if quote in ("'", '"'):
-        return prefix + quote + REDACTED + quote
+        closing = quote if prefix != "\\" else prefix + quote
+        return prefix + quote + REDACTED + closing
     return REDACTED
 
 

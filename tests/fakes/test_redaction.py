@@ -91,6 +91,9 @@ def test_secrets_too_short_to_be_real_are_ignored() -> None:
         json.dumps([["x-api-key", "hunter2"]]),
         'client_secret="x\\"hunter2"',
         "password: ['never closed', 'hunter2'",
+        # JSON inside a JSON string (a body quoted in an error message).
+        json.dumps({"body": json.dumps({"password": "hunter2", "n": 1})}),
+        json.dumps({"body": json.dumps({"token": "hunter2"})})[:-3],  # cut off
     ],
 )
 def test_key_value_pairs_in_free_text_are_redacted(text: str) -> None:
@@ -107,6 +110,12 @@ def test_only_the_values_of_sensitive_pairs_are_redacted_from_text() -> None:
         "token bucket refilled after [('accept', '*/*'), ('authorization', '[REDACTED]'),"
         " ('x-request-id', 'r1')] with {'password': [REDACTED], 'user': 'u'}"
     )
+
+
+def test_escaped_json_keeps_its_shape_and_its_other_fields() -> None:
+    text = json.dumps({"body": json.dumps({"token": "hunter2", "n": 1})})
+    out = Redactor().text(text)
+    assert json.loads(json.loads(out)["body"]) == {"token": REDACTED, "n": 1}
 
 
 def test_canary_in_nested_log_fields_never_reaches_output(logs: CapturedLogs) -> None:
