@@ -169,7 +169,7 @@ def platform_process(tmp_path: Path) -> Iterator[ServiceProcess]:
 
 def test_slow_body_fault_stalls_after_the_headers(platform_process: ServiceProcess) -> None:
     # Over a real socket: TestClient buffers whole answers, hiding when the headers came.
-    stall_s = 1.5
+    stall_s = 2.0
     with httpx.Client(base_url=platform_process.base_url, timeout=10) as http:
         faults = {"mode": "slow_body", "delay_ms": int(stall_s * 1000)}
         http.put("/admin/faults", json=faults).raise_for_status()
@@ -180,7 +180,7 @@ def test_slow_body_fault_stalls_after_the_headers(platform_process: ServiceProce
             body = answer.read()
         body_s = time.monotonic() - started
     assert (answer.status_code, answer.headers["content-type"]) == (201, "application/json")
-    assert headers_s < stall_s / 3
+    assert headers_s < stall_s / 2  # a local answer's headers: milliseconds, even when busy
     assert body_s >= stall_s
     assert during_stall == 1  # the work was done; only its answer is slow
     assert json.loads(body)["workflow_id"].startswith("wf_")
