@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Generic, TypeVar
 
+import asyncpg
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt
 
@@ -21,6 +22,7 @@ from fake_services.core.quotes import Quote, QuoteStatus
 from fake_services.core.services import CoreServices, Limit, Services, TenantId
 from fake_services.core.tenants import Tenant
 from fake_services.observability import get_logger
+from fake_services.queue import job_runs
 from fake_services.queue.payloads import JobKind, NotificationKind, Notify
 from fake_services.text import Identifier, Name
 
@@ -71,10 +73,14 @@ class ChangeClient(BaseModel):
 
 
 async def _notify(
-    svc: CoreServices, kind: NotificationKind, resource: str, row_id: uuid.UUID
+    svc: CoreServices,
+    conn: asyncpg.Connection,
+    kind: NotificationKind,
+    resource: str,
+    row_id: uuid.UUID,
 ) -> None:
     payload = Notify(kind=kind, resource_type=resource, resource_id=str(row_id))
-    await svc.producer.submit(JobKind.NOTIFY, payload)
+    await job_runs.queued(conn, [await svc.producer.submit(JobKind.NOTIFY, payload)])
 
 
 # Tenants ---------------------------------------------------------------------------------------
@@ -161,9 +167,9 @@ async def get_quote(quote_id: uuid.UUID, svc: Services, tenant: TenantId) -> Quo
 async def change_quote(
     quote_id: uuid.UUID, body: ChangeQuote, svc: Services, tenant: TenantId
 ) -> Quote:
-    async def notify_if_signed(_: str, quote: Quote) -> None:
+    async def notify_if_signed(conn: asyncpg.Connection, _: str, quote: Quote) -> None:
         if quote.status is QuoteStatus.SIGNED:
-            await _notify(svc, NotificationKind.QUOTE_SIGNED, "quote", quote.id)
+            await _notify(svc, conn, NotificationKind.QUOTE_SIGNED, "quote", quote.id)
 
     change = await svc.quotes.change_status(
         tenant,
@@ -214,9 +220,9 @@ async def get_client(client_id: uuid.UUID, svc: Services, tenant: TenantId) -> C
 async def change_client(
     client_id: uuid.UUID, body: ChangeClient, svc: Services, tenant: TenantId
 ) -> Client:
-    async def escalate(previous: str, client: Client) -> None:
+    async def escalate(conn: asyncpg.Connection, previous: str, client: Client) -> None:
         if clients.needs_escalation(client, previous):
-            await _notify(svc, NotificationKind.CLIENT_CHURN_RISK, "client", client.id)
+            await _notify(svc, conn, NotificationKind.CLIENT_CHURN_RISK, "client", client.id)
 
     change = await svc.clients.change_status(
         tenant,

@@ -94,10 +94,11 @@ class TenantTable(Generic[Model]):
         target: str,
         *,
         check: Callable[[str, str], None],
-        after: Callable[[str, Model], Awaitable[None]] | None = None,
+        after: Callable[[asyncpg.Connection, str, Model], Awaitable[None]] | None = None,
     ) -> StatusChange[Model]:
         """Lock the row, let `check(current, target)` veto, write, then run
-        `after(previous, row)` (e.g. an enqueue) before commit: if it fails, nothing changes."""
+        `after(conn, previous, row)` (e.g. an enqueue) in the transaction: if it fails, nothing
+        changes."""
         async with self.db.query("update", self.table) as conn, conn.transaction():
             locked = await self.db.lock_row(
                 conn,
@@ -119,7 +120,7 @@ class TenantTable(Generic[Model]):
             )
             row = self.rows.one(record)
             if after is not None:
-                await after(previous, row)
+                await after(conn, previous, row)
         return StatusChange(previous, row)
 
     async def count_by(self, *columns: str) -> dict[tuple[str, ...], int]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 
+import asyncpg
 from pydantic import BaseModel
 
 from fake_services.core import automations
@@ -62,7 +63,8 @@ class AutomationVersion(BaseModel):
     updated_at: datetime
 
 
-AfterInsert = Callable[[AutomationVersion], Awaitable[None]]
+# Runs in the insert's transaction, on its connection.
+AfterInsert = Callable[[asyncpg.Connection, AutomationVersion], Awaitable[None]]
 
 
 class VersionRepository:
@@ -101,7 +103,7 @@ class VersionRepository:
                 notes,
             )
             version = self.table.rows.one(record)
-            await after_insert(version)
+            await after_insert(conn, version)
         return version
 
     async def list(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
@@ -24,6 +25,7 @@ from fake_services.core.services import CoreServices, Limit, Services, TenantId
 from fake_services.core.versions import USER_TRANSITIONS, AutomationVersion, VersionStatus
 from fake_services.flags import Flag
 from fake_services.observability import ErrorCode, ServiceError, get_logger
+from fake_services.queue import job_runs
 from fake_services.queue.payloads import BuildVersion, IngestVersion, JobKind
 from fake_services.queue.producer import Submission
 from fake_services.text import Notes
@@ -61,14 +63,14 @@ async def list_versions(
 
 @router.post(routes.AUTOMATION_VERSIONS, status_code=201)
 async def create_version(body: CreateVersion, svc: Services, tenant: TenantId) -> AutomationVersion:
-    async def enqueue(version: AutomationVersion) -> None:
+    async def enqueue(conn: asyncpg.Connection, version: AutomationVersion) -> None:
         jobs = []
         if body.build:
             jobs.append(Submission(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id)))
         if svc.flags.enabled(Flag.AI_INGESTION):
             jobs.append(Submission(JobKind.INGEST_VERSION, IngestVersion(version_id=version.id)))
         if jobs:
-            await svc.producer.submit_all(*jobs)
+            await job_runs.queued(conn, await svc.producer.submit_all(*jobs))
 
     status = VersionStatus.BUILDING if body.build else VersionStatus.DRAFT
     version = await svc.versions.create(tenant, body.automation_id, body.notes, status, enqueue)
@@ -97,9 +99,10 @@ async def change_version_status(
     if body.status is VersionStatus.ARCHIVED and current.workflow_id is not None:
         await _deactivate_remote(svc, current)
 
-    async def enqueue_build(_: str, version: AutomationVersion) -> None:
+    async def enqueue_build(conn: asyncpg.Connection, _: str, version: AutomationVersion) -> None:
         if version.status is VersionStatus.BUILDING:
-            await svc.producer.submit(JobKind.BUILD_VERSION, BuildVersion(version_id=version.id))
+            build = BuildVersion(version_id=version.id)
+            await job_runs.queued(conn, [await svc.producer.submit(JobKind.BUILD_VERSION, build)])
 
     change = await svc.versions.table.change_status(
         tenant,

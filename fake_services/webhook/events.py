@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
+import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from fake_services.db import Database
@@ -43,7 +44,8 @@ class RunEvent(BaseModel):
         return value
 
 
-AfterStore = Callable[[RunEvent], Awaitable[None]]
+# Runs in the insert's transaction, on its connection.
+AfterStore = Callable[[asyncpg.Connection, RunEvent], Awaitable[None]]
 
 
 class RunEventStore:
@@ -73,5 +75,5 @@ class RunEventStore:
             )
             if stored is None:
                 return None
-            await after_store(event)
+            await after_store(conn, event)
         return time.time()

@@ -15,12 +15,13 @@ import time
 from datetime import UTC
 from typing import Any
 
+import asyncpg
 from fastapi import Request
 from pydantic import ValidationError
 
 from fake_services.observability import ErrorCode, ServiceError, current, get_logger
 from fake_services.observability.domain_metrics import RunEventMetrics
-from fake_services.queue import Producer
+from fake_services.queue import Producer, job_runs
 from fake_services.queue.payloads import AggregateUsage, JobKind
 from fake_services.webhook import signature
 from fake_services.webhook.events import RunEvent, RunEventStore
@@ -118,7 +119,7 @@ class RunEventIngestion:
             raise _malformed(f"invalid run event ({', '.join(fields)})") from None
 
     async def _store_once(self, event: RunEvent, first_seen: float) -> float | None:
-        async def enqueue_usage(stored: RunEvent) -> None:
+        async def enqueue_usage(conn: asyncpg.Connection, stored: RunEvent) -> None:
             payload = AggregateUsage(
                 tenant_id=stored.tenant_id,
                 automation_id=stored.automation_id,
@@ -127,7 +128,10 @@ class RunEventIngestion:
                 event_id=stored.event_id,
             )
             # One job per event, named after it: job_runs rows join run_events on it.
-            await self._producer.submit(JobKind.AGGREGATE_USAGE, payload, job_id=stored.event_id)
+            job = await self._producer.submit(
+                JobKind.AGGREGATE_USAGE, payload, job_id=stored.event_id
+            )
+            await job_runs.queued(conn, [job])
 
         request_id = ctx.request_id if (ctx := current()) is not None else ""
         try:

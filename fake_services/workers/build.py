@@ -24,7 +24,7 @@ from fake_services.observability import (
     ServiceError,
     get_logger,
 )
-from fake_services.queue import Job, QueueName
+from fake_services.queue import Job, QueueName, job_runs
 from fake_services.queue.payloads import BuildVersion, JobKind, NotificationKind, Notify
 from fake_services.workers.errors import JobDeferred, PermanentJobError
 from fake_services.workers.handler import JobHandler, WorkerContext, payload_of
@@ -152,4 +152,11 @@ class BuildWorker(JobHandler):
 
     async def _notify(self, kind: NotificationKind, version_id: uuid.UUID) -> None:
         payload = Notify(kind=kind, resource_type="automation_version", resource_id=str(version_id))
-        await self.ctx.producer.submit(JobKind.NOTIFY, payload)
+        job = await self.ctx.producer.submit(JobKind.NOTIFY, payload)
+        # No write to share a transaction with: the row follows the push. Should it fail, the
+        # notification is still sent, and its first start writes the row.
+        try:
+            async with self.ctx.db.query("insert", job_runs.TABLE) as conn:
+                await job_runs.queued(conn, [job])
+        except ServiceError as exc:
+            _log.warning("could not record queued job", error_code=exc.code, queue=job.queue)

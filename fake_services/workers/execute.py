@@ -24,10 +24,10 @@ from fake_services.observability import (
 )
 from fake_services.observability.context import RequestContext
 from fake_services.queue import Job
+from fake_services.queue.job_runs import JobRuns
 from fake_services.queue.reliable import RetryPolicy
 from fake_services.workers.errors import JobDeferred, PermanentJobError
 from fake_services.workers.handler import JobHandler
-from fake_services.workers.job_runs import JobRuns
 
 _log = get_logger(__name__)
 

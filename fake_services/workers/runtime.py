@@ -24,11 +24,11 @@ from fake_services.observability import ErrorCode, get_logger
 from fake_services.observability.queue_metrics import WorkerMetrics
 from fake_services.periodic import Periodic, run_every, stop_tasks
 from fake_services.queue import Job
+from fake_services.queue.job_runs import JobRuns
 from fake_services.queue.redis_client import REDIS_FAILURES
 from fake_services.queue.reliable import ReliableQueue
 from fake_services.workers.execute import JobExecutor, Outcome
 from fake_services.workers.handler import JobHandler, WorkerContext
-from fake_services.workers.job_runs import JobRuns
 
 _log = get_logger(__name__)
 

@@ -104,7 +104,9 @@ def test_a_status_change_measures_its_wait_for_the_row_lock(
     assert sample(core, "db_lock_wait_time_seconds_bucket", {"le": "0.4"}) == 0
 
 
-def test_quote_lifecycle_notifies_on_signature(core: TestClient, redis_url: str) -> None:
+def test_quote_lifecycle_notifies_on_signature(
+    core: TestClient, redis_url: str, database_url: str
+) -> None:
     quote = create(core, "/v1/admin/quotes", {"title": "Phase 1", "amount_cents": 120000})
     path = f"/v1/admin/quotes/{quote['id']}"
     assert quote["status"] == "draft"
@@ -118,6 +120,10 @@ def test_quote_lifecycle_notifies_on_signature(core: TestClient, redis_url: str)
         "resource_type": "quote",
         "resource_id": quote["id"],
     }
+    runs = fetch(database_url, "SELECT queue, job_id, status, started_at FROM job_runs")
+    assert runs == [
+        {"queue": "notifications", "job_id": notice.id, "status": "queued", "started_at": None}
+    ]
     assert patch(core, path, {"status": "draft"}).status_code == 409  # signed is final
 
 

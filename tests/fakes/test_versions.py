@@ -51,7 +51,7 @@ def set_flag(core: TestClient, flag: str, enabled: bool) -> None:
 
 
 def test_creating_a_version_enqueues_its_build_and_ingestion(
-    core: TestClient, redis_url: str
+    core: TestClient, redis_url: str, database_url: str
 ) -> None:
     automation = new_automation(core)
     response = core.post(
@@ -75,6 +75,26 @@ def test_creating_a_version_enqueues_its_build_and_ingestion(
     assert build.enqueued_at > 0
     (ingest,) = queued(redis_url, "ai-ingestion")
     assert ingest.payload == {"version_id": version["id"]}
+    # Each job has its row from the start: one no worker ever picks up still counts (as a miss)
+    # in the async SLOs measured from job_runs.
+    rows = fetch(
+        database_url,
+        "SELECT queue, job_id, request_id, tenant_id, status, attempts, started_at,"
+        " extract(epoch FROM enqueued_at)::float8 AS enqueued_at FROM job_runs ORDER BY queue",
+    )
+    assert rows == [
+        {
+            "queue": job.queue,
+            "job_id": job.id,
+            "request_id": "req-version-0001",
+            "tenant_id": "t1",
+            "status": "queued",
+            "attempts": 0,
+            "started_at": None,
+            "enqueued_at": pytest.approx(job.enqueued_at, abs=1e-3),
+        }
+        for job in (ingest, build)
+    ]
     assert new_version(core, automation["id"])["version"] == 2
 
 
@@ -226,3 +246,4 @@ def test_queue_down_fails_the_write_without_a_row(
         )
         assert (response.status_code, response.json()["error_code"]) == (503, "queue_unavailable")
     assert fetch(database_url, "SELECT id FROM automation_versions") == []
+    assert fetch(database_url, "SELECT job_id FROM job_runs") == []

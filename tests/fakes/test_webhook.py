@@ -71,6 +71,13 @@ def test_a_signed_event_is_stored_and_aggregated(
     (job,) = queued(redis_url, "usage-aggregation")
     assert job.kind == "aggregate_usage"
     assert job.id == sent["event_id"]  # one job per event: the usage SLI joins on it
+    (run,) = fetch(database_url, "SELECT queue, job_id, request_id, status FROM job_runs")
+    assert run == {
+        "queue": "usage-aggregation",
+        "job_id": job.id,
+        "request_id": "req-webhook-0001",
+        "status": "queued",
+    }
     assert job.payload["event_id"] == sent["event_id"]
     assert job.request_id == "req-webhook-0001"
     assert job.payload["automation_id"] == "automation-1"

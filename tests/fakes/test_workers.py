@@ -142,6 +142,12 @@ def test_build_turns_a_version_into_a_workflow(
     (notice,) = queued(redis_url, "notifications")
     assert notice.payload["kind"] == "build_succeeded"
     assert notice.request_id == "req-build-00000001"  # correlation continues to the next queue
+    (notice_run,) = job_runs(database_url, "notifications")
+    assert (notice_run["job_id"], notice_run["status"], notice_run["started_at"]) == (
+        notice.id,
+        "queued",
+        None,
+    )
     worker_lines = [e for e in logs.lines() if e.get("job_type") == "build_version"]
     assert {e["request_id"] for e in worker_lines} == {"req-build-00000001"}
     job_span = next(

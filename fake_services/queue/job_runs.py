@@ -1,21 +1,48 @@
 """`job_runs`: enqueue, start and finish time of every job, with its request id (async SLIs).
 
+A producer writes a job's row, `queued`, in the transaction that enqueues it (`queued`), so a
+job no worker ever starts still counts, as a miss, in the async SLOs measured from this table
+(scenarios/catalog/slos.yaml); a rolled-back write leaves no row. Workers then record each
+start and the outcome. Where a job comes without its row (a producer outside a transaction
+whose row write failed) the first start writes it.
+
 `attempts` counts deliveries to a worker, including one cut short by a crash, so it can exceed
 the retry count kept in the job envelope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import asyncpg
+
 from fake_services.db import Database
-from fake_services.queue import Job
+from fake_services.queue.jobs import Job
 
 TABLE = "job_runs"
 
 
 def _utc(unix_s: float) -> datetime:
     return datetime.fromtimestamp(unix_s, UTC)
+
+
+async def queued(conn: asyncpg.Connection, jobs: Sequence[Job]) -> None:
+    """The rows of jobs just enqueued, in the caller's transaction. A worker may have started
+    one already (Redis hands jobs over before the producer commits): its row stands."""
+    await conn.execute(
+        f"INSERT INTO {TABLE} (queue, job_id, kind, request_id, tenant_id, enqueued_at, status,"
+        " attempts) SELECT q, j, k, r, t, e, 'queued', 0"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::timestamptz[]) AS u(q, j, k, r, t, e)"
+        " ON CONFLICT (queue, job_id) DO NOTHING",
+        [job.queue for job in jobs],
+        [job.id for job in jobs],
+        [job.kind for job in jobs],
+        [job.request_id for job in jobs],
+        [job.tenant_id for job in jobs],
+        [_utc(job.enqueued_at) for job in jobs],
+    )
 
 
 class JobRuns:
