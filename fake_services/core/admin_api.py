@@ -22,7 +22,6 @@ from fake_services.core.quotes import Quote, QuoteStatus
 from fake_services.core.services import CoreServices, Limit, Services, TenantId
 from fake_services.core.tenants import Tenant
 from fake_services.observability import get_logger
-from fake_services.queue import job_runs
 from fake_services.queue.payloads import JobKind, NotificationKind, Notify
 from fake_services.text import Identifier, Name
 
@@ -80,7 +79,7 @@ async def _notify(
     row_id: uuid.UUID,
 ) -> None:
     payload = Notify(kind=kind, resource_type=resource, resource_id=str(row_id))
-    await job_runs.queued(conn, [await svc.producer.submit(JobKind.NOTIFY, payload)])
+    await svc.producer.submit(JobKind.NOTIFY, payload, conn=conn)
 
 
 # Tenants ---------------------------------------------------------------------------------------

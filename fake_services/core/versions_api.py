@@ -25,7 +25,6 @@ from fake_services.core.services import CoreServices, Limit, Services, TenantId
 from fake_services.core.versions import USER_TRANSITIONS, AutomationVersion, VersionStatus
 from fake_services.flags import Flag
 from fake_services.observability import ErrorCode, ServiceError, get_logger
-from fake_services.queue import job_runs
 from fake_services.queue.payloads import BuildVersion, IngestVersion, JobKind
 from fake_services.queue.producer import Submission
 from fake_services.text import Notes
@@ -70,7 +69,7 @@ async def create_version(body: CreateVersion, svc: Services, tenant: TenantId) -
         if svc.flags.enabled(Flag.AI_INGESTION):
             jobs.append(Submission(JobKind.INGEST_VERSION, IngestVersion(version_id=version.id)))
         if jobs:
-            await job_runs.queued(conn, await svc.producer.submit_all(*jobs))
+            await svc.producer.submit_all(*jobs, conn=conn)
 
     status = VersionStatus.BUILDING if body.build else VersionStatus.DRAFT
     version = await svc.versions.create(tenant, body.automation_id, body.notes, status, enqueue)
@@ -102,7 +101,7 @@ async def change_version_status(
     async def enqueue_build(conn: asyncpg.Connection, _: str, version: AutomationVersion) -> None:
         if version.status is VersionStatus.BUILDING:
             build = BuildVersion(version_id=version.id)
-            await job_runs.queued(conn, [await svc.producer.submit(JobKind.BUILD_VERSION, build)])
+            await svc.producer.submit(JobKind.BUILD_VERSION, build, conn=conn)
 
     change = await svc.versions.table.change_status(
         tenant,

@@ -84,13 +84,13 @@ _KEY_CACHE_SIZE = 1024
 
 def _quote_like(original: str) -> str:
     """The redacted value, quoted as the original was (`"x"`, `b'x'`, `\\"x\\"`)."""
-    prefix = "b" if original[:1] in ("b", "B") and original[1:2] in ("'", '"') else ""
-    prefix = "\\" if original[:1] == "\\" and original[1:2] in ("'", '"') else prefix
+    prefixed = original[1:2] in ("'", '"') and original[:1] in ("b", "B", "\\")
+    prefix = original[:1] if prefixed else ""
     quote = original[len(prefix) : len(prefix) + 1]
-    if quote in ("'", '"'):
-        closing = quote if prefix != "\\" else prefix + quote
-        return prefix + quote + REDACTED + closing
-    return REDACTED
+    if quote not in ("'", '"'):
+        return REDACTED
+    closing = prefix + quote if prefix == "\\" else quote  # an escaped quote closes escaped
+    return prefix + quote + REDACTED + closing
 
 
 def _bracket_end(text: str, start: int) -> int:

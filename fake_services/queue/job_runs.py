@@ -1,10 +1,10 @@
 """`job_runs`: enqueue, start and finish time of every job, with its request id (async SLIs).
 
-A producer writes a job's row, `queued`, in the transaction that enqueues it (`queued`), so a
-job no worker ever starts still counts, as a miss, in the async SLOs measured from this table
-(scenarios/catalog/slos.yaml); a rolled-back write leaves no row. Workers then record each
-start and the outcome. Where a job comes without its row (a producer outside a transaction
-whose row write failed) the first start writes it.
+A producer writes a job's row, `queued`, in the transaction that enqueues it (`Producer.submit`
+with `conn`), so a job no worker ever starts still counts, as a miss, in the async SLOs
+measured from this table (scenarios/catalog/slos.yaml); a rolled-back write leaves no row.
+Workers then record each start and the outcome. Where a job comes without its row (a producer
+outside a transaction whose row write failed) the first start writes it.
 
 `attempts` counts deliveries to a worker, including one cut short by a crash, so it can exceed
 the retry count kept in the job envelope.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import redis.asyncio as redis
 from pydantic import BaseModel
 
@@ -20,6 +21,7 @@ from fake_services.observability import (
     tracing,
 )
 from fake_services.observability.context import new_request_id
+from fake_services.queue import job_runs
 from fake_services.queue.jobs import Job, new_job_id
 from fake_services.queue.names import ready_key
 from fake_services.queue.payloads import QUEUE_OF, JobKind
@@ -66,21 +68,34 @@ class Producer:
         self._redis = client
         self._tracer = tracer
 
-    async def submit(self, kind: JobKind, payload: BaseModel, job_id: str | None = None) -> Job:
+    async def submit(
+        self,
+        kind: JobKind,
+        payload: BaseModel,
+        job_id: str | None = None,
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> Job:
         """Enqueue a typed payload on the queue its kind travels on."""
-        (job,) = await self.submit_all(Submission(kind, payload, job_id))
+        (job,) = await self.submit_all(Submission(kind, payload, job_id), conn=conn)
         return job
 
-    async def submit_all(self, *submissions: Submission) -> list[Job]:
+    async def submit_all(
+        self, *submissions: Submission, conn: asyncpg.Connection | None = None
+    ) -> list[Job]:
         """Enqueue several jobs in one round trip, all or none (MULTI/EXEC): a write that
         enqueues before its commit holds its transaction open for one round trip, not one per
-        job. Each job still has its own PRODUCER span and log line."""
-        return await self._push(
+        job. Each job still has its own PRODUCER span and log line. `conn`, the caller's
+        transaction, also gets each job's `job_runs` row, queued (job_runs.queued)."""
+        jobs = await self._push(
             [
                 self._pending(QUEUE_OF[s.kind], s.kind, s.payload.model_dump(mode="json"), s.job_id)
                 for s in submissions
             ]
         )
+        if conn is not None:
+            await job_runs.queued(conn, jobs)
+        return jobs
 
     async def enqueue(
         self, queue: str, kind: str, payload: dict[str, Any], job_id: str | None = None

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from fake_services.observability import ErrorCode, ServiceError, current, get_logger
 from fake_services.observability.domain_metrics import RunEventMetrics
-from fake_services.queue import Producer, job_runs
+from fake_services.queue import Producer
 from fake_services.queue.payloads import AggregateUsage, JobKind
 from fake_services.webhook import signature
 from fake_services.webhook.events import RunEvent, RunEventStore
@@ -128,10 +128,9 @@ class RunEventIngestion:
                 event_id=stored.event_id,
             )
             # One job per event, named after it: job_runs rows join run_events on it.
-            job = await self._producer.submit(
-                JobKind.AGGREGATE_USAGE, payload, job_id=stored.event_id
+            await self._producer.submit(
+                JobKind.AGGREGATE_USAGE, payload, job_id=stored.event_id, conn=conn
             )
-            await job_runs.queued(conn, [job])
 
         request_id = ctx.request_id if (ctx := current()) is not None else ""
         try:

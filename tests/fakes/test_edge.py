@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fake_services import env as envvars
@@ -16,6 +15,7 @@ from fake_services.edge.settings import ApiKey, EdgeSettings
 from fake_services.observability import Redactor, create_telemetry
 from fake_services.routes import EDGE_RATE_LIMIT, EDGE_ROUTES
 
+from ._core import sample
 from ._fastlane import FallbackSpy
 from .conftest import CapturedLogs
 
@@ -133,13 +133,8 @@ LIMIT = {"requests_per_second": 1}
 
 
 def auth_failures(client: TestClient, reason: str) -> float | None:
-    app = client.app
-    assert isinstance(app, FastAPI)
     labels = {"source_ip": "unknown", "reason": reason}  # the test client's peer is no IP
-    value: float | None = app.state.telemetry.registry.get_sample_value(
-        "auth_failures_total", labels
-    )
-    return value
+    return sample(client, "auth_failures_total", labels)
 
 
 @pytest.mark.parametrize(("method", "path", "key"), TENANT_CHECKED)
