@@ -127,10 +127,16 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
         "edge": REQUEST_ID,
         "core": REQUEST_ID,
     }
-    (run,) = fetch(
-        database_url,
-        "SELECT * FROM job_runs WHERE request_id = $1 AND queue = 'build-requests'",
-        REQUEST_ID,
+    # The outcome row follows the job's span and log line: wait for it rather than race it.
+    (run,) = wait_until(
+        lambda: fetch(
+            database_url,
+            "SELECT * FROM job_runs WHERE request_id = $1 AND queue = 'build-requests'"
+            " AND status <> 'queued' AND status <> 'running'",
+            REQUEST_ID,
+        ),
+        timeout_s=10,
+        what="the build job's outcome row",
     )
     assert (run["status"], run["attempts"]) == ("succeeded", 1)
     # The healthy path is fast: the build SLO (5 min, 5 s at time scale 60) is far away.

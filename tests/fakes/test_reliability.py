@@ -82,24 +82,28 @@ def test_a_job_survives_the_death_of_its_worker(stack: tuple[Stack, str], redis_
     httpx.put(f"{platform}/admin/faults", json={"mode": "none"}, timeout=5).raise_for_status()
     second = start_worker(services, database_url, redis_url, "b")
 
-    wait_until(
-        lambda: (
-            fetch(
-                database_url, "SELECT status FROM automation_versions WHERE id = $1", version["id"]
-            )[0]["status"]
-            == "active"
+    # The outcome row is written after the worker logs "job finished" (the version turns active
+    # earlier, before the worker's last log line and its notification enqueue).
+    (run,) = wait_until(
+        lambda: fetch(
+            database_url,
+            "SELECT * FROM job_runs WHERE job_id = $1 AND status = 'succeeded'",
+            job_id,
         ),
         timeout_s=30,
         what="the second worker to finish the build",
     )
+    assert run["attempts"] == 2  # two deliveries, one completion
+    (built,) = fetch(
+        database_url, "SELECT status FROM automation_versions WHERE id = $1", version["id"]
+    )
+    assert built["status"] == "active"
     assert messages(first, job_id) == ["job started"]
     assert messages(second, job_id).count("job finished") == 1
     reclaimed = [
         line for line in json_lines(second) if line["message"] == "reclaimed jobs of a dead worker"
     ]
     assert reclaimed and reclaimed[0]["jobs"] == 1
-    (run,) = fetch(database_url, "SELECT * FROM job_runs WHERE job_id = $1", job_id)
-    assert (run["status"], run["attempts"]) == ("succeeded", 2)  # two deliveries, one completion
     workflows = httpx.get(f"{platform}/admin/workflows", timeout=5).json()
     # The automation's workflow and the version's, each under its own key: the killed worker's
     # create, delivered twice, made no second workflow.
