@@ -127,7 +127,7 @@ def test_one_request_is_traced_from_the_edge_to_the_worker(stack: tuple[Stack, s
         "edge": REQUEST_ID,
         "core": REQUEST_ID,
     }
-    # The outcome row follows the job's span and log line: wait for it rather than race it.
+    # The outcome row follows the job's last log line: wait for it rather than race it.
     (run,) = wait_until(
         lambda: fetch(
             database_url,

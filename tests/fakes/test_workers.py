@@ -217,7 +217,14 @@ def test_a_failing_platform_dead_letters_the_build(
             lambda: dead_letters(redis_url, "build-requests"), timeout_s=10, what="a dead letter"
         )
         wait_until(lambda: version_row(database_url, version["id"])["status"] == "build_failed", 5)
-        assert sample(worker, "worker_dead_letter_count_total", {"queue": "build-requests"}) == 1
+        # The counters move last, after the dead-letter follow-up's notification.
+        wait_until(
+            lambda: (
+                sample(worker, "worker_dead_letter_count_total", {"queue": "build-requests"}) == 1
+            ),
+            5,
+            what="the dead letter to be counted",
+        )
         assert jobs(worker, "build-requests", "failed") == 2
     (dead,) = dead_letters(redis_url, "build-requests")
     assert (dead["attempts"], dead["last_error_code"]) == (3, "wrk_platform_error")
@@ -296,7 +303,8 @@ def test_ai_ingestion_indexes_a_digest_never_the_text(
     version = new_version(core, notes=f"token={CANARY} and more words")
     with running_worker(AiIngestionWorker, database_url, redis_url) as worker:
         wait_until(lambda: fetch(database_url, "SELECT * FROM ai_documents"), 10, what="ingestion")
-        assert jobs(worker, "ai-ingestion", "succeeded") == 1
+        # Counted once the job is concluded, a few round trips after the document is stored.
+        wait_until(lambda: jobs(worker, "ai-ingestion", "succeeded") == 1, 10, what="the job")
     (doc,) = fetch(database_url, "SELECT * FROM ai_documents")
     assert str(doc["version_id"]) == version["id"]
     assert len(doc["content_sha256"]) == 64
