@@ -39,6 +39,8 @@ class FaultConfig(BaseModel):
     ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     # validate_default: a slow_body that leaves delay_ms out is refused as well.
     delay_ms: int = Field(default=0, ge=0, le=MAX_DELAY_MS, validate_default=True)
+    # The status of an error_5xx answer: real outages answer 502, 503 or 504 as often as 500.
+    status: int = Field(default=500, ge=500, le=599)
 
     @field_validator("delay_ms")
     @classmethod
@@ -47,6 +49,14 @@ class FaultConfig(BaseModel):
         if info.data.get("mode") is FaultMode.SLOW_BODY and delay_ms == 0:
             raise ValueError("slow_body needs delay_ms > 0 (the stall before the body)")
         return delay_ms
+
+    @field_validator("status")
+    @classmethod
+    def _status_of_5xx_only(cls, status: int, info: ValidationInfo) -> int:
+        # Set with another mode it would silently change nothing.
+        if status != 500 and info.data.get("mode") is not FaultMode.ERROR_5XX:
+            raise ValueError("status applies to error_5xx only")
+        return status
 
 
 @dataclass(frozen=True)
@@ -85,17 +95,17 @@ class FaultInjector:
             trickle = _trickle(answer.content(), stall_s)
             return StreamingResponse(trickle, status_code=answer.status, media_type=JSON)
         await asyncio.sleep(fault.delay_ms / 1000)
-        refusal = _refusal(fault.mode)
+        refusal = _refusal(fault)
         if refusal is not None:
             return refusal
         answer = work()
         return Response(b'{"workflow_id": ', status_code=answer.status, media_type=JSON)
 
 
-def _refusal(mode: FaultMode) -> Response | None:
-    if mode is FaultMode.ERROR_5XX:
-        return error_response(ErrorCode.INTERNAL_ERROR, "injected fault", 500)
-    if mode is FaultMode.THROTTLE_429:
+def _refusal(fault: FaultConfig) -> Response | None:
+    if fault.mode is FaultMode.ERROR_5XX:
+        return error_response(ErrorCode.INTERNAL_ERROR, "injected fault", fault.status)
+    if fault.mode is FaultMode.THROTTLE_429:
         return error_response(
             ErrorCode.RATE_LIMITED, "injected throttling", 429, {"Retry-After": "1"}
         )

@@ -124,14 +124,18 @@ def counts(client: TestClient) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "status", "code"),
-    [("error_5xx", 500, "internal_error"), ("throttle_429", 429, "rate_limited")],
+    ("faults", "status", "code"),
+    [
+        ({"mode": "error_5xx"}, 500, "internal_error"),
+        ({"mode": "error_5xx", "status": 503}, 503, "internal_error"),
+        ({"mode": "throttle_429"}, 429, "rate_limited"),
+    ],
 )
 def test_error_faults_refuse_the_request_unprocessed(
-    client: TestClient, mode: str, status: int, code: str
+    client: TestClient, faults: dict[str, object], status: int, code: str
 ) -> None:
     workflow_id = create(client).json()["workflow_id"]
-    set_faults(client, mode=mode, ratio=1.0)
+    set_faults(client, **faults)
     response = create(client, **{"Idempotency-Key": "version-1"})
     assert (response.status_code, response.json()["error_code"]) == (status, code)
     if status == 429:
@@ -206,11 +210,23 @@ def test_delay_and_ratio(client: TestClient) -> None:
     assert counts(client)["total"] == 1 + statuses.count(201)
     set_faults(client, mode="none")
     assert {create(client).status_code for _ in range(10)} == {201}
-    assert client.get("/admin/faults").json() == {"mode": "none", "ratio": 1.0, "delay_ms": 0}
+    assert client.get("/admin/faults").json() == {
+        "mode": "none",
+        "ratio": 1.0,
+        "delay_ms": 0,
+        "status": 500,
+    }
 
 
 @pytest.mark.parametrize(
-    "config", [{"mode": "explode"}, {"mode": "error_5xx", "ratio": 2}, {"delay_ms": -1}]
+    "config",
+    [
+        {"mode": "explode"},
+        {"mode": "error_5xx", "ratio": 2},
+        {"delay_ms": -1},
+        {"mode": "error_5xx", "status": 404},
+        {"mode": "throttle_429", "status": 503},  # a status the mode would not answer
+    ],
 )
 def test_invalid_fault_configs_are_422(client: TestClient, config: dict[str, object]) -> None:
     assert client.put("/admin/faults", json=config).status_code == 422
