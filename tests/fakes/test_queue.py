@@ -144,6 +144,19 @@ def test_an_orphan_can_be_released(redis_url: str) -> None:
     run(redis_url, scenario)
 
 
+def test_connecting_leaves_no_error_on_the_server(redis_url: str) -> None:
+    async def scenario(client: aioredis.Redis) -> list[str]:
+        await client.config_resetstat()  # this client's own connection is counted before it
+        fresh = connect_redis(redis_url)
+        try:
+            await fresh.ping()
+        finally:
+            await fresh.aclose()
+        return [key for key in await client.info("errorstats") if key.startswith("errorstat_")]
+
+    assert run(redis_url, scenario) == []
+
+
 def test_enqueue_fails_as_queue_unavailable() -> None:
     async def scenario() -> None:
         client = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
