@@ -3,7 +3,8 @@
 Two independent nets, because either alone leaks: sensitive *keys* (at any nesting level, and in
 free text such as exception messages, `password=...`) and known secret *values* (API keys,
 database passwords, values from WRK_REDACT_VALUES) wherever they appear inside a string,
-mapping keys included.
+mapping keys included. A URL's password (`scheme://user:password@host`, as drivers print their
+DSN in errors) is hidden too, configured or not.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ _KEY_IN_TEXT = re.compile(
 # What matters to a bracket's extent: brackets, quotes, and escapes (a character each).
 _BRACKET_EVENTS = re.compile(r"(?s)\\.|[\[\](){}\"']")
 
+# The password of a URL's userinfo. Unencoded `/ ? # @` cannot be in it (the URL would not
+# parse), and excluding them keeps `host:port/path?x=a@b` from reading as credentials.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s/?#@]+@")
+
 
 _KEY_SCREEN = re.compile(r"(?i)" + _KEY_ALTERNATION)
 # Substrings every match of _KEY_SCREEN contains (lower-cased ASCII): plain `in` tests are many
@@ -67,10 +72,13 @@ def is_sensitive_key(key: str) -> bool:
 
 
 def _plainly_safe(value: str, secrets: tuple[str, ...]) -> bool:
-    """True when `value` holds no known secret and no sensitive key name: nothing to redact.
+    """True when `value` holds no known secret, no sensitive key name and no URL with
+    credentials: nothing to redact.
     Non-ASCII text goes the full way (regex case folding goes beyond str.lower())."""
     if any(secret in value for secret in secrets) or not value.isascii():
         return False
+    if "@" in value and "://" in value:
+        return False  # perhaps a URL with credentials
     lowered = value.lower()
     return not any(anchor in lowered for anchor in _KEY_ANCHORS)
 
@@ -169,6 +177,8 @@ class Redactor:
             return value
         if self._values_pattern is not None:
             value = self._values_pattern.sub(REDACTED, value)
+        if "://" in value:
+            value = _URL_PASSWORD.sub(r"\g<head>" + REDACTED + "@", value)
         # Cheap screen first: the full key=value pattern backtracks, and most strings on the
         # hot path (ids, routes, messages) name no sensitive key at all.
         if _KEY_SCREEN.search(value) is None:

@@ -233,3 +233,35 @@ def test_numbers_stay_numbers_int_enums_included() -> None:
     out = Redactor(frozenset({CANARY})).redact(doc)
     assert out == doc
     assert json_lines.encode(out) == '{"status":404,"ok":true,"ms":1.5,"none":null}'
+
+
+_URL_TEXT = st.text(alphabet=st.sampled_from("abcXYZ09-._~%"), min_size=0, max_size=8)
+
+
+@given(
+    scheme=st.sampled_from(["postgresql", "redis", "amqp", "http", "git+ssh"]),
+    user=_URL_TEXT,
+    host=st.sampled_from(["db", "127.0.0.1:5432", "[::1]:6379"]),
+    before=st.sampled_from(["", "connect failed: ", "dsn='", '{"url": "']),
+    after=st.sampled_from(["", "/wrk", "/0?timeout=5", "' refused", '"}']),
+)
+def test_a_url_password_never_shows_even_unconfigured(
+    scheme: str, user: str, host: str, before: str, after: str
+) -> None:
+    text = f"{before}{scheme}://{user}:{CANARY}@{host}{after}"
+    redacted = Redactor().text(text)
+    assert CANARY not in redacted
+    assert redacted == f"{before}{scheme}://{user}:{REDACTED}@{host}{after}"  # the rest is kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://core:8080/v1/automations?owner=a@b.example",  # a port, then an @ in the query
+        "git+ssh://git@example.com/repo",  # a user without a password
+        "mailto:someone@example.com",
+        "redis://127.0.0.1:6379/0",
+    ],
+)
+def test_urls_without_a_password_are_kept(text: str) -> None:
+    assert Redactor().text(text) == text
