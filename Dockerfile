@@ -17,7 +17,7 @@ RUN pip install \
     "httptools>=0.6" \
     "uvloop>=0.19" \
     "asyncpg>=0.29" \
-    "redis>=5" \
+    "redis>=8.1" \
     "prometheus-client>=0.20" \
     "opentelemetry-api>=1.24"
 
