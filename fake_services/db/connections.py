@@ -146,7 +146,10 @@ class ConnectionPool:
             waiter.cancel()
             return
         if not waiter.cancelled() and waiter.exception() is None:
-            self._hand_over(waiter.result())
+            handed = waiter.result()
+            if handed is not None:
+                self._leased.discard(handed)
+            self._hand_over(handed)
 
     async def _open(self) -> asyncpg.Connection:
         self._opening += 1
@@ -162,6 +165,10 @@ class ConnectionPool:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
+                if conn is not None:
+                    # Leased from now: until the waiter runs, the connection is in neither
+                    # list, and an acquire in between would open one past max_size.
+                    self._leased.add(conn)
                 waiter.set_result(conn)
                 return
         if conn is not None:

@@ -117,6 +117,22 @@ def test_a_waiter_that_gives_up_passes_its_connection_on(postgres: _postgres.Pos
     run_with_pool(postgres, body)
 
 
+def test_a_connection_handed_to_a_waiter_still_counts(postgres: _postgres.Postgres) -> None:
+    async def body(pool: ConnectionPool) -> None:
+        lease = pool.acquire(1)
+        await lease.__aenter__()
+        waiter = asyncio.create_task(backend_pid(pool, timeout=5))
+        await asyncio.sleep(0.05)  # queued for the only connection
+        await lease.__aexit__(None, None, None)  # handed to the waiter, which has not run yet
+        assert pool.get_size() == 1
+        # An acquire in between waits its turn instead of opening a connection past max_size.
+        async with pool.acquire(2):
+            assert waiter.done()
+            assert (pool.get_size(), pool.get_idle_size()) == (1, 0)
+
+    run_with_pool(postgres, body, max_size=1)
+
+
 def test_after_a_client_timeout_the_connection_is_not_reused(
     postgres: _postgres.Postgres,
 ) -> None:
