@@ -147,9 +147,10 @@ class ConnectionPool:
             return
         if not waiter.cancelled() and waiter.exception() is None:
             handed = waiter.result()
-            if handed is not None:
-                self._leased.discard(handed)
-            self._hand_over(handed)
+            if handed is None:
+                self._hand_over(None)
+            else:
+                self.give_back(handed, reusable=True)  # leased to it at the hand-over
 
     async def _open(self) -> asyncpg.Connection:
         self._opening += 1
