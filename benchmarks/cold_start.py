@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.catalog import load_catalog
-from harness.rules import render_alertmanager_config, render_rules
+from harness.spec.catalog import load_catalog
+from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.stack.local import LocalStack, LocalStackConfig
 
 ROOT = Path(__file__).resolve().parents[1]

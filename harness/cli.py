@@ -51,9 +51,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from harness.catalog import load_catalog
-    from harness.discovery import scenario_files
-    from harness.scenario import load_scenarios
+    from harness.spec.catalog import load_catalog
+    from harness.spec.discovery import scenario_files
+    from harness.spec.scenario import load_scenarios
 
     catalog = load_catalog(args.scenarios / "catalog")
     scenarios = load_scenarios(scenario_files(args.scenarios), catalog)
@@ -62,9 +62,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from harness.catalog import load_catalog
-    from harness.rules import render_alertmanager_config, render_rules
-    from harness.timescale import Timing
+    from harness.spec.catalog import load_catalog
+    from harness.spec.rules import render_alertmanager_config, render_rules
+    from harness.spec.timescale import Timing
 
     catalog = load_catalog(args.scenarios / "catalog")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,10 +123,10 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _dashboards(args: argparse.Namespace) -> int:
-    from harness.catalog import load_catalog
     from harness.dashboards.grafana import render_dashboards
     from harness.dashboards.provisioning import grafana_tree, write_files
     from harness.errors import ConfigError, Problem
+    from harness.spec.catalog import load_catalog
 
     catalog = load_catalog(args.scenarios / "catalog")
     if catalog.dashboards is None:
@@ -155,7 +155,7 @@ def _add_dashboards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _gameday(args: argparse.Namespace) -> int:
     from harness.gameday.run import GamedayRequest, run_gameday
-    from harness.progress import LiveProgress
+    from harness.run.progress import LiveProgress
 
     request = GamedayRequest(
         scenario=args.scenario,
@@ -182,7 +182,7 @@ def _add_gameday(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from harness.stack.lease import sweep_scratch
+    from harness.stack.folder_lock import sweep_scratch
 
     for folder in sweep_scratch():
         print(f"removed {folder}")

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.discovery import SCENARIO_SUFFIXES, find_catalog_dir
 from harness.errors import ConfigError, HarnessError
+from harness.spec.discovery import SCENARIO_SUFFIXES, find_catalog_dir
 
 if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when running
-    from harness.faults import FaultInjector
     from harness.observe.logs import LogStore
     from harness.observe.prometheus import PrometheusClient
     from harness.observe.receiver import NotificationReceiver
     from harness.observe.traces import SpanStore
-    from harness.runner import Observers, ScenarioResult
-    from harness.session import ConformanceSession, RunOptions
+    from harness.run.faults import FaultInjector
+    from harness.run.runner import Observers, ScenarioResult
+    from harness.run.session import ConformanceSession, RunOptions
     from harness.stack.target import Target
 
 _SESSION = pytest.StashKey["ConformanceSession"]()
@@ -170,7 +170,7 @@ def pytest_collection_modifyitems(
     scenario_items = [i for i in items if isinstance(i, ScenarioItem)]
     if not scenario_items:
         return
-    from harness.session import ConformanceSession
+    from harness.run.session import ConformanceSession
 
     options = _options(config, scenario_items[0].path)
     try:
@@ -192,7 +192,7 @@ def pytest_collection_modifyitems(
 
 def _options(config: pytest.Config, first: Path) -> RunOptions:
     from harness.report.results import new_run_id
-    from harness.session import RunOptions
+    from harness.run.session import RunOptions
 
     catalog = find_catalog_dir(first)
     assert catalog is not None  # collected only when a catalogue is beside the file

@@ -6,8 +6,8 @@ same stack. This one proves the two things every other check relies on.
 
 from __future__ import annotations
 
-from harness.faults import FaultInjector, Outage
 from harness.observe.prometheus import PrometheusClient
+from harness.run.faults import FaultInjector, Outage
 from harness.stack.target import Target
 
 

@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.alerts import Check
 from harness.observe.series import CapturedSeries, SeriesPoints, SeriesSpec
 from harness.report.results import RunResult
-from harness.runner import Phases, ScenarioResult
-from harness.timescale import Timing
-from harness.verdicts import Check
+from harness.run.runner import Phases, ScenarioResult
+from harness.spec.timescale import Timing
 
 T0 = 1_795_000_000.0  # a fixed moment: reports of the same run are byte-identical
 TIMING = Timing.for_scale(60.0, 300.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.dashboards.model import DashboardsFile
 from harness.errors import Problem
-from harness.validation import SeriesVocabulary, display_path, read_yaml, validate_data
+from harness.spec.files import SeriesVocabulary, display_path, read_yaml, validate_data
 
 DASHBOARDS_FILE = "dashboards.yaml"
 

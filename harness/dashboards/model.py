@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from harness.validation import (
+from harness.spec.files import (
     PositiveSeconds,
     SpecRef,
     StrictModel,

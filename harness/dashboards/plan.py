@@ -8,7 +8,7 @@ from harness.dashboards.expect import DashboardExpect, Move
 from harness.dashboards.model import Dashboard, DashboardsFile, Panel
 from harness.dashboards.queries import expr_at
 from harness.observe.series import SeriesSpec
-from harness.timescale import Timing
+from harness.spec.timescale import Timing
 
 PANEL_KIND = "panel"
 

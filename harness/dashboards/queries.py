@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from harness.dashboards.model import RATE_INTERVAL, DashboardsFile
-from harness.timescale import format_duration
-from harness.validation import render_template
+from harness.spec.files import render_template
+from harness.spec.timescale import format_duration
 
 # Grafana's `$__rate_interval` is never shorter than four scrape intervals; the harness keeps
 # that floor so a scaled rate() always has enough samples.

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.catalog import Severity
 from harness.gameday.budget import BudgetBurn
 from harness.gameday.config import AbortOn
+from harness.spec.catalog import Severity
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from harness.errors import ObserveError
 from harness.observe.prometheus import PrometheusClient
-from harness.slo import AvailabilitySlo
+from harness.spec.slo import AvailabilitySlo
 
 
 @dataclass(frozen=True)

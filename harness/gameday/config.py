@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.catalog import Catalog, Severity
 from harness.errors import ConfigError, Problem
-from harness.scenario import HttpFault, LoadFault, Scenario
-from harness.slo import AvailabilitySlo
+from harness.spec.catalog import Catalog, Severity
+from harness.spec.files import StrictModel, display_path, load_model
+from harness.spec.scenario import HttpFault, LoadFault, Scenario
+from harness.spec.slo import AvailabilitySlo
 from harness.stack.target import Credentials, Target
-from harness.validation import StrictModel, display_path, load_model
 
 EDGE = "edge"
 

@@ -18,18 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.catalog import Catalog, load_catalog
-from harness.discovery import find_catalog_dir, scenario_files
 from harness.errors import ConfigError, FaultError, HarnessError, ObserveError, Problem
-from harness.faults import (
-    ActiveFault,
-    Fault,
-    FaultContext,
-    FaultInjector,
-    Outage,
-    Toxic,
-    ToxiproxyAPI,
-)
 from harness.gameday.abort import AbortPolicy
 from harness.gameday.budget import BudgetMeter
 from harness.gameday.config import GamedayConfig, check_against, load_config, scenario_proxies
@@ -40,15 +29,26 @@ from harness.load.runner import LoadIdentity, LoadResult, read_stats
 from harness.observe.alert_watch import AlertWatcher
 from harness.observe.alertmanager import AlertmanagerClient, AlertmanagerDeliveries
 from harness.observe.prometheus import PrometheusClient
-from harness.plan import build_plan
-from harness.progress import LiveProgress
 from harness.report.results import new_run_id
-from harness.runner import MITIGATION_APPLIED, Observers, Plan, ScenarioResult, ScenarioRunner
-from harness.scenario import Scenario, load_scenario, load_scenarios
-from harness.slo import AsyncSlo, AvailabilitySlo
+from harness.run.faults import (
+    ActiveFault,
+    Fault,
+    FaultContext,
+    FaultInjector,
+    Outage,
+    Toxic,
+    ToxiproxyAPI,
+)
+from harness.run.plan import build_plan
+from harness.run.progress import LiveProgress
+from harness.run.runner import MITIGATION_APPLIED, Observers, Plan, ScenarioResult, ScenarioRunner
+from harness.spec.catalog import Catalog, load_catalog
+from harness.spec.discovery import find_catalog_dir, scenario_files
+from harness.spec.scenario import Scenario, load_scenario, load_scenarios
+from harness.spec.slo import AsyncSlo, AvailabilitySlo
+from harness.spec.timescale import Timing
 from harness.stack.signals import TRAP
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 log = logging.getLogger("harness.gameday")
 

@@ -18,8 +18,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.catalog import Metric
 from harness.observe.prometheus import Sample
+from harness.spec.catalog import Metric
 
 JOB_LABEL = "job"
 _TARGET_LABELS = frozenset({"__name__", JOB_LABEL, "instance"})

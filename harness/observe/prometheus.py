@@ -15,7 +15,7 @@ from prometheus_api_client import PrometheusConnect
 
 from harness.errors import ObserveError
 from harness.observe.series import SeriesPoints
-from harness.timescale import format_duration
+from harness.spec.timescale import format_duration
 
 
 @dataclass(frozen=True)

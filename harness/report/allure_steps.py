@@ -19,16 +19,16 @@ from uuid import uuid4
 from allure_commons.model2 import Label, Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.types import AttachmentType, LabelType
 
-from harness.catalog import Catalog, Severity
+from harness.checks.alerts import Check
 from harness.observe.logs import LogEvent, LogStore
 from harness.report.model import RESOLVE_KINDS, CheckView, ScenarioView
 from harness.report.plots import series_plot
 from harness.report.results import scenario_json
 from harness.report.svg import render_time_plot
-from harness.rules import render_rules
-from harness.runner import Phases, ScenarioResult
-from harness.timescale import Timing
-from harness.verdicts import Check
+from harness.run.runner import Phases, ScenarioResult
+from harness.spec.catalog import Catalog, Severity
+from harness.spec.rules import render_rules
+from harness.spec.timescale import Timing
 
 ALERT_CHECK_KINDS = frozenset({"alert_fires", "alert_delivered", *RESOLVE_KINDS})
 NO_ALERT_FEATURE = "no alert expected"

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.coverage import AlertCoverage, coverage_checks
+from harness.checks.alerts import Check
+from harness.checks.coverage import AlertCoverage, coverage_checks
 from harness.load.runner import LoadResult
 from harness.observe.series import CapturedSeries
 from harness.report.forms import (
@@ -27,9 +28,8 @@ from harness.report.forms import (
     write_html,
     write_junit,
 )
-from harness.runner import Phases, ScenarioResult
-from harness.timescale import Timing
-from harness.verdicts import Check
+from harness.run.runner import Phases, ScenarioResult
+from harness.spec.timescale import Timing
 
 SCHEMA_VERSION = 1
 log = logging.getLogger("harness.report")

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from harness.spec.timescale import Timing
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 
 @dataclass(frozen=True)

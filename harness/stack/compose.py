@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.errors import ServiceStartError, StackError
+from harness.spec.timescale import format_duration
 from harness.stack.base import Stack, StackConfig
 from harness.stack.compose_file import ComposeFile, load_compose
 from harness.stack.compose_plan import (
@@ -65,15 +66,14 @@ from harness.stack.compose_removal import (
     sweep_projects,
 )
 from harness.stack.fakes import api_keys_json
+from harness.stack.folder_lock import Lease
 from harness.stack.layout import DATABASE, EXTRA_JOBS, PG_SUPERUSER, generate_credentials
-from harness.stack.lease import Lease
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped
 from harness.stack.rundir import RunPaths
 from harness.stack.signals import TRAP
 from harness.stack.target import Credentials, Target
-from harness.timescale import format_duration
 
 __all__ = ["ComposeStack", "ComposeStackConfig", "connect"]
 

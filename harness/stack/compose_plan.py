@@ -22,7 +22,7 @@ from harness.stack.target import Proxy
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-# Who owns a project: the host it was started from and its run's lease (lease.py). A sweep
+# Who owns a project: the host it was started from and its run's lease (folder_lock.py). A sweep
 # removes only projects of its own host whose lease is abandoned.
 OWNER_HOST_LABEL = "io.wrkh.owner-host"
 LEASE_LABEL = "io.wrkh.lease"

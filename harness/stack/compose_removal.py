@@ -1,7 +1,7 @@
 """Removing a compose project: by its label, at teardown and after a killed run.
 
 Teardown removes the run's own project. A SIGKILLed run cannot, so a later run (or `wrkh sweep`)
-removes projects whose run is gone (see lease.py): only those started from this host (their
+removes projects whose run is gone (see folder_lock.py): only those started from this host (their
 owner-host label) whose lease is abandoned, or gone with its run folder. A live run's project, or
 one started by another machine sharing the Docker engine, is never touched.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.stack.compose_plan import LEASE_LABEL, OWNER_HOST_LABEL, PROJECT_LABEL
-from harness.stack.lease import abandoned
+from harness.stack.folder_lock import abandoned
 
 STOP_TIMEOUT_S = 5
 

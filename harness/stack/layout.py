@@ -13,8 +13,9 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from harness import tools
 from harness.errors import ConfigError, Problem
+from harness.spec.timescale import format_duration
+from harness.stack import tools
 from harness.stack.base import StackConfig
 from harness.stack.fakes import (
     DEFAULT_FAKES,
@@ -35,7 +36,6 @@ from harness.stack.readiness import (
 from harness.stack.rundir import RunDir
 from harness.stack.spec import ServiceSpec
 from harness.stack.target import Credentials, Proxy
-from harness.timescale import format_duration
 
 INFRASTRUCTURE = ("prometheus", "postgres", "redis", "toxiproxy", "alertmanager")
 REQUIRED_TOOLS = (

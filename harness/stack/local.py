@@ -23,9 +23,10 @@ import time
 from collections.abc import Mapping
 
 from harness import http_client as http
-from harness import tools
 from harness.errors import StackError
+from harness.stack import tools
 from harness.stack.base import Stack
+from harness.stack.folder_lock import Lease, sweep_scratch
 from harness.stack.layout import (
     DATABASE,
     PG_SUPERUSER,
@@ -37,7 +38,6 @@ from harness.stack.layout import (
     port_names,
     postgres_user,
 )
-from harness.stack.lease import Lease, sweep_scratch
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
 from harness.stack.readiness import PrometheusScraped

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from harness.timescale import Timing, format_duration
+from harness.spec.timescale import Timing, format_duration
 
 HOST = "127.0.0.1"
 # Prometheus refuses a scrape timeout longer than the interval; its default is 10 s.

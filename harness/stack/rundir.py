@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import StackError
-from harness.stack.lease import SCRATCH_PREFIX
+from harness.stack.folder_lock import SCRATCH_PREFIX
 
 
 @dataclass(frozen=True)

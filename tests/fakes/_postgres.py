@@ -3,7 +3,8 @@
 The cluster dies with the test process: the session fixture stops it in its teardown, and if
 the test process is killed outright (SIGKILL, OOM, a CI timeout) the kernel kills the
 postmaster too (PR_SET_PDEATHSIG, the harness's own hook); its backends follow it. Only the
-scratch directory of a killed run stays behind, until a later run sweeps it (lease.py).
+scratch directory of a killed run stays behind, until a later run sweeps it
+(harness/stack/folder_lock.py).
 """
 
 from __future__ import annotations

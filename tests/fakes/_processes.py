@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.stack.lease import SCRATCH_PREFIX, Lease, sweep_scratch
+from harness.stack.folder_lock import SCRATCH_PREFIX, Lease, sweep_scratch
 from harness.stack.process import die_with_parent_hook
 
 # Held for the life of the test process: a folder of a killed test run gets swept later.
@@ -23,7 +23,7 @@ _LEASES: list[Lease] = []
 
 
 def scratch_folder(kind: str) -> Path:
-    """A fresh temporary folder leased to this process (harness.stack.lease); leftovers of
+    """A fresh temporary folder leased to this process (harness.stack.folder_lock); leftovers of
     killed runs are swept first."""
     sweep_scratch()
     root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-"))

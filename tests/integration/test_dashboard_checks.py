@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import load_catalog
-from harness.dashboards.checks import HAS_DATA
+from harness.checks.dashboards import HAS_DATA
+from harness.spec.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 RENAMED = "http_5xx_count_total"

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import tools
-from harness.catalog import load_catalog
-from harness.faults import ToxiproxyAPI
 from harness.observe.alert_watch import wait_until
-from harness.rules import render_alertmanager_config, render_rules
+from harness.run.faults import ToxiproxyAPI
+from harness.spec.catalog import load_catalog
+from harness.spec.rules import render_alertmanager_config, render_rules
+from harness.spec.timescale import Timing
+from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 WRKH = [sys.executable, "-m", "harness.cli"]

@@ -26,12 +26,12 @@ from urllib.parse import quote
 import pytest
 
 from harness import http_client as http
-from harness import tools
 from harness.errors import ServiceStartError
+from harness.spec.timescale import Timing
+from harness.stack import tools
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
-from harness.timescale import Timing
 
 pytestmark = [
     pytest.mark.integration,
@@ -88,7 +88,7 @@ from pathlib import Path
 from harness.errors import Interrupted
 from harness.stack.fakes import DEFAULT_FAKES
 from harness.stack.local import LocalStack, LocalStackConfig
-from harness.timescale import Timing
+from harness.spec.timescale import Timing
 
 base, stand_in, alertmanager, out = map(Path, sys.argv[1:5])
 fakes = tuple(

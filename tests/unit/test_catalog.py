@@ -1,4 +1,4 @@
-"""The catalogue models and loader (harness.catalog), with harness.validation's reporting."""
+"""The catalogue models and loader (harness.spec.catalog), with harness.spec.files' reporting."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import (
+from harness.errors import ConfigError, Problem
+from harness.spec.catalog import (
     DEFAULT_CATALOG_DIR,
     RECORDED_RATIO,
     Alert,
@@ -23,10 +24,9 @@ from harness.catalog import (
     load_catalog,
     referenced_series,
 )
-from harness.errors import ConfigError, Problem
-from harness.slo import AvailabilitySlo
-from harness.timescale import Timing
-from harness.validation import field_path
+from harness.spec.files import field_path
+from harness.spec.slo import AvailabilitySlo
+from harness.spec.timescale import Timing
 
 GOOD_EXPR = (
     'sum(rate(http_5xx_count_total{job="edge"}[{{window}}]))'
@@ -665,7 +665,7 @@ def test_problems_of_all_three_files_are_reported_together(tmp_path: Path) -> No
     }
 
 
-# -- harness.validation: paths as the user wrote them -------------------------------------
+# -- harness.spec.files: paths as the user wrote them -------------------------------------
 
 FAULT = {"name": "proxy", "kind": "latency", "latency_ms": "x"}
 

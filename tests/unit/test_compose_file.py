@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.catalog import load_catalog
 from harness.errors import ConfigError
-from harness.rules import render_alertmanager_config, render_rules
+from harness.spec.catalog import load_catalog
+from harness.spec.rules import render_alertmanager_config, render_rules
+from harness.spec.timescale import Timing
 from harness.stack import compose_plan as compose_stack
 from harness.stack.compose_file import (
     ComposeFile,
@@ -35,7 +36,6 @@ from harness.stack.compose_file import (
 )
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, AddressBook, FakeService
 from harness.stack.layout import EXTRA_JOBS
-from harness.timescale import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -20,13 +20,13 @@ import pytest
 import yaml
 
 from harness.errors import Interrupted, ServiceStartError, StackError
+from harness.spec.timescale import Timing
 from harness.stack import compose_plan as plan_mod
 from harness.stack.compose import ComposeStack, ComposeStackConfig, connect
 from harness.stack.compose_file import load_compose
 from harness.stack.compose_plan import new_project_name
 from harness.stack.compose_removal import sweep_projects
 from harness.stack.signals import TRAP
-from harness.timescale import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 _ids = itertools.count(1)
@@ -454,7 +454,7 @@ def test_no_engine_leaves_nothing_behind(config: ComposeStackConfig, tmp_path: P
 
 
 def test_the_session_builds_the_stack_its_target_names(tmp_path: Path) -> None:
-    from harness.session import ConformanceSession, RunOptions
+    from harness.run.session import ConformanceSession, RunOptions
     from harness.stack.local import LocalStack
 
     catalog = ROOT / "scenarios" / "catalog"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.coverage import coverage, coverage_checks
-from harness.runner import Phases, ScenarioResult
-from harness.verdicts import Check
+from harness.checks.alerts import Check
+from harness.checks.coverage import coverage, coverage_checks
+from harness.run.runner import Phases, ScenarioResult
 
 PHASES = Phases(0, 0, 0, None, None, 0)
 

@@ -1,8 +1,8 @@
-"""Dashboard checks (harness.dashboards.checks): has data, moves; both can fail."""
+"""Dashboard checks (harness.checks.dashboards): has data, moves; both can fail."""
 
 from __future__ import annotations
 
-from harness.dashboards.checks import (
+from harness.checks.dashboards import (
     HAS_DATA,
     MOVES,
     Windows,

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import load_catalog
 from harness.cli import main
 from harness.dashboards.grafana import (
     DATASOURCE_VARIABLE,
@@ -21,6 +20,7 @@ from harness.dashboards.grafana import (
 )
 from harness.dashboards.model import RATE_INTERVAL, DashboardsFile
 from harness.dashboards.provisioning import DASHBOARDS_PATH, grafana_tree
+from harness.spec.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "grafana"

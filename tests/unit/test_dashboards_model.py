@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
 from harness.dashboards.load import DASHBOARDS_FILE, load_dashboards
 from harness.dashboards.model import DashboardsFile, slugify
 from harness.dashboards.queries import expr_at, grafana_expr
 from harness.errors import ConfigError
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
 
 SPEC_PANELS = {
     "§4.1": ["Request rate by route", "4xx by route", "5xx by route", "Latency by route"],

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import Catalog, load_catalog
 from harness.dashboards.plan import PANEL_KIND
 from harness.errors import ConfigError
-from harness.plan import build_plan
-from harness.scenario import load_scenario, load_scenarios
+from harness.run.plan import build_plan
+from harness.spec.catalog import Catalog, load_catalog
+from harness.spec.scenario import load_scenario, load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from harness.catalog import Metric
-from harness.errors import ObserveError
-from harness.evidence import (
+from harness.checks.evidence import (
     SAMPLE_CHARS,
     Correlation,
     CorrelationHop,
@@ -34,9 +32,11 @@ from harness.evidence import (
     request_id_correlation,
     trace_continuity,
 )
+from harness.errors import ObserveError
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient, Sample
 from harness.observe.traces import API_TO_ENQUEUE, WEBHOOK_TO_USAGE_WORKER, SpanStore
+from harness.spec.catalog import Metric
 
 from .test_logs import T0, line, write
 from .test_traces import api_trace, span_line, webhook_trace, write_spans

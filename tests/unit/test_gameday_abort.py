@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import Severity, load_catalog
 from harness.errors import ObserveError
 from harness.gameday.abort import AbortPolicy, FiringAlert, unexpected_severe
 from harness.gameday.budget import BudgetBurn, BudgetMeter, burned_percent
 from harness.gameday.config import AbortOn, BudgetBurnLimit
 from harness.gameday.monitor import AbortMonitor
 from harness.observe.prometheus import ActiveAlert
-from harness.slo import AvailabilitySlo
+from harness.spec.catalog import Severity, load_catalog
+from harness.spec.slo import AvailabilitySlo
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = AbortOn(

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.catalog import Catalog, Severity, load_catalog
 from harness.errors import ConfigError
-from harness.faults import Outage
 from harness.gameday.config import check_against, load_config
 from harness.gameday.run import GamedayRequest, external_plan, prepare
-from harness.plan import build_plan
-from harness.scenario import load_scenario
-from harness.timescale import Timing
+from harness.run.faults import Outage
+from harness.run.plan import build_plan
+from harness.spec.catalog import Catalog, Severity, load_catalog
+from harness.spec.scenario import load_scenario
+from harness.spec.timescale import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "scenarios" / "catalog"

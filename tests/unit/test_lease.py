@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.lease import LEASE_FILE, Lease, abandoned, sweep_scratch
+from harness.stack.folder_lock import LEASE_FILE, Lease, abandoned, sweep_scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = (
-    "import sys, time; from pathlib import Path; from harness.stack.lease import Lease; "
+    "import sys, time; from pathlib import Path; from harness.stack.folder_lock import Lease; "
     "Lease(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)"
 )
 

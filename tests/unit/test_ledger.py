@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks.alerts import Check
+from harness.checks.coverage import AlertCoverage
 from harness.cli import main
-from harness.coverage import AlertCoverage
 from harness.errors import ReportError
 from harness.report.diff import DiffOptions, compare
 from harness.report.ledger import LEDGER_FILE, load_ledger, record_run, run_from_results
 from harness.report.results import RunResult
-from harness.runner import Phases, ScenarioResult
-from harness.timescale import Timing
-from harness.verdicts import Check
+from harness.run.runner import Phases, ScenarioResult
+from harness.spec.timescale import Timing
 
 OUTAGE = "wrk-platform-outage"
 

@@ -74,7 +74,7 @@ def test_wrkh_run_passes_the_worker_count_and_target_to_pytest(
 
 
 def test_the_session_hands_the_worker_count_to_each_scenarios_load(tmp_path: Path) -> None:
-    from harness.session import ConformanceSession, RunOptions
+    from harness.run.session import ConformanceSession, RunOptions
 
     root = Path(__file__).resolve().parents[2] / "scenarios"
     scenario = root / "healthy_baseline.yaml"

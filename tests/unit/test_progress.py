@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from harness.faults import ActiveFault, Outage
 from harness.observe.alertmanager import HeldAlertDiff, parse_held_alert
-from harness.progress import (
+from harness.run.faults import ActiveFault, Outage
+from harness.run.progress import (
     AlertTracker,
     AlertView,
     FaultWindow,

@@ -10,16 +10,16 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from harness.catalog import Severity
+from harness.checks.alerts import Check
 from harness.observe.logs import LogEvent
 from harness.report.allure_steps import expected_alerts, log_excerpt, phase_of, phase_spans
-from harness.verdicts import Check
+from harness.spec.catalog import Severity
 from tests.report_fixtures import T0, baseline, mitigation, outage
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _TEST = """
-from harness.catalog import Severity
+from harness.spec.catalog import Severity
 from harness.report.allure_steps import ScenarioEvidence, record_scenario
 from tests.report_fixtures import T0, outage
 
@@ -184,8 +184,8 @@ def test_other_test_runs_write_no_allure_results(tmp_path: Path) -> None:
 
 
 def test_evidence_from_the_real_catalogue(tmp_path: Path) -> None:
-    from harness.catalog import load_catalog
     from harness.report.allure_steps import scenario_evidence
+    from harness.spec.catalog import load_catalog
     from tests.report_fixtures import TIMING
 
     catalog = load_catalog(ROOT / "scenarios" / "catalog")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.catalog import DEFAULT_CATALOG_DIR, Catalog, Receiver, load_catalog
-from harness.rules import (
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, Receiver, load_catalog
+from harness.spec.rules import (
     RULE_GROUP,
     PromtoolSuite,
     render_alertmanager_config,
@@ -19,7 +19,7 @@ from harness.rules import (
     render_promtool_tests,
     render_rules,
 )
-from harness.timescale import Timing
+from harness.spec.timescale import Timing
 
 PROMTOOL = shutil.which("promtool")
 AMTOOL = shutil.which("amtool")

@@ -1,4 +1,4 @@
-"""The scenario model and loader (harness.scenario)."""
+"""The scenario model and loader (harness.spec.scenario)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import Catalog, load_catalog
 from harness.errors import ConfigError, Problem
-from harness.scenario import (
+from harness.spec.catalog import Catalog, load_catalog
+from harness.spec.scenario import (
     UNTIL_EXPECTATIONS,
     BandwidthFault,
     LatencyFault,

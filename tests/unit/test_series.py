@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.catalog import load_catalog
 from harness.errors import ObserveError
 from harness.observe.series import MAX_POINTS, SeriesCapture, SeriesPoints, SeriesSpec
+from harness.spec.catalog import load_catalog
 
 
 class FakeRange:

@@ -1,4 +1,4 @@
-"""SLO models, their queries and the verdicts computed from measurements (harness.slo)."""
+"""SLO models, their queries and the verdicts computed from measurements (harness.spec.slo)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
 from harness.errors import ConfigError, Problem
-from harness.slo import (
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
+from harness.spec.slo import (
     AsyncSlo,
     AvailabilitySlo,
     LatencySlo,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import tools
+from harness.spec.timescale import Timing
+from harness.stack import tools
 from harness.stack.promconfig import render_prometheus_config
-from harness.timescale import Timing
 
 JOBS = {"edge": 20001, "core": 20002, "platform": 20003, "toxiproxy": 20004}
 

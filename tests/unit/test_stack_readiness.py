@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import tools
 from harness.errors import ServiceStartError
+from harness.stack import tools
 from harness.stack.process import ManagedProcess
 from harness.stack.readiness import (
     Cancelled,

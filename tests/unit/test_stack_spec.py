@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.errors import ConfigError, StackError
+from harness.spec.timescale import Timing
 from harness.stack.fakes import DEFAULT_FAKES, FakeService, ProxyRoute
 from harness.stack.layout import (
     LocalStackConfig,
@@ -27,7 +28,6 @@ from harness.stack.layout import (
 from harness.stack.readiness import Exited, HttpReady, PostgresReady, RedisReady
 from harness.stack.rundir import check_traversable, create_run_dir
 from harness.stack.spec import ServiceSpec
-from harness.timescale import Timing
 
 BINARIES = {
     name: f"/opt/bin/{name}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import tools
 from harness.errors import ToolMissingError
+from harness.stack import tools
 
 
 def make_executable(path: Path) -> Path:
@@ -29,7 +29,7 @@ def test_tools_dir_env_is_read_at_call_time(
 def test_default_tools_dir_is_in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WRKH_TOOLS_DIR", raising=False)
     assert tools.tools_dir() == tools.repo_root() / "tools"
-    assert (tools.repo_root() / "harness" / "tools.py").is_file()
+    assert (tools.repo_root() / "harness" / "stack" / "tools.py").is_file()
 
 
 def test_missing_tool_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

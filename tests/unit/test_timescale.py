@@ -1,4 +1,4 @@
-"""Durations, time scaling and budgets (harness.timescale)."""
+"""Durations, time scaling and budgets (harness.spec.timescale)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.timescale import (
+from harness.spec.timescale import (
     MAX_INTERVAL_S,
     MIN_GROUP_INTERVAL_S,
     MIN_INTERVAL_S,

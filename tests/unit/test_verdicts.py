@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.timescale import AlertBudget
-from harness.verdicts import (
+from harness.checks.alerts import (
     AlertLifecycle,
     delivered_to_receiver,
     fires_within_budget,
@@ -13,6 +12,7 @@ from harness.verdicts import (
     quiet_in_baseline,
     resolves_within_budget,
 )
+from harness.spec.timescale import AlertBudget
 
 BUDGET = AlertBudget(floor_s=5.0, budget_s=11.0, resolve_budget_s=6.0)
 GOOD = AlertLifecycle(

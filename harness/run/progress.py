@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
-from harness.faults import ActiveFault
+from harness.run.faults import ActiveFault
 
 TICK_S = 0.5
 _CLEAR_LINE = "\r\x1b[K"

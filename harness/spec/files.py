@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from harness.errors import Problem
-from harness.timescale import format_duration, parse_duration
+from harness.spec.timescale import format_duration, parse_duration
 
 ROOT_FIELD = "(root)"
 FILE_FIELD = "(file)"

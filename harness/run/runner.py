@@ -16,22 +16,7 @@ from typing import Generic, Protocol
 
 from typing_extensions import TypeVar  # TypeVar defaults (PEP 696) before Python 3.13
 
-from harness.dashboards.checks import Windows, dashboard_checks
-from harness.dashboards.plan import DashboardPlan
-from harness.errors import HarnessError
-from harness.evidence import EvidencePlan, EvidenceSources, evidence_checks
-from harness.faults import ActiveFault, Fault, FaultInjector, HttpCall, send_all
-from harness.load.runner import LoadProfile, LoadResult, LoadRun
-from harness.observe.alert_watch import AlertWatcher, wait_until
-from harness.observe.prometheus import PrometheusClient
-from harness.observe.receiver import Notification, NotificationReceiver
-from harness.observe.series import CapturedSeries, SeriesCapture, SeriesSpec
-from harness.progress import AlertTracker, LiveProgress, WatchedAlert
-from harness.slo import LatencySlo, Slo
-from harness.slo_checks import SloContext, Window, check_slo, client_routes, latency_crosscheck
-from harness.stack.target import Target
-from harness.timescale import AlertBudget, Timing
-from harness.verdicts import (
+from harness.checks.alerts import (
     AlertLifecycle,
     Check,
     delivered_to_receiver,
@@ -41,8 +26,23 @@ from harness.verdicts import (
     resolves_under_mitigation,
     resolves_within_budget,
 )
+from harness.checks.dashboards import Windows, dashboard_checks
+from harness.checks.evidence import EvidencePlan, EvidenceSources, evidence_checks
+from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
+from harness.dashboards.plan import DashboardPlan
+from harness.errors import HarnessError
+from harness.load.runner import LoadProfile, LoadResult, LoadRun
+from harness.observe.alert_watch import AlertWatcher, wait_until
+from harness.observe.prometheus import PrometheusClient
+from harness.observe.receiver import Notification, NotificationReceiver
+from harness.observe.series import CapturedSeries, SeriesCapture, SeriesSpec
+from harness.run.faults import ActiveFault, Fault, FaultInjector, HttpCall, send_all
+from harness.run.progress import AlertTracker, LiveProgress, WatchedAlert
+from harness.spec.slo import LatencySlo, Slo
+from harness.spec.timescale import AlertBudget, Timing
+from harness.stack.target import Target
 
-log = logging.getLogger("harness.runner")
+log = logging.getLogger("harness.run.runner")
 Progress = Callable[[str], None]
 # Announces the mitigation step; a progress reader (the game-day timeline) keys on it.
 MITIGATION_APPLIED = "mitigation: "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness.timescale import AlertBudget
+from harness.spec.timescale import AlertBudget
 
 
 @dataclass(frozen=True)

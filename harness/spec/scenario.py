@@ -28,11 +28,11 @@ from pydantic import (
     ValidationInfo,
 )
 
-from harness.catalog import Catalog
 from harness.dashboards.expect import DashboardExpect
 from harness.errors import ConfigError, Problem
 from harness.observe.traces import SPEC_PATHS
-from harness.validation import (
+from harness.spec.catalog import Catalog
+from harness.spec.files import (
     PositiveSeconds,
     Seconds,
     StrictModel,

@@ -15,31 +15,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.catalog import Catalog, load_catalog
-from harness.coverage import coverage
-from harness.discovery import scenario_files
+from harness.checks.coverage import coverage
+from harness.checks.evidence import EvidenceSources, Secret
 from harness.errors import HarnessError
-from harness.evidence import EvidenceSources, Secret
-from harness.faults import FaultContext, FaultInjector, ToxiproxyAPI
 from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
-from harness.plan import build_plan
-from harness.progress import LiveProgress
 from harness.report.forms import HTML_FILE, JUNIT_FILE
 from harness.report.results import RunResult, new_run_id, write_results
-from harness.rules import render_alertmanager_config, render_rules
-from harness.runner import Observers, ScenarioResult, ScenarioRunner
-from harness.scenario import Scenario, load_scenarios
+from harness.run.faults import FaultContext, FaultInjector, ToxiproxyAPI
+from harness.run.plan import build_plan
+from harness.run.progress import LiveProgress
+from harness.run.runner import Observers, ScenarioResult, ScenarioRunner
+from harness.spec.catalog import Catalog, load_catalog
+from harness.spec.discovery import scenario_files
+from harness.spec.rules import render_alertmanager_config, render_rules
+from harness.spec.scenario import Scenario, load_scenarios
+from harness.spec.timescale import Timing
 from harness.stack.base import Stack
 from harness.stack.compose import ComposeStack, ComposeStackConfig
 from harness.stack.fakes import DEFAULT_FAKES, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 log = logging.getLogger("harness.session")
 DEFAULT_TIME_SCALE = 60.0

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
-from harness.catalog import Metric
+from harness.checks.alerts import Check
 from harness.errors import ObserveError
 from harness.observe.logs import LogEvent, LogStore, UnparsedLine
 from harness.observe.metrics_presence import InstantQuery, MetricPresence, probe_catalog
 from harness.observe.traces import PathResult, SpanStore, TracePath, follow_all
-from harness.verdicts import Check
+from harness.spec.catalog import Metric
 
 SAMPLE_CHARS = 240
 SPEC_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR"})

@@ -27,7 +27,7 @@ from harness.errors import FaultError
 from harness.load.runner import LoadIdentity, LoadProfile, LoadRun
 from harness.stack.target import Target
 
-log = logging.getLogger("harness.faults")
+log = logging.getLogger("harness.run.faults")
 T = TypeVar("T")
 
 _API_LOCK = threading.Lock()  # toxiproxy-python keeps host/port class-wide

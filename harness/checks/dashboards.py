@@ -11,10 +11,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from harness.checks.alerts import Check
 from harness.dashboards.expect import Direction, Move
 from harness.dashboards.plan import DashboardPlan, PanelPlan
 from harness.observe.series import CapturedSeries
-from harness.verdicts import Check
 
 HAS_DATA = "dashboard_panel_has_data"
 MOVES = "dashboard_panel_moves"

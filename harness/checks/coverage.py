@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.runner import ScenarioResult
-from harness.verdicts import Check
+from harness.checks.alerts import Check
+from harness.run.runner import ScenarioResult
 
 
 @dataclass(frozen=True)

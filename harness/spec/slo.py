@@ -39,8 +39,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import Field, ValidationInfo, field_validator
 
 from harness.errors import Problem
-from harness.timescale import PRODUCTION_SCALE, format_duration
-from harness.validation import (
+from harness.spec.files import (
     Percent,
     PositiveSeconds,
     SeriesVocabulary,
@@ -55,6 +54,7 @@ from harness.validation import (
     validate_data,
     vocabulary_problems,
 )
+from harness.spec.timescale import PRODUCTION_SCALE, format_duration
 
 SLOS_FILE = "slos.yaml"
 WINDOW = "window"

@@ -4,7 +4,7 @@ Files in `scenarios/catalog/`, one source of truth for every alert, SLO and dash
 
 - `metrics.yaml`: the metric contract: every series the system under test must expose, with
   its type, labels, closed label values, histogram buckets and which services expose it;
-- `slos.yaml`: the SLOs of spec §3 (see `harness.slo`);
+- `slos.yaml`: the SLOs of spec §3 (see `harness.spec.slo`);
 - `alerts.yaml`: the alerts of spec §5 at their REAL durations, each with its severity,
   receiver and promtool test inputs; plus `burn_rate_alerts`, the multiwindow multi-burn-rate
   alerts of the availability SLOs, whose expressions are generated from the SLO (objective,
@@ -12,7 +12,7 @@ Files in `scenarios/catalog/`, one source of truth for every alert, SLO and dash
 - `dashboards.yaml` (optional): the dashboards of spec §4, checked against the same metric
   contract (see `harness.dashboards`).
 
-The harness renders Prometheus rules from these at any time scale (see `harness.rules`) and
+The harness renders Prometheus rules from these at any time scale (see `harness.spec.rules`) and
 computes every alert's budget from the same numbers, so the catalogue is the single source.
 
 Range windows in an alert's `expr` are written as placeholders, `[{{window}}]`, filled from
@@ -25,7 +25,7 @@ alert, so the budget waits for it; an alert without one (a gauge held `for` a wh
 look-back that reacts at once) declares only named `windows`, or none.
 
 Each alert runs at the run's time scale unless it opts into compression (`test_scale:
-compress`, see `harness.timescale`): `Alert.effective_scale(timing)` is the one number its
+compress`, see `harness.spec.timescale`): `Alert.effective_scale(timing)` is the one number its
 rules, its budget and its scaled promtool tests all use.
 """
 
@@ -53,16 +53,7 @@ from pydantic import (
 from harness.dashboards.load import DASHBOARDS_FILE, load_dashboards
 from harness.dashboards.model import DashboardsFile
 from harness.errors import ConfigError, Problem
-from harness.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
-from harness.timescale import (
-    AlertBudget,
-    Timing,
-    budget,
-    compressed_scale,
-    format_duration,
-    parse_duration,
-)
-from harness.validation import (
+from harness.spec.files import (
     TARGET_LABELS,
     Percent,
     PositiveSeconds,
@@ -79,6 +70,15 @@ from harness.validation import (
     render_template,
     validate_data,
     vocabulary_problems,
+)
+from harness.spec.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
+from harness.spec.timescale import (
+    AlertBudget,
+    Timing,
+    budget,
+    compressed_scale,
+    format_duration,
+    parse_duration,
 )
 
 __all__ = [  # the public API; referenced_series and SLOS_FILE are re-exported for callers
@@ -110,7 +110,7 @@ __all__ = [  # the public API; referenced_series and SLOS_FILE are re-exported f
     "vocabulary_of",
 ]
 
-DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "catalog"
+DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "catalog"
 ALERTS_FILE = "alerts.yaml"
 METRICS_FILE = "metrics.yaml"
 

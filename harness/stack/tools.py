@@ -26,8 +26,8 @@ _SETUP = "run `make setup` (builds it into {tools_dir}/bin)"
 
 
 def repo_root() -> Path:
-    """The repository holding the `harness` package (harness/tools.py → parents[1])."""
-    return Path(__file__).resolve().parents[1]
+    """The repository holding the `harness` package (harness/stack/tools.py → parents[2])."""
+    return Path(__file__).resolve().parents[2]
 
 
 def tools_dir() -> Path:

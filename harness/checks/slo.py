@@ -12,12 +12,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from harness.checks.alerts import Check
 from harness.errors import ObserveError
 from harness.load.runner import LoadResult, RouteStats
 from harness.observe.database import fetch_latencies
 from harness.observe.prometheus import PrometheusClient
-from harness.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
-from harness.verdicts import Check
+from harness.spec.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
 
 # Server and client p95 must agree within this much, or this share of the server value,
 # whichever is larger: Locust shares 2 cores with the services, so the client sees queueing

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from harness.catalog import Catalog
+from harness.checks.evidence import Correlation, CorrelationHop, EvidencePlan, RequestFilter
 from harness.dashboards.plan import dashboard_plan
-from harness.evidence import Correlation, CorrelationHop, EvidencePlan, RequestFilter
-from harness.faults import (
-    Fault,
-    HttpCall,
-    HttpFault,
-    LoadFault,
-    Outage,
-    Toxic,
-    ToxicSpec,
-)
 from harness.load.runner import LoadProfile
 from harness.observe.series import SeriesSpec
 from harness.observe.traces import SPEC_PATHS
-from harness.runner import ExpectedAlert, MitigationStep, Plan
-from harness.scenario import (
+from harness.run.faults import Fault, HttpCall, HttpFault, LoadFault, Outage, Toxic, ToxicSpec
+from harness.run.runner import ExpectedAlert, MitigationStep, Plan
+from harness.spec.catalog import Catalog
+from harness.spec.scenario import (
     UNTIL_EXPECTATIONS,
     CorrelationHopSpec,
     EvidenceExpect,
@@ -28,9 +20,9 @@ from harness.scenario import (
     OutageFault,
     Scenario,
 )
-from harness.scenario import HttpFault as HttpFaultSpec
-from harness.scenario import LoadFault as LoadFaultSpec
-from harness.timescale import Timing
+from harness.spec.scenario import HttpFault as HttpFaultSpec
+from harness.spec.scenario import LoadFault as LoadFaultSpec
+from harness.spec.timescale import Timing
 
 # Locust keeps running past the plan's own estimate by this much at most; it is stopped as
 # soon as the scenario ends, so this only bounds a run that went wrong.
