@@ -17,8 +17,17 @@ Kinds, each with a message naming the scenario and alert:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from harness.report.ledger import AlertEntry, LedgerRun, Regression
+from harness.report.ledger import (
+    AlertEntry,
+    Ledger,
+    LedgerRun,
+    Regression,
+    append_run,
+    previous_comparable,
+)
 
 DEFAULT_RATIO = 1.5
 DEFAULT_MIN_GROWTH_S = 2.0
@@ -43,6 +52,19 @@ def compare(
     if after.complete:
         found += _coverage_regressions(before, after)
     return found
+
+
+def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression] | None:
+    """Append the run to `<reports>/ledger.json`; return its regressions against the previous
+    comparable run (same target and time scale), or None when there is none to compare with."""
+    ledger, run = append_run(reports_dir, results)
+    return against_previous(ledger, run)
+
+
+def against_previous(ledger: Ledger, run: LedgerRun) -> list[Regression] | None:
+    """`run`'s regressions against the previous comparable run of `ledger`; None: no such run."""
+    before = previous_comparable(ledger, run)
+    return compare(before, run) if before is not None else None
 
 
 def _alert_regressions(old: AlertEntry, new: AlertEntry, opts: DiffOptions) -> list[Regression]:

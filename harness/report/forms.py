@@ -12,17 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.diff import compare
+from harness.report.diff import against_previous, record_run
 from harness.report.html import RegressionView, render_html
 from harness.report.junit import render_junit
-from harness.report.ledger import (
-    Ledger,
-    Regression,
-    load_ledger,
-    previous_comparable,
-    read_results,
-    record_run,
-)
+from harness.report.ledger import Ledger, Regression, load_ledger, read_results
 from harness.report.model import RunView
 
 JUNIT_FILE = "junit.xml"
@@ -57,10 +50,7 @@ def rebuild_html(run_dir: Path, ledger_path: Path) -> Path:
 
 def _regressions_of(ledger: Ledger, run_id: str) -> list[Regression] | None:
     run = next((r for r in ledger.runs if r.run_id == run_id), None)
-    before = previous_comparable(ledger, run) if run is not None else None
-    if run is None or before is None:
-        return None  # nothing to compare with
-    return compare(before, run)
+    return against_previous(ledger, run) if run is not None else None  # None: nothing to compare
 
 
 def write_atomic(path: Path, text: str) -> Path:

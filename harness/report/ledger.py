@@ -199,19 +199,16 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression] | None:
-    """Append the run to `<reports>/ledger.json`; return its regressions against the previous
-    comparable run (same target and time scale), or None when there is none to compare with."""
-    from harness.report.diff import compare
-
+def append_run(reports_dir: Path, results: dict[str, Any]) -> tuple[Ledger, LedgerRun]:
+    """Append the run to `<reports>/ledger.json` (replacing an entry of the same id); the
+    ledger as saved and the run's entry."""
     path = reports_dir / LEDGER_FILE
     run = run_from_results(results)
     with _locked(path):
         ledger = load_ledger(path)
         ledger.runs = [r for r in ledger.runs if r.run_id != run.run_id] + [run]
         save_ledger(ledger, path)
-    before = previous_comparable(ledger, run)
-    return compare(before, run) if before is not None else None
+    return ledger, run
 
 
 def previous_comparable(ledger: Ledger, run: LedgerRun) -> LedgerRun | None:

@@ -12,8 +12,8 @@ from harness.checks.alerts import Check
 from harness.checks.coverage import AlertCoverage
 from harness.cli import main
 from harness.errors import ReportError
-from harness.report.diff import DiffOptions, compare
-from harness.report.ledger import LEDGER_FILE, load_ledger, record_run, run_from_results
+from harness.report.diff import DiffOptions, compare, record_run
+from harness.report.ledger import LEDGER_FILE, load_ledger, run_from_results
 from harness.report.results import RunResult
 from harness.run.runner import Phases, ScenarioResult
 from harness.spec.timescale import Timing
