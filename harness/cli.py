@@ -19,6 +19,11 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 
+__all__ = [
+    "build_parser",
+    "main",
+]
+
 DEFAULT_SCENARIOS = Path("scenarios")
 
 
@@ -188,8 +193,8 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"removed {folder}")
     if not args.docker:
         return 0
-    from harness.stack.compose import connect
     from harness.stack.compose_removal import sweep_projects
+    from harness.stack.docker_engine import connect
 
     swept = sweep_projects(connect(args.docker_host))
     for project in swept.removed:

@@ -1,14 +1,23 @@
 """The harness's one exception tree.
 
-HarnessError                 anything the harness raises on purpose
-├── ConfigError              bad input: scenario, catalogue or target file (all problems at once)
-├── ToolMissingError         a required binary is absent; says how to get it
-├── StackError               the stack could not start or stop
-│   └── ServiceStartError    one service failed to become ready (carries its log tail)
-├── FaultError               a fault could not be applied or rolled back
-├── LoadError                the load generator failed
-├── ObserveError             Prometheus / Alertmanager / logs could not be read
-└── Interrupted              the run was stopped by a signal (SIGINT / SIGTERM)
+HarnessError                    anything the harness raises on purpose; `wrkh` exits 2 on it
+├── ConfigError                 bad input: scenario, catalogue or target file (every `Problem`)
+├── ToolMissingError            a required binary is absent; says how to get it
+├── StackError                  the stack could not start or stop
+│   ├── ServiceStartError       one service failed to become ready (carries its log tail)
+│   └── Cancelled               (stack.readiness) a wait abandoned while a start is aborted
+├── FaultError                  a fault could not be applied or rolled back
+├── LoadError                   the load generator failed
+├── ObserveError                Prometheus / Alertmanager / logs / database could not be read
+└── ReportError                 a report, results file or ledger cannot be read or written
+
+Outside the tree, on purpose:
+- Interrupted (a KeyboardInterrupt): a signal (SIGINT / SIGTERM) stopped the run; raised in
+  the main thread so every `finally` runs, and never caught as a harness failure.
+- ScenarioFailed (pytest_plugin): how a scenario whose checks failed fails its pytest item;
+  checks failing is a verdict, not an error.
+- HttpUnavailable (http_client): a transport failure of one request, turned into the
+  caller's own error (StackError, FaultError) with what was being asked.
 """
 
 from __future__ import annotations

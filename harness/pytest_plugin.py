@@ -21,13 +21,27 @@ import pytest
 from harness.errors import ConfigError, HarnessError
 from harness.spec.discovery import SCENARIO_SUFFIXES, find_catalog_dir
 
+__all__ = [
+    "ScenarioFailed",
+    "ScenarioFile",
+    "ScenarioItem",
+    "wrk_alerts",
+    "wrk_faults",
+    "wrk_logs",
+    "wrk_prometheus",
+    "wrk_session",
+    "wrk_target",
+    "wrk_traces",
+]
+
 if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when running
+    from harness.checks.results import ScenarioResult
     from harness.observe.logs import LogStore
     from harness.observe.prometheus import PrometheusClient
     from harness.observe.receiver import NotificationReceiver
     from harness.observe.traces import SpanStore
     from harness.run.faults import FaultInjector
-    from harness.run.runner import Observers, ScenarioResult
+    from harness.run.runner import Observers
     from harness.run.session import ConformanceSession, RunOptions
     from harness.stack.target import Target
 

@@ -11,10 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.alerts import Check
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.observe.series import CapturedSeries, SeriesPoints, SeriesSpec
 from harness.report.results import RunResult
-from harness.run.runner import Phases, ScenarioResult
 from harness.spec.timescale import Timing
 
 T0 = 1_795_000_000.0  # a fixed moment: reports of the same run are byte-identical
@@ -32,12 +31,12 @@ class AlertTimes:
     floor: float
 
 
-def phases(start: float, fault_s: float = 12.0, mitigation_at: float | None = None) -> Phases:
+def phases(start: float, fault_s: float = 12.0, mitigation_at: float | None = None) -> PhaseTimes:
     """Warm-up 5 s, baseline 5 s, fault `fault_s`, recovery 6 s."""
     f0 = start + 10.0
     f1 = f0 + fault_s
     mitigation = None if mitigation_at is None else f0 + mitigation_at
-    return Phases(start, start + 5.0, start + 10.0, f0, f1, f1 + 6.0, mitigation)
+    return PhaseTimes(start, start + 5.0, start + 10.0, f0, f1, f1 + 6.0, mitigation)
 
 
 def alert_checks(scenario: str, t: AlertTimes, resolve_kind: str = "alert_resolves") -> list[Check]:
@@ -70,7 +69,7 @@ def alert_checks(scenario: str, t: AlertTimes, resolve_kind: str = "alert_resolv
 
 
 def ramp_series(
-    key: str, title: str, p: Phases, threshold: float | None, kind: str
+    key: str, title: str, p: PhaseTimes, threshold: float | None, kind: str
 ) -> CapturedSeries:
     """A signal that is low in the baseline and high during the fault, one point a second."""
     assert p.fault_start is not None and p.fault_end is not None
@@ -122,7 +121,7 @@ def mitigation(start: float) -> ScenarioResult:
 
 def baseline(start: float) -> ScenarioResult:
     name = "healthy-baseline"
-    p = Phases(start, start + 5.0, start + 15.0, None, None, start + 20.0)
+    p = PhaseTimes(start, start + 5.0, start + 15.0, None, None, start + 20.0)
     checks = [
         Check(f"{name}::baseline_quiet", "baseline_quiet", name, True, "nothing fired"),
         Check(f"{name}::slo_latency::studio-api-latency", "slo_latency", name, True,

@@ -1,4 +1,5 @@
-"""Expectation checks: measured facts in, typed pass/fail results with readable messages out.
+"""Alert checks: an alert's measured lifecycle in, typed pass/fail results with readable
+messages out.
 
 Every check here can fail; each message says what was expected and what was seen.
 """
@@ -8,27 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from harness.checks.results import Check
 from harness.spec.timescale import AlertBudget
-
-
-@dataclass(frozen=True)
-class Check:
-    """One verdict. Alert checks also carry the alert's measured lifecycle and its budget."""
-
-    id: str
-    kind: str
-    scenario: str
-    passed: bool
-    message: str
-    alert: str | None = None
-    time_to_pending_s: float | None = None
-    time_to_firing_s: float | None = None
-    time_to_notification_s: float | None = None
-    time_to_resolved_s: float | None = None
-    budget_s: float | None = None
-    floor_s: float | None = None
-    # The scenario window an SLO check judged: baseline | fault | load.
-    window: str | None = None
 
 
 @dataclass(frozen=True)

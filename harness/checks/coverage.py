@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.checks.alerts import Check
-from harness.run.runner import ScenarioResult
+from harness.checks.results import Check, ScenarioResult
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.checks.alerts import Check
+from harness.checks.results import Check
 from harness.dashboards.expect import Direction, Move
 from harness.dashboards.plan import DashboardPlan, PanelPlan
 from harness.observe.series import CapturedSeries

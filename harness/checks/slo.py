@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from harness.checks.alerts import Check
+from harness.checks.results import Check
 from harness.errors import ObserveError
 from harness.load.runner import LoadResult, RouteStats
 from harness.observe.database import fetch_latencies

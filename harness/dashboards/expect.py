@@ -17,7 +17,7 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 from harness.dashboards.model import DashboardsFile
-from harness.spec.files import StrictModel
+from harness.spec.fields import StrictModel
 
 ALL_PANELS: Final = "all"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.dashboards.model import Dashboard, DashboardsFile, Panel, PanelType, Target
+from harness.dashboards.model import Dashboard, DashboardsFile, Panel, PanelQuery, PanelType
 from harness.dashboards.queries import grafana_expr
 
 SCHEMA_VERSION = 39
@@ -46,7 +46,7 @@ _COLOR: dict[PanelType, dict[str, str]] = {
 _TIMESERIES_STYLE = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "showPoints": "never"}
 
 
-def _target(target: Target, file: DashboardsFile) -> dict[str, Any]:
+def _target(target: PanelQuery, file: DashboardsFile) -> dict[str, Any]:
     return {
         "refId": target.ref,
         "datasource": DATASOURCE,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from harness.dashboards.model import DashboardsFile
 from harness.errors import Problem
-from harness.spec.files import SeriesVocabulary, display_path, read_yaml, validate_data
+from harness.spec.files import display_path, read_yaml, validate_data
+from harness.spec.vocabulary import SeriesVocabulary
 
 DASHBOARDS_FILE = "dashboards.yaml"
 

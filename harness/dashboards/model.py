@@ -17,15 +17,9 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from harness.spec.files import (
-    PositiveSeconds,
-    SpecRef,
-    StrictModel,
-    context_vocabulary,
-    literal_duration,
-    placeholders,
-    vocabulary_problems,
-)
+from harness.spec.fields import PositiveSeconds, SpecRef, StrictModel
+from harness.spec.templates import literal_duration, placeholders
+from harness.spec.vocabulary import context_vocabulary, vocabulary_problems
 
 RATE_INTERVAL = "$__rate_interval"
 # Any Grafana variable in an expression: only `$__rate_interval` has a meaning the harness can
@@ -62,7 +56,7 @@ def slugify(title: str) -> str:
     return _SLUG_JUNK.sub("-", title.lower()).strip("-")
 
 
-class Target(StrictModel):
+class PanelQuery(StrictModel):
     """One query of a panel."""
 
     ref: RefId = "A"
@@ -109,11 +103,11 @@ class Panel(StrictModel):
     description: str = ""
     width: int = Field(default=12, ge=1, le=24)
     """Grafana grid columns (24 = full width)."""
-    targets: tuple[Target, ...] = Field(min_length=1, max_length=26)
+    targets: tuple[PanelQuery, ...] = Field(min_length=1, max_length=26)
 
     @field_validator("targets")
     @classmethod
-    def _refs_unique(cls, targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    def _refs_unique(cls, targets: tuple[PanelQuery, ...]) -> tuple[PanelQuery, ...]:
         dupes = sorted(r for r, n in Counter(t.ref for t in targets).items() if n > 1)
         if dupes:
             raise ValueError(f"duplicate target ref(s) {dupes}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.dashboards.model import RATE_INTERVAL, DashboardsFile
-from harness.spec.files import render_template
+from harness.spec.templates import render_template
 from harness.spec.timescale import format_duration
 
 # Grafana's `$__rate_interval` is never shorter than four scrape intervals; the harness keeps

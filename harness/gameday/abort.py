@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from harness.gameday.budget import BudgetBurn
 from harness.gameday.config import AbortOn
-from harness.spec.catalog import Severity
+from harness.spec.alerts import Severity
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from harness.errors import ConfigError, Problem
-from harness.spec.catalog import Catalog, Severity
-from harness.spec.files import StrictModel, display_path, load_model
-from harness.spec.scenario import HttpFault, LoadFault, Scenario
+from harness.spec.alerts import Severity
+from harness.spec.catalog import Catalog
+from harness.spec.faults import HttpFaultSpec, LoadFaultSpec
+from harness.spec.fields import StrictModel
+from harness.spec.files import display_path, load_model
+from harness.spec.scenario import Scenario
 from harness.spec.slo import AvailabilitySlo
 from harness.stack.target import Credentials, Target
 
@@ -135,9 +138,9 @@ def check_against(config: GamedayConfig, path: Path, catalog: Catalog, scenario:
             if not isinstance(slo, AvailabilitySlo):
                 problems.append(Problem(file, field, f"{limit.slo} has no error budget"))
     for fault in scenario.faults:
-        if isinstance(fault, HttpFault):
+        if isinstance(fault, HttpFaultSpec):
             needed = {c.service for c in (*fault.apply, *fault.rollback)}
-        elif isinstance(fault, LoadFault):
+        elif isinstance(fault, LoadFaultSpec):
             needed = {fault.service}
         else:
             needed = set()
@@ -158,4 +161,4 @@ def check_against(config: GamedayConfig, path: Path, catalog: Catalog, scenario:
 
 def scenario_proxies(scenario: Scenario) -> list[str]:
     """The Toxiproxy proxies the scenario's faults use, by their scenario names."""
-    return [f.proxy for f in scenario.faults if not isinstance(f, HttpFault | LoadFault)]
+    return [f.proxy for f in scenario.faults if not isinstance(f, HttpFaultSpec | LoadFaultSpec)]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.checks.results import ScenarioResult
 from harness.errors import ConfigError, FaultError, HarnessError, ObserveError, Problem
 from harness.gameday.abort import AbortPolicy
 from harness.gameday.budget import BudgetMeter
@@ -30,18 +31,11 @@ from harness.observe.alert_watch import AlertWatcher
 from harness.observe.alertmanager import AlertmanagerClient, AlertmanagerDeliveries
 from harness.observe.prometheus import PrometheusClient
 from harness.report.results import new_run_id
-from harness.run.faults import (
-    ActiveFault,
-    Fault,
-    FaultContext,
-    FaultInjector,
-    Outage,
-    Toxic,
-    ToxiproxyAPI,
-)
-from harness.run.plan import build_plan
+from harness.run.faults import ActiveFault, Fault, FaultContext, FaultInjector, Outage, Toxic
+from harness.run.plan import Plan, build_plan
 from harness.run.progress import LiveProgress
-from harness.run.runner import MITIGATION_APPLIED, Observers, Plan, ScenarioResult, ScenarioRunner
+from harness.run.runner import MITIGATION_APPLIED, Observers, ScenarioRunner
+from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import find_catalog_dir, scenario_files
 from harness.spec.scenario import Scenario, load_scenario, load_scenarios

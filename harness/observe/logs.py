@@ -26,6 +26,16 @@ from pathlib import Path
 
 from harness.errors import ObserveError
 
+__all__ = [
+    "LineFiles",
+    "LogEvent",
+    "LogStore",
+    "RawLine",
+    "UnparsedLine",
+    "parse_log_line",
+    "parse_rfc3339",
+]
+
 LOG_SUFFIX = ".log"
 # The harness's process supervisor writes this line before starting a service (harness.stack
 # .process); it is the harness's own note, not the service's output.

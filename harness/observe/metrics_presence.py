@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.observe.prometheus import Sample
-from harness.spec.catalog import Metric
+from harness.spec.metrics import Metric
 
 JOB_LABEL = "job"
 _TARGET_LABELS = frozenset({"__name__", JOB_LABEL, "instance"})

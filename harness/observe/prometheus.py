@@ -17,6 +17,12 @@ from harness.errors import ObserveError
 from harness.observe.series import SeriesPoints
 from harness.spec.timescale import format_duration
 
+__all__ = [
+    "ActiveAlert",
+    "PrometheusClient",
+    "Sample",
+]
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -101,17 +107,6 @@ class PrometheusClient:
             )
             for a in data.get("alerts", [])
         ]
-
-    def rule_groups(self) -> list[dict[str, Any]]:
-        groups: list[dict[str, Any]] = self._get("/api/v1/rules").get("groups", [])
-        return groups
-
-    def reload(self) -> None:
-        """Ask Prometheus to re-read its configuration and rule files (lifecycle API)."""
-        try:
-            self._session.post(f"{self.url}/-/reload", timeout=self._timeout_s).raise_for_status()
-        except requests.RequestException as exc:
-            raise ObserveError(f"prometheus reload failed: {exc}") from exc
 
     def alert_history(self, alertname: str, state: str, since: float, until: float) -> list[float]:
         """Evaluation timestamps at which the alert was in `state`, from the ALERTS series."""

@@ -16,6 +16,14 @@ from typing import Any
 
 from harness.errors import ObserveError
 
+__all__ = [
+    "Notification",
+    "NotificationLog",
+    "NotificationReceiver",
+    "NotifiedAlert",
+    "parse_notification",
+]
+
 
 @dataclass(frozen=True)
 class NotifiedAlert:

@@ -19,14 +19,14 @@ from uuid import uuid4
 from allure_commons.model2 import Label, Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.types import AttachmentType, LabelType
 
-from harness.checks.alerts import Check
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.observe.logs import LogEvent, LogStore
 from harness.report.model import RESOLVE_KINDS, CheckView, ScenarioView
 from harness.report.plots import series_plot
 from harness.report.results import scenario_json
 from harness.report.svg import render_time_plot
-from harness.run.runner import Phases, ScenarioResult
-from harness.spec.catalog import Catalog, Severity
+from harness.spec.alerts import Severity
+from harness.spec.catalog import Catalog
 from harness.spec.rules import render_rules
 from harness.spec.timescale import Timing
 
@@ -94,7 +94,7 @@ def _tail(path: Path, limit: int = LOG_EXCERPT_LINES) -> str:
     return "\n".join(lines[-limit:]) + "\n" if lines else ""
 
 
-def phase_spans(p: Phases) -> list[PhaseSpan]:
+def phase_spans(p: PhaseTimes) -> list[PhaseSpan]:
     spans = [PhaseSpan("warm-up", p.load_start, p.baseline_start)]
     spans.append(PhaseSpan("baseline", p.baseline_start, p.baseline_end))
     if p.fault_start is not None:

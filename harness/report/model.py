@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.errors import ReportError
 
 SLO_KIND_PREFIX = "slo_"
-# Alert check kinds whose time is measured from the fault's start (the rest from its end).
-FIRING_KINDS = frozenset({"alert_fires", "alert_delivered"})
+# Alert check kinds whose time is measured from the fault's end (the others from its start).
 RESOLVE_KINDS = frozenset({"alert_resolves", "alert_resolves_under_mitigation"})
 
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.checks.alerts import Check
 from harness.checks.coverage import AlertCoverage, coverage_checks
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.load.runner import LoadResult
 from harness.observe.series import CapturedSeries
 from harness.report.forms import (
@@ -28,7 +28,6 @@ from harness.report.forms import (
     write_html,
     write_junit,
 )
-from harness.run.runner import Phases, ScenarioResult
 from harness.spec.timescale import Timing
 
 SCHEMA_VERSION = 1
@@ -112,7 +111,7 @@ def _series_json(c: CapturedSeries) -> dict[str, Any]:
     }
 
 
-def _phases_json(p: Phases) -> dict[str, str | None]:
+def _phases_json(p: PhaseTimes) -> dict[str, str | None]:
     return {k: _iso(v) for k, v in asdict(p).items()}
 
 

@@ -1,28 +1,73 @@
-"""Turns a validated scenario into a runnable plan: durations scaled, faults built, budgets set."""
+"""A scenario as the runner runs it: the `Plan` type, and `build_plan`, which turns a validated
+scenario into one (durations scaled, faults built, budgets set, names resolved)."""
 
 from __future__ import annotations
 
-from harness.checks.evidence import Correlation, CorrelationHop, EvidencePlan, RequestFilter
-from harness.dashboards.plan import dashboard_plan
+from dataclasses import dataclass, field
+
+from harness.checks.correlation import CorrelationHop, RequestFilter
+from harness.checks.evidence import Correlation, EvidencePlan
+from harness.dashboards.plan import DashboardPlan, dashboard_plan
 from harness.load.runner import LoadProfile
 from harness.observe.series import SeriesSpec
 from harness.observe.traces import SPEC_PATHS
-from harness.run.faults import Fault, HttpCall, HttpFault, LoadFault, Outage, Toxic, ToxicSpec
-from harness.run.runner import ExpectedAlert, MitigationStep, Plan
+from harness.run.faults import Fault, HttpCall, HttpFault, LoadFault, Outage, Toxic
+from harness.run.toxiproxy import ToxicSpec
 from harness.spec.catalog import Catalog
-from harness.spec.scenario import (
+from harness.spec.faults import (
     UNTIL_EXPECTATIONS,
-    CorrelationHopSpec,
-    EvidenceExpect,
     FaultSpec,
     HttpCallSpec,
-    Load,
+    HttpFaultSpec,
+    LoadFaultSpec,
     OutageFault,
-    Scenario,
 )
-from harness.spec.scenario import HttpFault as HttpFaultSpec
-from harness.spec.scenario import LoadFault as LoadFaultSpec
-from harness.spec.timescale import Timing
+from harness.spec.scenario import CorrelationHopSpec, EvidenceExpect, Scenario
+from harness.spec.slo import Slo
+from harness.spec.timescale import AlertBudget, Timing
+from harness.spec.traffic import Load
+
+
+@dataclass(frozen=True)
+class ExpectedAlert:
+    name: str
+    receiver: str
+    budget: AlertBudget
+
+
+@dataclass(frozen=True)
+class MitigationStep:
+    """A playbook action taken once `after_firing` fired, while the faults are still on."""
+
+    after_firing: tuple[str, ...]
+    apply: tuple[HttpCall, ...]
+    rollback: tuple[HttpCall, ...]
+    resolves: tuple[ExpectedAlert, ...]  # must resolve under the mitigation alone
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A scenario with every duration already scaled and every name resolved."""
+
+    scenario: str
+    load: LoadProfile
+    warmup_s: float
+    baseline_s: float
+    faults: tuple[Fault, ...]
+    hold_s: float | None  # None: hold until every expected alert fired and was delivered
+    fires: tuple[ExpectedAlert, ...]
+    resolves: tuple[ExpectedAlert, ...]
+    quiet: tuple[str, ...]  # alerts that must stay silent in the baseline
+    may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
+    recovery_max_s: float | None = None  # default: the longest resolve budget
+    mitigation: MitigationStep | None = None
+    slos_held: tuple[Slo, ...] = ()  # judged over the baseline
+    slos_violated: tuple[Slo, ...] = ()  # judged over the fault window
+    crosscheck_latency: bool = True
+    evidence: EvidencePlan = field(default_factory=EvidencePlan)
+    series: tuple[SeriesSpec, ...] = ()  # read over the whole scenario once it ends
+    dashboards: DashboardPlan | None = None  # panels checked from the captured `series`
+
 
 # Locust keeps running past the plan's own estimate by this much at most; it is stopped as
 # soon as the scenario ends, so this only bounds a run that went wrong.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol
 
@@ -18,7 +18,6 @@ from typing_extensions import TypeVar  # TypeVar defaults (PEP 696) before Pytho
 
 from harness.checks.alerts import (
     AlertLifecycle,
-    Check,
     delivered_to_receiver,
     fires_within_budget,
     only_expected_fired,
@@ -27,94 +26,26 @@ from harness.checks.alerts import (
     resolves_within_budget,
 )
 from harness.checks.dashboards import Windows, dashboard_checks
-from harness.checks.evidence import EvidencePlan, EvidenceSources, evidence_checks
+from harness.checks.evidence import EvidenceSources, evidence_checks
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
-from harness.dashboards.plan import DashboardPlan
 from harness.errors import HarnessError
-from harness.load.runner import LoadProfile, LoadResult, LoadRun
+from harness.load.runner import LoadResult, LoadRun
 from harness.observe.alert_watch import AlertWatcher, wait_until
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import Notification, NotificationReceiver
-from harness.observe.series import CapturedSeries, SeriesCapture, SeriesSpec
-from harness.run.faults import ActiveFault, Fault, FaultInjector, HttpCall, send_all
+from harness.observe.series import SeriesCapture
+from harness.run.faults import ActiveFault, FaultInjector, send_all
+from harness.run.plan import ExpectedAlert, MitigationStep, Plan
 from harness.run.progress import AlertTracker, LiveProgress, WatchedAlert
-from harness.spec.slo import LatencySlo, Slo
-from harness.spec.timescale import AlertBudget, Timing
+from harness.spec.slo import LatencySlo
+from harness.spec.timescale import Timing
 from harness.stack.target import Target
 
 log = logging.getLogger("harness.run.runner")
 Progress = Callable[[str], None]
 # Announces the mitigation step; a progress reader (the game-day timeline) keys on it.
 MITIGATION_APPLIED = "mitigation: "
-
-
-@dataclass(frozen=True)
-class ExpectedAlert:
-    name: str
-    receiver: str
-    budget: AlertBudget
-
-
-@dataclass(frozen=True)
-class MitigationStep:
-    """A playbook action taken once `after_firing` fired, while the faults are still on."""
-
-    after_firing: tuple[str, ...]
-    apply: tuple[HttpCall, ...]
-    rollback: tuple[HttpCall, ...]
-    resolves: tuple[ExpectedAlert, ...]  # must resolve under the mitigation alone
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A scenario with every duration already scaled and every name resolved."""
-
-    scenario: str
-    load: LoadProfile
-    warmup_s: float
-    baseline_s: float
-    faults: tuple[Fault, ...]
-    hold_s: float | None  # None: hold until every expected alert fired and was delivered
-    fires: tuple[ExpectedAlert, ...]
-    resolves: tuple[ExpectedAlert, ...]
-    quiet: tuple[str, ...]  # alerts that must stay silent in the baseline
-    may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
-    recovery_max_s: float | None = None  # default: the longest resolve budget
-    mitigation: MitigationStep | None = None
-    slos_held: tuple[Slo, ...] = ()  # judged over the baseline
-    slos_violated: tuple[Slo, ...] = ()  # judged over the fault window
-    crosscheck_latency: bool = True
-    evidence: EvidencePlan = field(default_factory=EvidencePlan)
-    series: tuple[SeriesSpec, ...] = ()  # read over the whole scenario once it ends
-    dashboards: DashboardPlan | None = None  # panels checked from the captured `series`
-
-
-@dataclass(frozen=True)
-class Phases:
-    """Unix timestamps of the phase boundaries, for reports and plots."""
-
-    load_start: float
-    baseline_start: float
-    baseline_end: float
-    fault_start: float | None
-    fault_end: float | None
-    end: float
-    mitigation_start: float | None = None  # the mitigation was applied (faults still on)
-
-
-@dataclass
-class ScenarioResult:
-    scenario: str
-    checks: list[Check]
-    phases: Phases
-    load: LoadResult | None
-    quiet_watched: tuple[str, ...] = ()  # alerts the baseline check watched
-    notes: list[str] = field(default_factory=list)
-    series: list[CapturedSeries] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
 
 
 class DeliveryLog(Protocol):
@@ -180,7 +111,7 @@ class ScenarioRunner:
         if self.live is not None:
             self.live.untrack()
         checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
-        phases = Phases(load_start, b0, b1, f0, f1, end, self._mitigated_at)
+        phases = PhaseTimes(load_start, b0, b1, f0, f1, end, self._mitigated_at)
         checks += self._slo_checks(plan, phases, load_result)
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
@@ -221,7 +152,7 @@ class ScenarioRunner:
         )  # fmt: skip
         return quiet_in_baseline(plan.scenario, list(plan.quiet), active, notified, b1 - b0)
 
-    def _slo_checks(self, plan: Plan, p: Phases, load: LoadResult | None) -> list[Check]:
+    def _slo_checks(self, plan: Plan, p: PhaseTimes, load: LoadResult | None) -> list[Check]:
         ctx = SloContext(
             plan.scenario, self.obs.prometheus, self.target.database_url, self.timing.time_scale
         )

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.checks.coverage import coverage
-from harness.checks.evidence import EvidenceSources, Secret
+from harness.checks.evidence import EvidenceSources
+from harness.checks.results import ScenarioResult
+from harness.checks.secrets import Secret
 from harness.errors import HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
@@ -26,10 +28,11 @@ from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
 from harness.report.forms import HTML_FILE, JUNIT_FILE
 from harness.report.results import RunResult, new_run_id, write_results
-from harness.run.faults import FaultContext, FaultInjector, ToxiproxyAPI
+from harness.run.faults import FaultContext, FaultInjector
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
-from harness.run.runner import Observers, ScenarioResult, ScenarioRunner
+from harness.run.runner import Observers, ScenarioRunner
+from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import scenario_files
 from harness.spec.rules import render_alertmanager_config, render_rules

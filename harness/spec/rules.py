@@ -24,15 +24,10 @@ from typing import Any
 
 import yaml
 
-from harness.spec.catalog import (
-    SLO_LABEL,
-    Alert,
-    AlertCase,
-    Catalog,
-    PromtoolCase,
-    Receiver,
-    RecordedRatio,
-)
+from harness.spec.alert_tests import AlertCase, PromtoolCase
+from harness.spec.alerts import Alert, Receiver
+from harness.spec.burn_rate import SLO_LABEL, RecordedRatio
+from harness.spec.catalog import Catalog
 from harness.spec.timescale import MIN_GROUP_INTERVAL_S, PRODUCTION_SCALE, Timing, format_duration
 
 RULE_GROUP = "wrk-copilot-alerts"

@@ -1,9 +1,9 @@
-"""Chaos scenarios: one YAML file describes one experiment (data only; see harness.runner).
+"""Chaos scenarios: one YAML file describes one experiment (data only; see harness.run.runner).
 
 A scenario puts load on the system, keeps a healthy baseline in which nothing may fire, breaks
-one or more dependencies through Toxiproxy, and states which alerts must fire, be delivered to
-their receivers and resolve. Every duration is written at REAL scale (as in the spec) and
-divided by the run's time scale when the scenario runs.
+one or more dependencies (see harness.spec.faults), and states which alerts must fire, be
+delivered to their receivers and resolve. Every duration is written at REAL scale (as in the
+spec) and divided by the run's time scale when the scenario runs.
 
 Everything is validated before anything starts: `load_scenarios` reports every problem of
 every file (syntax, unknown fields, bad durations, alert names missing from the catalogue,
@@ -13,41 +13,26 @@ unknown fault kinds...) in one `ConfigError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    JsonValue,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    ValidationInfo,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 from harness.dashboards.expect import DashboardExpect
 from harness.errors import ConfigError, Problem
 from harness.observe.traces import SPEC_PATHS
 from harness.spec.catalog import Catalog
-from harness.spec.files import (
-    PositiveSeconds,
-    Seconds,
-    StrictModel,
-    display_path,
-    load_model,
-    to_seconds,
+from harness.spec.faults import (
+    UNTIL_EXPECTATIONS,
+    FaultSpec,
+    HttpCalls,
+    HttpMethod,
 )
+from harness.spec.fields import PositiveSeconds, Seconds, ServiceName, Slug, StrictModel
+from harness.spec.files import display_path, load_model
+from harness.spec.traffic import Load
 
-UNTIL_EXPECTATIONS: Final = "until_expectations"
 ALL_ALERTS: Final = "all"
-
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-ProxyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
-ServiceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 def _catalog(info: ValidationInfo) -> Catalog | None:
@@ -96,46 +81,11 @@ def _in_fires(name: str, info: ValidationInfo) -> str:
     return name
 
 
-def _hold(value: object) -> object:
-    """One validator for the whole union, so an error names `hold`, not a union branch."""
-    return value if value == UNTIL_EXPECTATIONS else to_seconds(value)
-
-
 AlertName = Annotated[str, AfterValidator(_known("alert"))]
 ResolvingAlertName = Annotated[str, AfterValidator(_known("alert")), AfterValidator(_in_fires)]
-Hold = Annotated[float | Literal["until_expectations"], BeforeValidator(_hold)]
 
 
-class Task(StrEnum):
-    """Locust tasks the load generator knows (harness/load/locustfile.py)."""
-
-    STUDIO_READ = "studio_read"  # GET /v1/automations
-    STUDIO_WRITE = "studio_write"  # POST /v1/automations (calls the WRK Platform)
-    VERSION_WRITE = "version_write"  # POST /v1/automation-versions (enqueues a build)
-    ADMIN_READ = "admin_read"  # GET /v1/admin/clients
-    ADMIN_WRITE = "admin_write"  # POST /v1/admin/quotes
-    QUOTE_SIGN = "quote_sign"  # a quote sent and signed: enqueues a notification
-    BAD_KEY = "bad_key"  # an unknown API key from one source address: 401s
-    WEBHOOK_BAD_SIGNATURE = "webhook_bad_signature"  # a run event signed with the wrong secret
-
-
-class Load(StrictModel):
-    """Constant-throughput Locust load, running from warm-up to the end of recovery."""
-
-    users: PositiveInt
-    """Number of Locust users."""
-    rate_per_user: PositiveFloat
-    """Requests per second each user sends (constant throughput)."""
-    mix: dict[Task, PositiveInt] = Field(min_length=1)
-    """Task weights, e.g. {studio_read: 4, studio_write: 1}."""
-
-    @property
-    def total_rate(self) -> float:
-        """Requests per second over all users."""
-        return self.users * self.rate_per_user
-
-
-class Phases(StrictModel):
+class PhaseLengths(StrictModel):
     """Lengths of the timeline's fixed phases, REAL scale."""
 
     warmup_s: Seconds = Field(alias="warmup")
@@ -145,143 +95,6 @@ class Phases(StrictModel):
     recovery_max_s: PositiveSeconds | None = Field(default=None, alias="recovery_max")
     """Upper bound on waiting for resolution after the faults are removed; by default the
     longest resolve budget of the alerts in expect.resolves."""
-
-
-class _FaultBase(StrictModel):
-    """Fields every fault has."""
-
-    name: Slug
-    """Unique within the scenario; names the fault in reports."""
-    hold: Hold = UNTIL_EXPECTATIONS
-    """`until_expectations` (removed once every alert in expect.fires fired and was delivered,
-    or its budget ran out) or a duration, REAL scale."""
-
-
-class _ProxyFault(_FaultBase):
-    """A fault on a Toxiproxy proxy of the target."""
-
-    proxy: ProxyName
-    """A Toxiproxy proxy of the target, e.g. `wrk_platform` (checked against the target)."""
-
-
-class _ToxicBase(_ProxyFault):
-    """Fields every Toxiproxy toxic has."""
-
-    direction: Literal["downstream", "upstream"] = "downstream"
-    """Which way the toxic acts (Toxiproxy `stream`): downstream = responses."""
-    toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
-    """Share of connections affected."""
-
-
-class OutageFault(_ProxyFault):
-    """The proxy is disabled: connections are refused."""
-
-    kind: Literal["outage"]
-
-
-class LatencyFault(_ToxicBase):
-    """Every response is delayed by latency_ms ± jitter_ms."""
-
-    kind: Literal["latency"]
-    latency_ms: PositiveInt
-    jitter_ms: NonNegativeInt = 0
-
-    @property
-    def toxiproxy_attributes(self) -> dict[str, int]:
-        """Attributes as the Toxiproxy API names them."""
-        return {"latency": self.latency_ms, "jitter": self.jitter_ms}
-
-
-class TimeoutFault(_ToxicBase):
-    """Data stops flowing; the connection closes after timeout_ms (0: never)."""
-
-    kind: Literal["timeout"]
-    timeout_ms: NonNegativeInt
-
-    @property
-    def toxiproxy_attributes(self) -> dict[str, int]:
-        """Attributes as the Toxiproxy API names them."""
-        return {"timeout": self.timeout_ms}
-
-
-class BandwidthFault(_ToxicBase):
-    """Throughput limited to rate_kb_s kilobytes per second."""
-
-    kind: Literal["bandwidth"]
-    rate_kb_s: PositiveInt
-
-    @property
-    def toxiproxy_attributes(self) -> dict[str, int]:
-        """Attributes as the Toxiproxy API names them."""
-        return {"rate": self.rate_kb_s}
-
-
-class ResetPeerFault(_ToxicBase):
-    """Connections are reset (TCP RST) after timeout_ms."""
-
-    kind: Literal["reset_peer"]
-    timeout_ms: NonNegativeInt = 0
-
-    @property
-    def toxiproxy_attributes(self) -> dict[str, int]:
-        """Attributes as the Toxiproxy API names them."""
-        return {"timeout": self.timeout_ms}
-
-
-class HttpMethod(StrEnum):
-    GET = "GET"
-    POST = "POST"
-    PUT = "PUT"
-    PATCH = "PATCH"
-    DELETE = "DELETE"
-
-
-class HttpCallSpec(StrictModel):
-    """One request to a service of the target (its own levers: fault modes, flags, data)."""
-
-    service: ServiceName
-    """A service of the target, e.g. `edge` or `platform`."""
-    method: HttpMethod
-    path: str = Field(pattern=r"^/")
-    json_body: JsonValue = Field(default=None, alias="json")
-    """The JSON body, if any."""
-    auth: bool = False
-    """Send the run's API key (needed for the edge's /v1 routes)."""
-    capture: dict[Identifier, Identifier] = {}
-    """Response fields to remember by name (`{client_id: id}`); later calls of the same fault
-    use them in their path as `{client_id}`."""
-
-
-def _one_or_many(value: object) -> object:
-    return [value] if isinstance(value, dict) else value
-
-
-HttpCalls = Annotated[tuple[HttpCallSpec, ...], BeforeValidator(_one_or_many)]
-
-
-class HttpFault(_FaultBase):
-    """A fault set through HTTP levers of the system (a fault mode, a flag, a data change)."""
-
-    kind: Literal["http"]
-    apply: HttpCalls = Field(min_length=1)
-    """One call or a list, in order."""
-    rollback: HttpCalls = ()
-    """Undoes `apply` at the end of the fault; omit only when nothing needs undoing."""
-
-
-class LoadFault(_FaultBase, Load):
-    """Harmful extra load during the fault (bad API keys, bad webhook signatures, a flood)."""
-
-    kind: Literal["load"]
-    service: ServiceName = "edge"
-    """The service the extra load is sent to."""
-
-
-# Faults applied as one Toxiproxy toxic: `kind` is the toxic's Toxiproxy type, `direction` its
-# stream, `toxicity` its toxicity, `toxiproxy_attributes` its attributes.
-ToxicFault = LatencyFault | TimeoutFault | BandwidthFault | ResetPeerFault
-# One fault of a scenario; `kind` picks the model, so each kind's parameters are checked.
-FaultSpec = Annotated[OutageFault | ToxicFault | HttpFault | LoadFault, Field(discriminator="kind")]
 
 
 class Mitigation(StrictModel):
@@ -389,7 +202,7 @@ class Scenario(StrictModel):
     """Unique across the suite, e.g. `wrk-platform-outage`."""
     description: str = Field(min_length=1)
     load: Load
-    phases: Phases
+    phases: PhaseLengths
     faults: tuple[FaultSpec, ...] = ()
     """Applied together at the end of the baseline; an empty list is a steady-state run."""
     mitigation: Mitigation | None = None

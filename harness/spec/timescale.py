@@ -80,13 +80,6 @@ def format_duration(seconds: float) -> str:
     return f"{s}s"
 
 
-def scale_duration(text: str, scale: float) -> str:
-    """Scale one Prometheus duration string by 1/scale."""
-    if not scale > 0:
-        raise ValueError(f"time scale must be positive, got {scale}")
-    return format_duration(parse_duration(text) / scale)
-
-
 @dataclass(frozen=True)
 class Timing:
     """Intervals one run uses; all in seconds."""

@@ -1,9 +1,9 @@
 """ComposeStack: docker-compose.yml brought up and down with the Docker SDK, as a `Target`.
 
 `docker compose` itself is not needed: the file is read into a typed model (compose_file.py),
-each service is planned as one container (compose_plan.py), and the containers are created in
-dependency order, each once what it depends on is healthy. What a harness run changes against
-the file, and why:
+each service is planned as one container (compose_plan.py), and the containers are created
+through the engine (docker_engine.py) in dependency order, each once what it depends on is
+healthy. What a harness run changes against the file, and why:
 
 - a project name of its own per run (`wrkh-<run id>-<random>`): containers, network and
   volumes of two runs never meet, and teardown finds everything by the project label;
@@ -24,9 +24,7 @@ stays as a build cache.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import secrets
 import socket
 import threading
@@ -61,12 +59,18 @@ from harness.stack.compose_plan import (
 )
 from harness.stack.compose_removal import (
     STOP_TIMEOUT_S,
-    not_found,
     remove_project,
     sweep_projects,
 )
+from harness.stack.docker_engine import (
+    connect,
+    copy_logs,
+    health_problem,
+    log_tail,
+    prepare_images,
+)
 from harness.stack.fakes import api_keys_json
-from harness.stack.folder_lock import Lease
+from harness.stack.folder_lock import FolderLock
 from harness.stack.layout import DATABASE, EXTRA_JOBS, PG_SUPERUSER, generate_credentials
 from harness.stack.ports import HOST, PortReservation, allocate_ports
 from harness.stack.promconfig import render_prometheus_config
@@ -75,15 +79,12 @@ from harness.stack.rundir import RunPaths
 from harness.stack.signals import TRAP
 from harness.stack.target import Credentials, Target
 
-__all__ = ["ComposeStack", "ComposeStackConfig", "connect"]
+__all__ = ["ComposeStack", "ComposeStackConfig"]
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-API_TIMEOUT_S = 30
-LOG_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -111,25 +112,6 @@ class RunSecrets:
             "WRK_WEBHOOK_SECRET": self.webhook_secret,
             "WRK_REDACT_VALUES": ",".join(redact),
         }
-
-
-# -- the Docker engine -------------------------------------------------------------------
-
-
-def connect(docker_host: str | None) -> Any:
-    """A docker SDK client that answered a ping; StackError naming the host otherwise."""
-    import docker  # lazily: the SDK pulls in requests, which only this path needs
-
-    host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
-    try:
-        client = docker.DockerClient(base_url=host, timeout=API_TIMEOUT_S)
-        client.ping()
-    except Exception as exc:  # the SDK raises DockerException, requests and OS errors alike
-        raise StackError(
-            f"no Docker engine reachable at DOCKER_HOST={host} ({exc}); --target compose "
-            "needs a running Docker engine (set DOCKER_HOST to reach another one)"
-        ) from exc
-    return client
 
 
 class ClientFactory(Protocol):
@@ -161,7 +143,7 @@ class ComposeStack(Stack):
         self._client_factory = client_factory
         self._scrape_check = scrape_check
         self._client: Any = None
-        self._lease: Lease | None = None
+        self._lease: FolderLock | None = None
         self._ports: PortReservation | None = None
         self._containers: dict[str, Any] = {}  # service -> container object, in start order
         self._healthy: set[str] = set()
@@ -218,7 +200,7 @@ class ComposeStack(Stack):
         )
         plans = plan_containers(compose, services, inputs)
         self._create_network_and_volumes(compose)
-        self._prepare_images(compose, services)
+        prepare_images(self._client, self.project, compose, services)
         since = time.time()  # wall clock: compared with Prometheus' sample timestamps
         for plan in plans:
             self._start_container(plan)
@@ -235,7 +217,7 @@ class ComposeStack(Stack):
             folder.mkdir(parents=True, exist_ok=True)
         # The fakes run as an unprivileged user inside their containers.
         self.paths.spans.chmod(0o777)
-        self._lease = Lease(self.paths.root)
+        self._lease = FolderLock(self.paths.root)
 
     def _owner_labels(self) -> dict[str, str]:
         assert self._lease is not None, "the run folder is made first"
@@ -265,42 +247,6 @@ class ComposeStack(Stack):
             if volume != SPANS_VOLUME:
                 self._client.volumes.create(name=f"{self.project}_{volume}", labels=labels)
 
-    def _prepare_images(self, compose: ComposeFile, services: list[str]) -> None:
-        """Build each distinct build once; pull images that are not present."""
-        done: set[str] = set()
-        for name in services:
-            svc = compose.services[name]
-            image = svc.image or f"{self.project}-{name}"
-            if image in done:
-                continue
-            done.add(image)
-            if svc.build is not None:
-                self._build(compose.directory / svc.build.context, svc.build.dockerfile, image)
-            else:
-                self._ensure_pulled(image)
-
-    def _build(self, context: Path, dockerfile: str, tag: str) -> None:
-        log.info("building %s from %s", tag, context / dockerfile)
-        try:
-            self._client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True)
-        except Exception as exc:
-            raise StackError(f"building image {tag} from {context / dockerfile}: {exc}") from exc
-
-    def _ensure_pulled(self, image: str) -> None:
-        try:
-            self._client.images.get(image)
-            return
-        except not_found():
-            pass
-        except Exception as exc:
-            raise StackError(f"looking up image {image}: {exc}") from exc
-        repository, _, tag = image.rpartition(":")
-        log.info("pulling %s", image)
-        try:
-            self._client.images.pull(repository, tag=tag)
-        except Exception as exc:
-            raise StackError(f"pulling image {image}: {exc}") from exc
-
     def _start_container(self, plan: ContainerPlan) -> None:
         for dep, condition in plan.depends_on.items():
             if condition == "service_healthy":
@@ -317,7 +263,7 @@ class ComposeStack(Stack):
     def _follow_logs(self, service: str, container: Any) -> None:
         path = self.paths.logs / f"{service}.log"
         thread = threading.Thread(
-            target=_copy_logs, args=(container, path), name=f"logs-{service}", daemon=True
+            target=copy_logs, args=(container, path), name=f"logs-{service}", daemon=True
         )
         thread.start()
         self._followers.append(thread)
@@ -330,14 +276,14 @@ class ComposeStack(Stack):
         deadline = time.monotonic() + self.config.health_timeout_s
         while True:
             container.reload()
-            problem = _health_problem(container.attrs.get("State", {}))
+            problem = health_problem(container.attrs.get("State", {}))
             if problem is None:
                 break
             if problem.fatal:
-                raise ServiceStartError(service, problem.reason, _log_tail(container))
+                raise ServiceStartError(service, problem.reason, log_tail(container))
             if time.monotonic() >= deadline:
                 reason = f"not healthy after {self.config.health_timeout_s:g} s: {problem.reason}"
-                raise ServiceStartError(service, reason, _log_tail(container))
+                raise ServiceStartError(service, reason, log_tail(container))
             time.sleep(self.config.poll_s)
         self._healthy.add(service)
         self.startup_s[service] = round(time.monotonic() - self._started_at[service], 3)
@@ -347,7 +293,7 @@ class ComposeStack(Stack):
         deadline = time.monotonic() + self.config.scrape_timeout_s
         while (reason := check.check()) is not None:
             if time.monotonic() >= deadline:
-                tail = _log_tail(self._containers["prometheus"])
+                tail = log_tail(self._containers["prometheus"])
                 raise ServiceStartError("prometheus", f"not every job scraped: {reason}", tail)
             time.sleep(self.config.poll_s)
 
@@ -410,41 +356,3 @@ class ComposeStack(Stack):
         TRAP.redeliver_pending()
         if failures:
             raise StackError(f"compose project {self.project} left behind: {'; '.join(failures)}")
-
-
-@dataclass(frozen=True)
-class _Problem:
-    reason: str
-    fatal: bool
-
-
-def _health_problem(state: Mapping[str, Any]) -> _Problem | None:
-    """None when healthy; a fatal problem when it exited or its health check failed."""
-    status = state.get("Status", "")
-    if status in ("exited", "dead"):
-        return _Problem(f"container {status} with code {state.get('ExitCode')}", True)
-    health = state.get("Health")
-    if health is None:
-        return None if status == "running" else _Problem(f"status {status}", False)
-    if health.get("Status") == "healthy":
-        return None
-    if health.get("Status") == "unhealthy":
-        last = (health.get("Log") or [{}])[-1].get("Output", "").strip()
-        return _Problem(f"health check failed: {last[-300:]}", True)
-    return _Problem(f"health {health.get('Status')}", False)
-
-
-def _copy_logs(container: Any, path: Path) -> None:
-    """Follow a container's output into a file until the container is gone."""
-    with contextlib.suppress(Exception), path.open("ab") as out:
-        for chunk in container.logs(stream=True, follow=True):
-            out.write(chunk)
-            out.flush()
-
-
-def _log_tail(container: Any) -> str:
-    try:
-        data: bytes = container.logs(tail=LOG_TAIL_LINES)
-    except Exception as exc:
-        return f"(logs unavailable: {exc})"
-    return data.decode("utf-8", "replace").rstrip()

@@ -17,15 +17,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-LEASE_FILE = ".wrkh-lease"
+LOCK_FILE = ".wrkh-lease"
 SCRATCH_PREFIX = "wrkh-"
 
 
-class Lease:
+class FolderLock:
     """Holds the lease of `folder` until `release` or the end of the process."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / LEASE_FILE
+        self.path = folder / LOCK_FILE
         # Locked under a temporary name, then renamed: a sweep never sees the lease unlocked.
         fd, temp = tempfile.mkstemp(prefix=".lease-", dir=folder)
         try:
@@ -69,7 +69,7 @@ def sweep_scratch(base: Path | None = None) -> list[Path]:
     root = Path(base) if base is not None else Path(tempfile.gettempdir())
     removed = []
     for folder in sorted(root.glob(f"{SCRATCH_PREFIX}*")):
-        if folder.is_dir() and abandoned(folder / LEASE_FILE):
+        if folder.is_dir() and abandoned(folder / LOCK_FILE):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

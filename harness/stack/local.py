@@ -26,7 +26,7 @@ from harness import http_client as http
 from harness.errors import StackError
 from harness.stack import tools
 from harness.stack.base import Stack
-from harness.stack.folder_lock import Lease, sweep_scratch
+from harness.stack.folder_lock import FolderLock, sweep_scratch
 from harness.stack.layout import (
     DATABASE,
     PG_SUPERUSER,
@@ -67,7 +67,7 @@ class LocalStack(Stack):
         self._supervisor: Supervisor | None = None
         self._ports: PortReservation | None = None
         self._run: RunDir | None = None
-        self._lease: Lease | None = None
+        self._lease: FolderLock | None = None
         self._target: Target | None = None
         self._pids: dict[str, int] = {}
         self._webhook_secret = ""
@@ -101,7 +101,7 @@ class LocalStack(Stack):
         self._run = run = create_run_dir(self.config.base_dir, self.config.run_id)
         self._supervisor = Supervisor()
         try:
-            self._lease = Lease(run.scratch)
+            self._lease = FolderLock(run.scratch)
             if run_as is not None:
                 check_traversable(run.pg_data, run_as)
                 hand_over(run.pg_data, run_as)

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = [
+    "Credentials",
+    "Proxy",
+    "Target",
+]
+
 
 @dataclass(frozen=True)
 class Proxy:

@@ -87,8 +87,6 @@ _TOOLS: dict[str, _Tool] = {
     "python": _Tool(_python, "run the harness with a Python 3.11+ interpreter"),
 }
 
-KNOWN_TOOLS = frozenset(_TOOLS)
-
 
 def _how_to_get(name: str) -> str:
     return _TOOLS[name].how_to_get.format(tools_dir=tools_dir())

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 
-from harness.stack.folder_lock import SCRATCH_PREFIX, Lease, sweep_scratch
+from harness.stack.folder_lock import SCRATCH_PREFIX, FolderLock, sweep_scratch
 from harness.stack.process import die_with_parent_hook
 
 # Held for the life of the test process: a folder of a killed test run gets swept later.
-_LEASES: list[Lease] = []
+_LEASES: list[FolderLock] = []
 
 
 def scratch_folder(kind: str) -> Path:
@@ -27,7 +27,7 @@ def scratch_folder(kind: str) -> Path:
     killed runs are swept first."""
     sweep_scratch()
     root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-"))
-    _LEASES.append(Lease(root))
+    _LEASES.append(FolderLock(root))
     return root
 
 

@@ -28,7 +28,8 @@ from fake_services.routes import CORE_ROUTES, EDGE_ROUTES, PLATFORM_ROUTES, WEBH
 from fake_services.webhook.app import create_app as create_webhook_app
 from fake_services.webhook.settings import WebhookSettings
 from fake_services.workers.usage import UsageAggregationWorker
-from harness.spec.catalog import Metric, load_catalog
+from harness.spec.catalog import load_catalog
+from harness.spec.metrics import Metric
 
 from . import _postgres, _redis
 from ._core import STUDIO, core_client

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from harness.observe.alert_watch import wait_until
-from harness.run.faults import ToxiproxyAPI
+from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import load_catalog
 from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.timescale import Timing

@@ -11,22 +11,14 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError, Problem
-from harness.spec.catalog import (
-    DEFAULT_CATALOG_DIR,
-    RECORDED_RATIO,
-    Alert,
-    BurnRateAlert,
-    Catalog,
-    MetricType,
-    Receiver,
-    ScalePolicy,
-    Severity,
-    load_catalog,
-    referenced_series,
-)
+from harness.spec.alerts import Alert, Receiver, ScalePolicy, Severity
+from harness.spec.burn_rate import RECORDED_RATIO, BurnRateAlert
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
 from harness.spec.files import field_path
+from harness.spec.metrics import MetricType
 from harness.spec.slo import AvailabilitySlo
 from harness.spec.timescale import Timing
+from harness.spec.vocabulary import referenced_series
 
 GOOD_EXPR = (
     'sum(rate(http_5xx_count_total{job="edge"}[{{window}}]))'
@@ -115,7 +107,7 @@ def test_real_catalogue_uses_only_declared_series() -> None:
     for alert in catalog.alerts:
         # Burn-rate alerts read the recorded ratios; everything else reads exposed series.
         recorded = {RECORDED_RATIO} if isinstance(alert, BurnRateAlert) else set()
-        assert referenced_series(alert.expr) <= catalog.known_series | recorded
+        assert referenced_series(alert.expr) <= catalog.vocabulary.names | recorded
 
 
 # Spec §5 alerts and the SLO burn-rate alerts: severity (§6.1) and receiver.

@@ -22,10 +22,11 @@ import yaml
 from harness.errors import Interrupted, ServiceStartError, StackError
 from harness.spec.timescale import Timing
 from harness.stack import compose_plan as plan_mod
-from harness.stack.compose import ComposeStack, ComposeStackConfig, connect
+from harness.stack.compose import ComposeStack, ComposeStackConfig
 from harness.stack.compose_file import load_compose
 from harness.stack.compose_plan import new_project_name
 from harness.stack.compose_removal import sweep_projects
+from harness.stack.docker_engine import connect
 from harness.stack.signals import TRAP
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from harness.checks.alerts import Check
 from harness.checks.coverage import coverage, coverage_checks
-from harness.run.runner import Phases, ScenarioResult
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 
-PHASES = Phases(0, 0, 0, None, None, 0)
+PHASES = PhaseTimes(0, 0, 0, None, None, 0)
 
 
 def _result(name: str, checks: list[Check], watched: tuple[str, ...]) -> ScenarioResult:

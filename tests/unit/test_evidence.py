@@ -15,28 +15,25 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from harness.checks.correlation import CorrelationHop, RequestFilter, request_id_correlation
+from harness.checks.error_codes import log_error_codes
 from harness.checks.evidence import (
-    SAMPLE_CHARS,
     Correlation,
-    CorrelationHop,
     EvidencePlan,
     EvidenceSources,
-    RequestFilter,
-    Secret,
     evidence_checks,
     evidence_unavailable,
-    log_error_codes,
-    log_fields,
-    metrics_present,
-    no_secret_in_logs,
-    request_id_correlation,
-    trace_continuity,
 )
+from harness.checks.log_fields import log_fields
+from harness.checks.metrics import metrics_present
+from harness.checks.secrets import Secret, no_secret_in_logs
+from harness.checks.traces import trace_continuity
+from harness.checks.wording import SAMPLE_CHARS
 from harness.errors import ObserveError
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient, Sample
 from harness.observe.traces import API_TO_ENQUEUE, WEBHOOK_TO_USAGE_WORKER, SpanStore
-from harness.spec.catalog import Metric
+from harness.spec.metrics import Metric
 
 from .test_logs import T0, line, write
 from .test_traces import api_trace, span_line, webhook_trace, write_spans

@@ -14,7 +14,8 @@ from harness.gameday.budget import BudgetBurn, BudgetMeter, burned_percent
 from harness.gameday.config import AbortOn, BudgetBurnLimit
 from harness.gameday.monitor import AbortMonitor
 from harness.observe.prometheus import ActiveAlert
-from harness.spec.catalog import Severity, load_catalog
+from harness.spec.alerts import Severity
+from harness.spec.catalog import load_catalog
 from harness.spec.slo import AvailabilitySlo
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ from harness.gameday.config import check_against, load_config
 from harness.gameday.run import GamedayRequest, external_plan, prepare
 from harness.run.faults import Outage
 from harness.run.plan import build_plan
-from harness.spec.catalog import Catalog, Severity, load_catalog
+from harness.spec.alerts import Severity
+from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.scenario import load_scenario
 from harness.spec.timescale import Timing
 

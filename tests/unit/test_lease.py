@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.folder_lock import LEASE_FILE, Lease, abandoned, sweep_scratch
+from harness.stack.folder_lock import LOCK_FILE, FolderLock, abandoned, sweep_scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = (
-    "import sys, time; from pathlib import Path; from harness.stack.folder_lock import Lease; "
-    "Lease(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)"
+    "import sys, time; from pathlib import Path; from harness.stack.folder_lock import FolderLock; "
+    "FolderLock(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)"
 )
 
 
@@ -38,7 +38,7 @@ def holder(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 
 def test_a_live_runs_folder_is_kept(holder: tuple[Path, subprocess.Popen[str]]) -> None:
     folder, _ = holder
-    assert not abandoned(folder / LEASE_FILE)
+    assert not abandoned(folder / LOCK_FILE)
     assert sweep_scratch(folder.parent) == []
     assert folder.exists()
 
@@ -48,7 +48,7 @@ def test_a_sigkilled_runs_folder_is_swept(holder: tuple[Path, subprocess.Popen[s
     (folder / "pg-data").mkdir()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    assert abandoned(folder / LEASE_FILE)
+    assert abandoned(folder / LOCK_FILE)
     assert sweep_scratch(folder.parent) == [folder]
     assert not folder.exists()
 
@@ -58,20 +58,20 @@ def test_folders_without_a_lease_or_not_ours_are_left_alone(tmp_path: Path) -> N
     legacy.mkdir()
     other = tmp_path / "someone-else"
     other.mkdir()
-    released = Lease(other)
+    released = FolderLock(other)
     released.release()
     assert sweep_scratch(tmp_path) == []
     assert legacy.exists() and other.exists()
 
 
 def test_a_lease_is_held_until_released(tmp_path: Path) -> None:
-    lease = Lease(tmp_path)
-    assert lease.path == tmp_path / LEASE_FILE
+    lease = FolderLock(tmp_path)
+    assert lease.path == tmp_path / LOCK_FILE
     assert not abandoned(lease.path)
     lease.release()
     lease.release()  # idempotent
     assert abandoned(lease.path)
-    assert [p.name for p in tmp_path.iterdir()] == [LEASE_FILE]  # no temporary name left
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILE]  # no temporary name left
 
 
 def test_wrkh_sweep_names_what_it_removed(
@@ -83,8 +83,8 @@ def test_wrkh_sweep_names_what_it_removed(
     dead, alive = tmp_path / "wrkh-dead", tmp_path / "wrkh-alive"
     dead.mkdir()
     alive.mkdir()
-    Lease(dead).release()
-    held = Lease(alive)
+    FolderLock(dead).release()
+    held = FolderLock(alive)
     try:
         assert main(["sweep"]) == 0
     finally:

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks.alerts import Check
 from harness.checks.coverage import AlertCoverage
+from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.cli import main
 from harness.errors import ReportError
 from harness.report.diff import DiffOptions, compare, record_run
 from harness.report.ledger import LEDGER_FILE, load_ledger, run_from_results
 from harness.report.results import RunResult
-from harness.run.runner import Phases, ScenarioResult
 from harness.spec.timescale import Timing
 
 OUTAGE = "wrk-platform-outage"
@@ -50,7 +49,7 @@ def run(
         alert_check("alert_delivered", "ApiHigh5xxRate", passed, firing),
         alert_check("alert_resolves", "ApiHigh5xxRate", True, firing),
     ]
-    phases = Phases(0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+    phases = PhaseTimes(0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
     result = RunResult(run_id, Timing.for_scale(scale, 300.0), "local", 0.0)
     result.scenarios = [ScenarioResult(OUTAGE, checks, phases, None, ("ApiHigh5xxRate",))]
     fired_in = (OUTAGE,) if covered else ()

@@ -10,16 +10,16 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from harness.checks.alerts import Check
+from harness.checks.results import Check
 from harness.observe.logs import LogEvent
 from harness.report.allure_steps import expected_alerts, log_excerpt, phase_of, phase_spans
-from harness.spec.catalog import Severity
+from harness.spec.alerts import Severity
 from tests.report_fixtures import T0, baseline, mitigation, outage
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _TEST = """
-from harness.spec.catalog import Severity
+from harness.spec.alerts import Severity
 from harness.report.allure_steps import ScenarioEvidence, record_scenario
 from tests.report_fixtures import T0, outage
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, Receiver, load_catalog
+from harness.spec.alerts import Receiver
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
 from harness.spec.rules import (
     RULE_GROUP,
     PromtoolSuite,

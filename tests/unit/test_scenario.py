@@ -10,18 +10,16 @@ import yaml
 
 from harness.errors import ConfigError, Problem
 from harness.spec.catalog import Catalog, load_catalog
-from harness.spec.scenario import (
+from harness.spec.faults import (
     UNTIL_EXPECTATIONS,
     BandwidthFault,
     LatencyFault,
     OutageFault,
     ResetPeerFault,
-    Scenario,
-    Task,
     TimeoutFault,
-    load_scenario,
-    load_scenarios,
 )
+from harness.spec.scenario import Scenario, load_scenario, load_scenarios
+from harness.spec.traffic import Task
 
 PLATFORM_OUTAGE = Path(__file__).resolve().parents[2] / "scenarios" / "platform_outage.yaml"
 
@@ -66,7 +64,7 @@ def test_platform_outage_loads(catalog: Catalog) -> None:
     s = load_scenario(PLATFORM_OUTAGE, catalog)
     assert s.name == "wrk-platform-outage"
     assert s.load.mix == {Task.STUDIO_READ: 4, Task.STUDIO_WRITE: 1}
-    assert s.load.total_rate == 50
+    assert (s.load.users, s.load.rate_per_user) == (10, 5)
     assert (s.phases.warmup_s, s.phases.baseline_s, s.phases.recovery_max_s) == (300, 300, None)
     (fault,) = s.faults
     assert isinstance(fault, OutageFault)

@@ -17,15 +17,8 @@ from hypothesis import strategies as st
 
 from harness.errors import ConfigError, Problem
 from harness.spec.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog
-from harness.spec.slo import (
-    AsyncSlo,
-    AvailabilitySlo,
-    LatencySlo,
-    async_held,
-    async_result,
-    availability,
-    latency_held,
-)
+from harness.spec.slo import AsyncSlo, AvailabilitySlo, LatencySlo
+from harness.spec.slo_verdicts import async_result, availability, latency_held
 from tests.fakes import _postgres
 
 PROMTOOL = shutil.which("promtool")
@@ -128,7 +121,7 @@ def test_async_result_counts_shares_and_the_percentile() -> None:
     assert (result.count, result.within, result.share_within) == (20, 19, 0.95)
     assert result.percentile_s == 19.0  # nearest rank: the 19th of 20
     assert result.held is True
-    assert async_held(delays, 0.96, 300) is False
+    assert async_result(delays, 0.96, 300).held is False
 
 
 def test_an_unfinished_item_is_a_miss() -> None:
@@ -140,7 +133,7 @@ def test_an_unfinished_item_is_a_miss() -> None:
 def test_expected_items_missing_from_the_rows_are_misses() -> None:
     result = async_result([1.0] * 95, 0.95, 30, expected=100)
     assert (result.count, result.within, result.held) == (100, 95, True)
-    assert async_held([1.0] * 94, 0.95, 30, expected=100) is False
+    assert async_result([1.0] * 94, 0.95, 30, expected=100).held is False
     with pytest.raises(ValueError, match="only 3 expected"):
         async_result([1.0] * 4, 0.95, 30, expected=3)
 
@@ -153,8 +146,8 @@ def test_no_item_is_no_verdict_and_every_item_means_every_item() -> None:
         None,
         False,
     )
-    assert async_held([1.0] * 999 + [301.0], 1.0, 300) is False  # percentile 100%
-    assert async_held([1.0] * 1000, 1.0, 300) is True
+    assert async_result([1.0] * 999 + [301.0], 1.0, 300).held is False  # percentile 100%
+    assert async_result([1.0] * 1000, 1.0, 300).held is True
 
 
 @pytest.mark.parametrize(
