@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,15 +24,15 @@ from harness.gameday.config import GamedayConfig, check_against, load_config, sc
 from harness.gameday.monitor import AbortMonitor
 from harness.gameday.postmortem import render_postmortem
 from harness.gameday.timeline import CheckLine, Impact, Kind, Timeline, render_markdown
-from harness.load.runner import LoadIdentity, LoadResult, read_stats
-from harness.observe.alert_watch import AlertWatcher
+from harness.load.runner import LoadResult, read_stats
 from harness.observe.alertmanager import AlertmanagerClient, AlertmanagerDeliveries
 from harness.observe.prometheus import PrometheusClient
 from harness.report.results import new_run_id
+from harness.run.environment import RunEnvironment
 from harness.run.faults import ActiveFault, Fault, FaultContext, FaultInjector, Outage, Toxic
 from harness.run.plan import Plan, build_plan
 from harness.run.progress import LiveProgress
-from harness.run.runner import MITIGATION_APPLIED, Observers, ScenarioRunner
+from harness.run.runner import MITIGATION_APPLIED, ScenarioRunner
 from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import find_catalog_dir, scenario_files
@@ -121,11 +119,13 @@ def external_plan(plan: Plan, config: GamedayConfig) -> Plan:
 
 
 class RecordingFaults(FaultInjector):
-    """The injector, with every fault applied and removed written to the timeline."""
+    """The injector, with every fault applied and removed, and the final rollback with the
+    state of every proxy the scenario touches, written to the timeline."""
 
-    def __init__(self, ctx: FaultContext, timeline: Timeline) -> None:
+    def __init__(self, ctx: FaultContext, timeline: Timeline, proxies: list[str]) -> None:
         super().__init__(ctx)
         self._timeline = timeline
+        self._proxies = proxies
 
     def apply(self, fault: Fault) -> ActiveFault:
         try:
@@ -143,6 +143,21 @@ class RecordingFaults(FaultInjector):
         self._timeline.add(Kind.FAULT_REMOVED, active.fault.name, active.fault.where, at=ended)
         return ended
 
+    def close(self) -> str:
+        count = len(self.active)
+        try:
+            super().close()
+            states = [self.api.state(p) for p in self._proxies]
+        except FaultError as exc:
+            self._timeline.rollback_verified = False
+            self._timeline.add(Kind.ROLLBACK, "toxiproxy", f"FAILED: {exc}")
+            raise
+        clean = all(s.clean for s in states)
+        self._timeline.rollback_verified = clean
+        detail = ", ".join(f"{s.name} enabled={s.enabled} toxics={list(s.toxics)}" for s in states)
+        self._timeline.add(Kind.ROLLBACK, "toxiproxy", f"{count} active fault(s) undone; {detail}")
+        return f"proxies verified clean: {clean}"
+
 
 class GameDay:
     def __init__(self, request: GamedayRequest, prepared: Prepared, live: LiveProgress) -> None:
@@ -158,14 +173,12 @@ class GameDay:
             self.expected,
             faults=tuple(f"{f.name}: {f.where}" for f in plan.faults),
         )
-        self._cleanups: list[Callable[[], None]] = []
+        out = request.out_dir
+        self.env = RunEnvironment[AlertmanagerDeliveries](prepared.timing, out, self.progress, live)
         # Set once started; teardown and outputs cope with a start cut short.
-        self.faults: RecordingFaults | None = None
-        self.watcher: AlertWatcher | None = None
         self.deliveries: AlertmanagerDeliveries | None = None
         self.monitor: AbortMonitor | None = None
         self.meter: BudgetMeter | None = None
-        self._proxies: list[str] = []
 
     # -- the run --------------------------------------------------------------------------
 
@@ -177,7 +190,7 @@ class GameDay:
         try:
             try:
                 runner, monitor = self._start()
-                self._cleanups.append(monitor.stop)
+                self.env.defer(monitor.stop)
                 result = runner.run(self.p.plan)
             except KeyboardInterrupt as exc:
                 self._aborted(_interrupt_reason(exc, self.monitor))
@@ -194,29 +207,19 @@ class GameDay:
         return self._exit_code()
 
     def _start(self) -> tuple[ScenarioRunner, AbortMonitor]:
-        cfg, plan = self.p.config, self.p.plan
-        prometheus = PrometheusClient(cfg.prometheus)
+        cfg, plan, env = self.p.config, self.p.plan, self.env
         am = AlertmanagerClient(cfg.alertmanager)
-        api = ToxiproxyAPI(cfg.toxiproxy)
-        self._cleanups += [am.close, api.close]
+        env.defer(am.close)
+        prometheus, api = env.connect(self.target)
         proxies = [cfg.proxy(p) for p in scenario_proxies(self.p.scenario)]
         self._preflight(prometheus, am, api, proxies)
         self.progress(f"game day {self.request.gameday_id}: {plan.scenario} on {cfg.name}")
-        watcher = AlertWatcher(prometheus).start()
-        deliveries = AlertmanagerDeliveries(am).start()
-        self._cleanups += [watcher.stop, deliveries.stop]
-        canary = f"wrk-canary-{secrets.token_hex(12)}"
-        identity = LoadIdentity(self.target.credentials[0].api_key, canary)
-        ctx = FaultContext(api, self.target, self.request.out_dir, identity)
-        faults = self.faults = RecordingFaults(ctx, self.timeline)
-        self._cleanups.append(lambda: self._rollback(faults))
-        self.watcher, self.deliveries, self._proxies = watcher, deliveries, proxies
+        deliveries = self.deliveries = AlertmanagerDeliveries(am).start()
+        env.defer(deliveries.stop)
+        runner = env.start_runner(
+            deliveries, injector=lambda ctx: RecordingFaults(ctx, self.timeline, proxies)
+        )
         monitor = self.monitor = self._monitor(prometheus)
-        observers = Observers(prometheus, watcher, deliveries, faults)
-        runner = ScenarioRunner(
-            self.target, self.p.timing, observers, self.request.out_dir, self.progress,
-            live=self.live,
-        )  # fmt: skip
         return runner, monitor.start()
 
     def _preflight(
@@ -266,30 +269,8 @@ class GameDay:
 
     # -- teardown and outputs -------------------------------------------------------------
 
-    def _rollback(self, faults: FaultInjector) -> None:
-        count = len(faults.active)
-        try:
-            faults.rollback_all()
-            states = [faults.api.state(p) for p in self._proxies]
-        except FaultError as exc:
-            self.timeline.rollback_verified = False
-            self.timeline.add(Kind.ROLLBACK, "toxiproxy", f"FAILED: {exc}")
-            raise
-        clean = all(s.clean for s in states)
-        self.timeline.rollback_verified = clean
-        detail = ", ".join(f"{s.name} enabled={s.enabled} toxics={list(s.toxics)}" for s in states)
-        self.timeline.add(Kind.ROLLBACK, "toxiproxy", f"{count} active fault(s) undone; {detail}")
-        self.live(f"faults rolled back ({count} were active); proxies verified clean: {clean}")
-
     def _teardown(self) -> None:
-        self.live.untrack()
-        while self._cleanups:
-            step = self._cleanups.pop()
-            try:
-                step()
-            except Exception as exc:
-                self.timeline.notes.append(f"cleanup failed: {exc}")
-                log.error("cleanup failed: %s", exc)
+        self.timeline.notes += self.env.close()
 
     def _finish(self, result: ScenarioResult | None) -> None:
         t = self.timeline
@@ -308,10 +289,11 @@ class GameDay:
 
     def _alert_events(self) -> None:
         t = self.timeline
-        if self.watcher is None or self.deliveries is None:
+        watcher = self.env.observers.watcher if self.env.observers else None
+        if watcher is None or self.deliveries is None:
             return
         states = {"pending": Kind.PENDING, "firing": Kind.FIRING, "inactive": Kind.RESOLVED}
-        for c in self.watcher.changes(since=t.started_at):
+        for c in watcher.changes(since=t.started_at):
             t.add(states.get(c.state, Kind.PHASE), c.alertname, "Prometheus", at=c.at)
         for n in self.deliveries.notifications(since=t.started_at):
             kind = Kind.NOTIFIED if n.status == "firing" else Kind.RESOLVED_NOTIFIED

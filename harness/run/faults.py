@@ -260,6 +260,11 @@ class FaultInjector:
         if unrecovered or not self._verified_clean():
             raise FaultError(f"faults still present after rollback and reset: {unrecovered}")
 
+    def close(self) -> str:
+        """Teardown: undo every active fault, verified (see `rollback_all`); what was verified."""
+        self.rollback_all()
+        return "every touched proxy verified clean"
+
     def _verified_clean(self) -> bool:
         return all(self.api.state(p).clean for p in sorted(self._touched))
 

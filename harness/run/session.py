@@ -1,15 +1,13 @@
-"""One conformance run's composition root: catalogue, stack, observers, faults, results.
+"""One conformance run: catalogue, scenarios, the stack it starts, results.
 
-Everything a run owns is created here and torn down here (in reverse, each step guarded so
-one failure cannot leak the rest). The pytest plugin and the CLI both drive this object.
+The parts between the stack and the runner are wired by `harness.run.environment`, which
+also tears down everything the run started (in reverse, each step guarded so one failure
+cannot leak the rest). The pytest plugin and the CLI both drive this object.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-import secrets
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,18 +19,16 @@ from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Secret
 from harness.errors import HarnessError
 from harness.load.runner import LoadIdentity
-from harness.observe.alert_watch import AlertWatcher
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
 from harness.report.forms import HTML_FILE, JUNIT_FILE
 from harness.report.results import RunResult, new_run_id, write_results
-from harness.run.faults import FaultContext, FaultInjector
+from harness.run.environment import RunEnvironment
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
-from harness.run.runner import Observers, ScenarioRunner
-from harness.run.toxiproxy import ToxiproxyAPI
+from harness.run.runner import Observers
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import scenario_files
 from harness.spec.rules import render_alertmanager_config, render_rules
@@ -44,12 +40,13 @@ from harness.stack.fakes import DEFAULT_FAKES, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
 
-log = logging.getLogger("harness.session")
+__all__ = [
+    "DEFAULT_TIME_SCALE",
+    "ConformanceSession",
+    "RunOptions",
+]
+
 DEFAULT_TIME_SCALE = 60.0
-
-
-def stderr_progress(message: str) -> None:
-    print(f"[wrkh {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -80,11 +77,11 @@ class ConformanceSession:
         self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
         self.results_path: Path | None = None
-        self._cleanups: list[Callable[[], None]] = []
-        self._runner: ScenarioRunner | None = None
+        live = self.progress if isinstance(self.progress, LiveProgress) else None
+        self._env = RunEnvironment[NotificationReceiver](
+            self.timing, self.run_dir, self.progress, live
+        )
         self._ran: set[Path] = set()
-        self.target: Target | None = None
-        self.observers: Observers | None = None
 
     @classmethod
     def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
@@ -95,7 +92,17 @@ class ConformanceSession:
 
     @property
     def started(self) -> bool:
-        return self._runner is not None
+        return self._env.runner is not None
+
+    @property
+    def target(self) -> Target | None:
+        """The system under test, once started."""
+        return self._env.target
+
+    @property
+    def observers(self) -> Observers | None:
+        """Prometheus, alert watcher, receiver, faults and evidence, once started."""
+        return self._env.observers
 
     @property
     def run_dir(self) -> Path:
@@ -112,8 +119,9 @@ class ConformanceSession:
             raise
 
     def _start(self) -> None:
+        env = self._env
         receiver = NotificationReceiver().start()
-        self._cleanups.append(receiver.stop)
+        env.defer(receiver.stop)
         stack_dir = self.run_dir / "stack"
         stack_dir.mkdir(parents=True, exist_ok=True)
         rules = stack_dir / "rules.yml"
@@ -126,27 +134,14 @@ class ConformanceSession:
             f"starting the {self.options.target} stack (time scale {self.timing.time_scale:g})"
         )
         stack = self._stack(stack_dir, am_config, rules)
-        self._cleanups.append(stack.stop)
-        self.target = target = stack.start()
+        env.defer(stack.stop)
+        target = stack.start()
         self.result.cold_start_s = target.cold_start_s
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
-        prometheus = PrometheusClient(target.prometheus_url)
-        watcher = AlertWatcher(prometheus).start()
-        self._cleanups.append(watcher.stop)
-        api = ToxiproxyAPI(target.toxiproxy_url)
-        identity = LoadIdentity(
-            api_key=target.credentials[0].api_key,
-            canary=f"wrk-canary-{secrets.token_hex(12)}",
-        )
-        faults = FaultInjector(FaultContext(api, target, self.run_dir, identity))
-        self._cleanups += [api.close, lambda: self._rollback(faults)]
-        evidence = self._evidence_sources(target, prometheus, identity)
-        observers = Observers(prometheus, watcher, receiver, faults, evidence)
-        self.observers = observers
-        live = self.progress if isinstance(self.progress, LiveProgress) else None
-        self._runner = ScenarioRunner(
-            target, self.timing, observers, self.run_dir, self.progress, live=live
-        )
+        prometheus, _ = env.connect(target)
+        assert env.identity is not None  # set by connect
+        evidence = self._evidence_sources(target, prometheus, env.identity)
+        env.start_runner(receiver, evidence=evidence)
 
     def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
         """The stack the run's target names: local processes (default) or docker-compose.yml."""
@@ -188,15 +183,9 @@ class ConformanceSession:
             secrets=tuple(secrets_),
         )
 
-    def _rollback(self, faults: FaultInjector) -> None:
-        count = len(faults.active)
-        faults.rollback_all()
-        self.progress(
-            f"faults rolled back ({count} were active); every touched proxy verified clean"
-        )
-
     def run_file(self, path: Path) -> ScenarioResult:
-        if self._runner is None:
+        runner = self._env.runner
+        if runner is None:
             raise HarnessError("the session has not been started")
         scenario = self.scenarios[path]
         plan = build_plan(scenario, self.catalog, self.timing, self.options.without_faults)
@@ -204,23 +193,14 @@ class ConformanceSession:
             load = dataclasses.replace(plan.load, workers=self.options.load_workers)
             plan = dataclasses.replace(plan, load=load)
         self.progress(f"scenario {scenario.name}")
-        result = self._runner.run(plan)
+        result = runner.run(plan)
         self.result.scenarios.append(result)
         self._ran.add(path.resolve())
         return result
 
     def close(self) -> None:
         """Tear down everything started, newest first; write the results if any ran."""
-        if isinstance(self.progress, LiveProgress):
-            self.progress.untrack()  # a scenario cut short leaves its live status running
-        while self._cleanups:
-            step = self._cleanups.pop()
-            try:
-                step()
-            except Exception as exc:
-                log.error("cleanup step %s failed: %s", getattr(step, "__qualname__", step), exc)
-                self.result.errors.append(f"cleanup failed: {exc}")
-        self._runner = None
+        self.result.errors += self._env.close()
         if self.result.scenarios and self.results_path is None:
             self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
             suite = set(scenario_files(self.options.catalog_dir.parent))

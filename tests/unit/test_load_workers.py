@@ -88,6 +88,6 @@ def test_the_session_hands_the_worker_count_to_each_scenarios_load(tmp_path: Pat
     for workers in (0, 2):
         options = RunOptions(root / "catalog", tmp_path, load_workers=workers)
         session = ConformanceSession.prepare(options, [scenario])
-        session._runner = Recorder()  # type: ignore[assignment]
+        session._env.runner = Recorder()  # type: ignore[assignment]
         session.run_file(scenario)
     assert [p.load.workers for p in plans] == [0, 2]  # type: ignore[attr-defined]

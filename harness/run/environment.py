@@ -1,0 +1,119 @@
+"""One run's composition root: what a scenario runner needs, and the stack that tears it down.
+
+A conformance run (`harness.run.session`) and a game day (`harness.gameday.run`) differ in
+what they own of the target (a stack started here, or a deployment given by URLs) and in
+where deliveries are read (the harness's own webhook receiver, or Alertmanager's API); the
+parts between the target and the runner are the same, so they are wired once, here:
+Prometheus client and alert watcher, Toxiproxy, the load's identity, the fault injector,
+the observers and the runner. As Locust's `Environment`, it holds one runner and refuses a
+second.
+
+Everything started is registered as a cleanup step (`defer`) when it starts; `close` runs
+the steps newest first, each guarded, so one failing step cannot leak the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from harness.checks.evidence import EvidenceSources
+from harness.errors import HarnessError
+from harness.load.runner import LoadIdentity
+from harness.observe.alert_watch import AlertWatcher
+from harness.observe.prometheus import PrometheusClient
+from harness.run.faults import FaultContext, FaultInjector
+from harness.run.progress import LiveProgress
+from harness.run.runner import DeliveryLog, Observers, Progress, ScenarioRunner
+from harness.run.toxiproxy import ToxiproxyAPI
+from harness.spec.timescale import Timing
+from harness.stack.target import Target
+
+log = logging.getLogger("harness.run")
+Deliveries = TypeVar("Deliveries", bound=DeliveryLog)
+
+
+class RunEnvironment(Generic[Deliveries]):
+    """Connect to a target's backends (`connect`), then build the runner (`start_runner`)."""
+
+    def __init__(
+        self,
+        timing: Timing,
+        out_dir: Path,
+        progress: Progress,
+        live: LiveProgress | None = None,  # shows the expected alerts' states while running
+    ) -> None:
+        self.timing, self.out_dir, self.progress, self.live = timing, out_dir, progress, live
+        self._cleanups: list[Callable[[], None]] = []
+        self.target: Target | None = None
+        self.prometheus: PrometheusClient | None = None
+        self.toxiproxy: ToxiproxyAPI | None = None
+        self.identity: LoadIdentity | None = None
+        self.observers: Observers[Deliveries] | None = None
+        self.runner: ScenarioRunner | None = None
+
+    def defer(self, step: Callable[[], None]) -> None:
+        """Run `step` at `close`, before every step deferred earlier."""
+        self._cleanups.append(step)
+
+    def connect(self, target: Target) -> tuple[PrometheusClient, ToxiproxyAPI]:
+        """Clients of the target's Prometheus and Toxiproxy, and the load's identity (its API
+        key and a payload canary no log may contain); nothing is started yet."""
+        self.target = target
+        self.prometheus = PrometheusClient(target.prometheus_url)
+        self.toxiproxy = ToxiproxyAPI(target.toxiproxy_url)
+        self.defer(self.toxiproxy.close)
+        canary = f"wrk-canary-{secrets.token_hex(12)}"
+        self.identity = LoadIdentity(target.credentials[0].api_key, canary)
+        return self.prometheus, self.toxiproxy
+
+    def start_runner(
+        self,
+        deliveries: Deliveries,
+        *,
+        injector: Callable[[FaultContext], FaultInjector] = FaultInjector,
+        evidence: EvidenceSources | None = None,
+    ) -> ScenarioRunner:
+        """Start the alert watcher, arm the fault injector (rolled back at `close`) and build
+        the one runner, reading deliveries from `deliveries`."""
+        if self.runner is not None:
+            raise HarnessError("a run environment holds one scenario runner; it has one already")
+        if self.target is None or self.prometheus is None or self.toxiproxy is None:
+            raise HarnessError("connect to the target before starting the runner")
+        assert self.identity is not None  # set by connect
+        watcher = AlertWatcher(self.prometheus).start()
+        self.defer(watcher.stop)
+        ctx = FaultContext(self.toxiproxy, self.target, self.out_dir, self.identity)
+        faults = injector(ctx)
+        self.defer(lambda: self._rollback(faults))
+        self.observers = Observers(self.prometheus, watcher, deliveries, faults, evidence)
+        self.runner = ScenarioRunner(
+            self.target, self.timing, self.observers, self.out_dir, self.progress, live=self.live
+        )
+        return self.runner
+
+    def _rollback(self, faults: FaultInjector) -> None:
+        count = len(faults.active)
+        verified = faults.close()
+        # A terminal line, not a scenario phase: a game day's progress writes phases to its
+        # timeline, which records the rollback itself.
+        announce = self.live if self.live is not None else self.progress
+        announce(f"faults rolled back ({count} were active); {verified}")
+
+    def close(self) -> list[str]:
+        """Tear down everything started, newest first; what failed, one line each."""
+        if self.live is not None:
+            self.live.untrack()  # a scenario cut short leaves its live status running
+        failures: list[str] = []
+        while self._cleanups:
+            step = self._cleanups.pop()
+            try:
+                step()
+            except Exception as exc:
+                log.error("cleanup step %s failed: %s", getattr(step, "__qualname__", step), exc)
+                failures.append(f"cleanup failed: {exc}")
+        self.runner = None
+        return failures
