@@ -34,7 +34,7 @@ from harness.stack.readiness import (
     RedisReady,
 )
 from harness.stack.rundir import RunDir
-from harness.stack.spec import ServiceSpec
+from harness.stack.service import ServiceSpec
 from harness.stack.target import Credentials, Proxy
 
 INFRASTRUCTURE = ("prometheus", "postgres", "redis", "toxiproxy", "alertmanager")

@@ -48,7 +48,7 @@ from harness.stack.rundir import (
     hand_over,
     remove_scratch,
 )
-from harness.stack.spec import ServiceSpec
+from harness.stack.service import ServiceSpec
 from harness.stack.supervisor import Supervisor
 from harness.stack.target import Credentials, Proxy, Target
 

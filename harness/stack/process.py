@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import cast
 
 from harness.errors import ServiceStartError
-from harness.stack.spec import ServiceSpec
+from harness.stack.service import ServiceSpec
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from harness import http_client as http
 from harness.errors import ServiceStartError, StackError
 from harness.stack.process import ManagedProcess
-from harness.stack.spec import Readiness, ServiceSpec
+from harness.stack.service import Readiness, ServiceSpec
 
 FIRST_POLL_S = 0.02
 MAX_POLL_S = 0.25

@@ -22,8 +22,8 @@ from types import TracebackType
 from harness.errors import ServiceStartError, StackError
 from harness.stack.process import ManagedProcess
 from harness.stack.readiness import Cancelled, wait_exited, wait_ready
+from harness.stack.service import Readiness, ServiceSpec
 from harness.stack.signals import TRAP
-from harness.stack.spec import Readiness, ServiceSpec
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pytest
 from harness.errors import ServiceStartError
 from harness.stack.process import ManagedProcess
 from harness.stack.readiness import Exited
-from harness.stack.spec import ServiceSpec
+from harness.stack.service import ServiceSpec
 
 
 def alive(pid: int) -> bool:
@@ -119,7 +119,7 @@ def test_children_die_with_the_harness(tmp_path: Path) -> None:
         from pathlib import Path
         from harness.stack.process import ManagedProcess
         from harness.stack.readiness import Exited
-        from harness.stack.spec import ServiceSpec
+        from harness.stack.service import ServiceSpec
         spec = ServiceSpec("sleeper", ["sleep", "60"], Exited(), Path({str(tmp_path / "s.log")!r}))
         process = ManagedProcess(spec)
         process.start()

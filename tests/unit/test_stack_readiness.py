@@ -26,7 +26,7 @@ from harness.stack.readiness import (
     wait_exited,
     wait_ready,
 )
-from harness.stack.spec import Readiness, ServiceSpec
+from harness.stack.service import Readiness, ServiceSpec
 
 Routes = dict[str, Callable[[], tuple[int, bytes]]]
 

@@ -11,8 +11,8 @@ import pytest
 
 from harness.errors import Interrupted, ServiceStartError, StackError
 from harness.stack.readiness import Exited
+from harness.stack.service import ServiceSpec
 from harness.stack.signals import TRAP
-from harness.stack.spec import ServiceSpec
 from harness.stack.supervisor import Supervisor
 
 

@@ -27,7 +27,7 @@ from harness.stack.layout import (
 )
 from harness.stack.readiness import Exited, HttpReady, PostgresReady, RedisReady
 from harness.stack.rundir import check_traversable, create_run_dir
-from harness.stack.spec import ServiceSpec
+from harness.stack.service import ServiceSpec
 
 BINARIES = {
     name: f"/opt/bin/{name}"
