@@ -8,21 +8,19 @@ monkey-patching would follow, see LoadRun).
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from harness.load.runner import LoadIdentity, LoadProfile, LoadResult, LoadRun
+from tests.integration._load_target import LoadTarget, serving
 from tests.integration._procs import alive
 
 pytestmark = pytest.mark.integration
@@ -47,47 +45,14 @@ RUN_S = 4.0
 START_TIMEOUT_S = 60.0
 
 
-class Recorder(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.by_process: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Recorder
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.by_process[self.headers.get("X-Load-Process", "?")] += 1
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Iterator[Recorder]:
-    recorder = Recorder()
-    thread = threading.Thread(target=recorder.serve_forever, daemon=True)
-    thread.start()
-    yield recorder
-    recorder.shutdown()
-    recorder.server_close()
+def server() -> Iterator[LoadTarget]:
+    with serving() as target:
+        yield target
 
 
-def _run(server: Recorder, out: Path, workers: int) -> tuple[LoadRun, LoadResult]:
-    with server.lock:
-        server.by_process.clear()
+def _run(server: LoadTarget, out: Path, workers: int) -> tuple[LoadRun, LoadResult]:
+    server.reset()
     locustfile = out / "probe_locustfile.py"
     out.mkdir(parents=True)
     locustfile.write_text(PROBE_LOCUSTFILE)
@@ -106,7 +71,7 @@ def _run(server: Recorder, out: Path, workers: int) -> tuple[LoadRun, LoadResult
         return run, run.result()
 
 
-def test_master_aggregates_the_requests_of_both_workers(server: Recorder, tmp_path: Path) -> None:
+def test_master_aggregates_the_requests_of_both_workers(server: LoadTarget, tmp_path: Path) -> None:
     run, result = _run(server, tmp_path / "distributed", workers=2)
     workers = {str(pid) for pid in run.worker_pids}
     assert len(workers) == 2
@@ -126,7 +91,7 @@ def test_master_aggregates_the_requests_of_both_workers(server: Recorder, tmp_pa
 
 
 def test_distributed_results_read_like_single_process_results(
-    server: Recorder, tmp_path: Path
+    server: LoadTarget, tmp_path: Path
 ) -> None:
     _, single = _run(server, tmp_path / "single", workers=0)
     _, distributed = _run(server, tmp_path / "distributed", workers=2)
@@ -156,7 +121,7 @@ DRIVER = textwrap.dedent(
 )
 
 
-def test_workers_die_when_the_harness_is_killed(server: Recorder, tmp_path: Path) -> None:
+def test_workers_die_when_the_harness_is_killed(server: LoadTarget, tmp_path: Path) -> None:
     (tmp_path / "lf.py").write_text(PROBE_LOCUSTFILE)
     driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER, server.url, str(tmp_path)],
