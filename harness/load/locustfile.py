@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import time
@@ -22,9 +23,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from locust import FastHttpUser, TaskSet, constant_throughput, events
+from locust import FastHttpUser, TaskSet, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+
+from harness.load.pacing import Beat
 
 
 def _headers(user: WrkUser) -> dict[str, str]:
@@ -152,10 +155,16 @@ def _weighted_tasks() -> list[TaskSet | Callable[..., Any]]:
     return [TASKS[name] for name, weight in mix.items() for _ in range(weight)]
 
 
-class WrkUser(FastHttpUser):
-    """A client at a constant request rate, so the load does not depend on latency."""
+RATE_PER_USER = float(os.environ.get("WRKH_RATE_PER_USER", "1"))
+# Users of this process in the order they start. In distributed mode each worker spreads its
+# own users; two workers' beats are apart by however far apart they started.
+_SLOTS = itertools.count()
 
-    wait_time = constant_throughput(float(os.environ.get("WRKH_RATE_PER_USER", "1")))
+
+class WrkUser(FastHttpUser):
+    """A client at a constant request rate, so the load does not depend on latency, on its own
+    beat within the period, so the users' requests do not arrive together."""
+
     tasks = _weighted_tasks()
 
     def on_start(self) -> None:
@@ -163,6 +172,13 @@ class WrkUser(FastHttpUser):
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
+        runner = self.environment.runner
+        users = runner.target_user_count if runner is not None else 1
+        self.beat = Beat(RATE_PER_USER, next(_SLOTS), max(1, users))
+        time.sleep(self.beat.first_wait())  # gevent's sleep: Locust has patched the process
+
+    def wait_time(self) -> float:
+        return self.beat.wait()
 
 
 # -- distributed mode: every worker's last statistics reach the master ---------------------
@@ -172,7 +188,7 @@ class WrkUser(FastHttpUser):
 # requests) misses that window. So when the master begins to quit, it first asks each worker
 # to stop its users and report, and waits (bounded) until each has answered. Messages on one
 # worker's connection arrive in order: its statistics are in before its answer. Kept in this
-# file so a worker started with `-f -` (locustfile sent by the master) has it too.
+# file so every worker that loads the locustfile has it too.
 
 FLUSH, FLUSHED = "wrkh_flush", "wrkh_flushed"
 FLUSH_WAIT_S = 5.0  # within LoadRun.stop()'s 10 s before SIGKILL
