@@ -9,6 +9,8 @@ wrkh report diff A B   regressions of run B against run A (exit 1 when there is 
 wrkh report html RUN   write the run's report.html again from its results.json
 wrkh gameday SCENARIO --target external --config FILE   a game day against a deployment
 wrkh sweep     remove what killed runs left behind (scratch folders; --docker: compose projects)
+wrkh import-rules FILE --out DIR   a Prometheus rule file as catalogue alert entries
+wrkh import-slos FILE --out DIR    a Sloth SLO spec as catalogue SLOs and burn-rate alerts
 """
 
 from __future__ import annotations
@@ -266,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gameday(sub)
     _add_dashboards(sub)
     _add_sweep(sub)
+    from harness.importers.cli import add_commands as add_import_commands
+
+    add_import_commands(sub)
     return parser
 
 
