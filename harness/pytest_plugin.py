@@ -195,6 +195,7 @@ def pytest_collection_modifyitems(
     config.stash[_SESSION] = conformance
     wanted = set(config.getoption("wrk_scenario"))
     if wanted:
+        conformance.selected = frozenset(wanted)
         keep = [
             i
             for i in items
@@ -248,10 +249,15 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _conformance(config: pytest.Config) -> ConformanceSession:
+    from harness.contract.preflight import PreflightFailed
+
     session = config.stash[_SESSION]
     if not session.started:
         _install_sigterm()
-        session.start()
+        try:
+            session.start()
+        except PreflightFailed as exc:  # no scenario can run: say why once and stop
+            pytest.exit(str(exc), returncode=pytest.ExitCode.TESTS_FAILED)
     return session
 
 
