@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     argv += ["--wrk-target", args.target]
     if args.load_workers:
         argv += ["--wrk-load-workers", str(args.load_workers)]
+    argv += ["--wrk-preflight", args.preflight]
     return int(pytest.main(argv + list(args.pytest_args)))
 
 
@@ -252,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="Locust distributed mode: a master and N local worker processes",
+    )
+    run.add_argument(
+        "--preflight",
+        choices=["stop", "warn"],
+        default="stop",
+        help="when the preflight finds a gap blocking a chosen scenario: stop before any "
+        "scenario (default), or warn and run them anyway (proving the checks find it too)",
     )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     run.set_defaults(func=_run)

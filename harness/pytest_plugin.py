@@ -88,6 +88,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="extra environment for every fake service of the local target (repeatable)",
     )
     group.addoption(
+        "--wrk-preflight",
+        choices=["stop", "warn"],
+        default="stop",
+        help="a preflight gap blocking a chosen scenario stops the run (default) or only warns",
+    )
+    group.addoption(
         "--wrk-without-faults",
         action="store_true",
         help="run scenarios with their faults left out (proves checks can fail)",
@@ -219,6 +225,7 @@ def _options(config: pytest.Config, first: Path) -> RunOptions:
         without_faults=config.getoption("wrk_without_faults"),
         fake_env=tuple(_key_value(kv) for kv in config.getoption("wrk_fake_env")),
         load_workers=config.getoption("wrk_load_workers"),
+        preflight_stops=config.getoption("wrk_preflight") == "stop",
         run_id=config.stash.setdefault(_RUN_ID, new_run_id()),
     )
 

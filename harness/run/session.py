@@ -59,6 +59,7 @@ class RunOptions:
     fake_env: tuple[tuple[str, str], ...] = ()  # extra environment for every fake service
     run_id: str = field(default_factory=new_run_id)
     load_workers: int = 0  # > 0: Locust distributed mode, a master and this many workers
+    preflight_stops: bool = True  # a gap blocking a chosen scenario stops the run
 
 
 class ConformanceSession:
@@ -170,8 +171,10 @@ class ConformanceSession:
         chosen = self.selected or frozenset(s.name for s in scenarios)
         blocking = report.blocking(chosen)
         self.progress(f"preflight: {len(blocking)} blocking gap(s) in {report.duration_s:.1f} s")
-        if blocking:
+        if blocking and self.options.preflight_stops:
             raise PreflightFailed(report, sorted(chosen))
+        for line in report.lines(chosen)[1:] if blocking else ():
+            self.progress(f"preflight (run goes on, --preflight warn): {line.strip()}")
 
     def _evidence_sources(
         self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity

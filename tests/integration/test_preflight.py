@@ -9,6 +9,9 @@ proxy (the services then reach the WRK Platform directly).
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,3 +95,19 @@ def test_a_renamed_metric_a_missing_lever_and_a_missing_proxy_are_exactly_the_ga
     proxy = found["proxy", "wrk_platform"]
     assert "no Toxiproxy proxy between core, worker-build and platform" in proxy.reason
     assert set(proxy.blocks) == {"mitigation-flag-off", "wrk-platform-outage"}
+
+
+def test_wrkh_run_stops_before_any_scenario_on_a_gap_blocking_it(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(tmp_path),
+            "--scenario", "mitigation-flag-off",
+            "--fake-env", "WRK_DEFECTS=no_feature_flag_lever"]  # fmt: skip
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output[-3000:]
+    assert "no scenario was run" in output
+    expected = "lever feature-flags: GET /v1/admin/feature-flags on edge answered 404"
+    assert f"GAP  {expected} (blocks mitigation-flag-off)" in output
+    assert "scenario mitigation-flag-off\n" not in output  # the scenario never started
+    (report,) = tmp_path.glob("*/preflight.json")
+    gaps = json.loads(report.read_text())["gaps"]
+    assert [(g["kind"], g["item"]) for g in gaps] == [("lever", "feature-flags")]
