@@ -6,7 +6,9 @@ No Docker engine here: the merge and the model are checked statically.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,31 @@ def test_merge_follows_the_compose_rules() -> None:
         "ports": ["1:1", "2:2"],
         "environment": {"A": "1", "B": "3"},
     }
+
+
+def _compose_cli() -> list[str] | None:
+    """`docker-compose`, or `docker compose` when that plugin answers; None: neither here."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    docker = shutil.which("docker")
+    if docker is None:
+        return None
+    probe = subprocess.run(
+        [docker, "compose", "version"], capture_output=True, timeout=30, check=False
+    )
+    return [docker, "compose"] if probe.returncode == 0 else None
+
+
+@pytest.mark.skipif(_compose_cli() is None, reason="no docker compose here (static checks only)")
+def test_docker_compose_itself_accepts_the_merged_files() -> None:
+    cli = _compose_cli()
+    assert cli is not None
+    done = subprocess.run(
+        [*cli, "-f", str(BASE), "-f", str(EXAMPLE), "config", "--quiet"],
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
