@@ -13,11 +13,9 @@ stop before any scenario when a gap blocks one they were asked to run.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from harness.catalog import Catalog
@@ -34,6 +32,7 @@ from harness.contract.gaps import Gap, PreflightReport
 from harness.contract.levers import Lever
 from harness.contract.model import Contract
 from harness.errors import HarnessError, ObserveError
+from harness.observe.logs import parse_rfc3339
 from harness.scenario import Scenario
 from harness.stack.target import Target
 from harness.timescale import Timing
@@ -143,20 +142,8 @@ def _scraped_since(prom: PrometheusApi, since: float) -> dict[str, str | None]:
         pending = [
             t
             for t in targets
-            if t.get("health") == "up" and _stamp(t.get("lastScrape", "")) < since
+            if t.get("health") == "up" and (parse_rfc3339(t.get("lastScrape")) or 0.0) < since
         ]
         if not pending or time.monotonic() >= deadline:
             return scrape_jobs(targets)
         time.sleep(0.1)
-
-
-def _stamp(text: str) -> float:
-    """Unix seconds of Prometheus' RFC3339 time (nanoseconds cut to microseconds); 0 if bad."""
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        return 0.0
-    head, frac, zone = match.groups()
-    return datetime.fromisoformat(f"{head}{(frac or '')[:7]}{zone}").timestamp()
-
-
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)")
