@@ -103,7 +103,8 @@ def check_routing(catalog: Catalog, contract: Contract, alertmanager_url: str) -
             receivers = routed_to(alertmanager_url, labels)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             reason = f"Alertmanager at {alertmanager_url} could not be asked: {exc}"
-            return [Gap("backend", "alertmanager", reason, blocks)]
+            every = tuple(s.name for s in contract.scenarios if s.alerts)
+            return [Gap("backend", "alertmanager", reason, every)]
         if alert.receiver.value not in receivers:
             got = ", ".join(receivers) or "nothing"
             reason = f"routed to {got}, not to {alert.receiver.value}"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import tools
 from harness.catalog import Catalog
 from harness.contract.build import build_contract
 from harness.contract.check_alerting import check_routing, check_rules
@@ -129,6 +130,9 @@ def _prometheus_checks(
 
 
 def _routing_checks(report: PreflightReport, expect: Expectations, alertmanager_url: str) -> None:
+    if tools.find("amtool") is None:  # routing is then proven by the scenarios' deliveries
+        report.notes.append("routing unverified: amtool (prometheus-alertmanager) not installed")
+        return
     routing = check_routing(expect.catalog, expect.contract, alertmanager_url)
     n = len(expect.contract.alerts)
     _add(report, routing, f"{n} alert(s) routed by Alertmanager to their receivers")
