@@ -124,10 +124,10 @@ def check_metric(
     blocks = contract.blocked_by_metric(term.name)
     names = _family_names(term)
     types = {job: kinds[n] for job, kinds in declared.items() for n in names if n in kinds}
-    presence = probe_metric(prom.query, term.name, metric, time.time())
+    presence = probe_metric(prom.query, term.name, metric, time.time(), jobs=up)
     gaps: list[Gap] = []
-    expected = [j for j in term.jobs if j in up] if term.jobs else []
-    missing = [j for j in expected if j not in types]
+    # A service exposes it when it declares the family or has a series of it.
+    missing = [j for j in presence.missing_jobs if j not in types]
     if missing or (not term.jobs and not types and not presence.present):
         where = f"job(s) {', '.join(missing)}" if missing else "any scrape target"
         gaps.append(Gap("metric", term.name, f"`{term.series}` is not exposed by {where}", blocks))
@@ -137,8 +137,9 @@ def check_metric(
         reason = f"declared with another type ({kinds}); the contract says {term.type}"
         gaps.append(Gap("metric", term.name, reason, blocks))
     if not presence.present:
-        note = None if missing or not types else f"{term.name}: declared, no series yet"
-        return gaps, note and f"{note} (labels and buckets unverified)"
+        unverified = types and not missing
+        note = f"{term.name}: declared, no series yet (labels and buckets unverified)"
+        return gaps, note if unverified else None
     if not presence.complete_rows:
         carries = f" (a series carries {', '.join(presence.example_labels) or 'no label'})"
         reason = f"series lack label(s) {', '.join(presence.missing_labels)}{carries}"

@@ -130,7 +130,3 @@ class Contract:
 
     def blocked_by_alert(self, alert: str) -> tuple[str, ...]:
         return tuple(s.name for s in self.scenarios if alert in s.alerts)
-
-    def blocked_by_receiver(self, receiver: str) -> tuple[str, ...]:
-        alerts = {a.name for a in self.alerts if a.receiver == receiver}
-        return tuple(s.name for s in self.scenarios if alerts & set(s.alerts))
