@@ -127,7 +127,7 @@ def check_metric(
     presence = probe_metric(prom.query, term.name, metric, time.time(), jobs=up)
     gaps: list[Gap] = []
     # A service exposes it when it declares the family or has a series of it.
-    missing = [j for j in presence.missing_jobs if j not in types]
+    missing = [j for j in term.jobs if j in presence.missing_jobs and j not in types]
     if missing or (not term.jobs and not types and not presence.present):
         where = f"job(s) {', '.join(missing)}" if missing else "any scrape target"
         gaps.append(Gap("metric", term.name, f"`{term.series}` is not exposed by {where}", blocks))
