@@ -1,10 +1,10 @@
 """Builds the contract from what the harness already holds as data.
 
 Metrics, alerts and SLOs come from the catalogue; levers from its levers.yaml; log fields
-from the rules the log check applies (harness.evidence); trace hops from the paths the trace
-check follows (harness.observe.traces); fault points from the stack's wiring (which service
-reaches which dependency through which Toxiproxy proxy, harness.stack.fakes); and each
-scenario's needs from the scenario files. Nothing is written twice.
+from the rules the log check applies (harness.checks.log_fields); trace hops from the paths
+the trace check follows (harness.observe.traces); fault points from the stack's wiring
+(which service reaches which dependency through which Toxiproxy proxy, harness.stack.fakes);
+and each scenario's needs from the scenario files. Nothing is written twice.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Sequence
 
-from harness.catalog import BurnRateAlert, Catalog, Receiver, referenced_series
+from harness.checks.log_fields import DEFAULT_LOG_RULES
 from harness.contract.levers import Lever
 from harness.contract.model import (
     AlertTerm,
@@ -26,11 +26,15 @@ from harness.contract.model import (
     TraceHopTerm,
     TracePathTerm,
 )
-from harness.evidence import DEFAULT_LOG_RULES
 from harness.gameday.config import scenario_proxies
 from harness.observe.traces import SPEC_PATHS, Hop, SpanMatch
-from harness.scenario import HttpCallSpec, HttpFault, LoadFault, Scenario
-from harness.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
+from harness.spec.alerts import Receiver
+from harness.spec.burn_rate import BurnRateAlert
+from harness.spec.catalog import Catalog
+from harness.spec.faults import HttpCallSpec, HttpFaultSpec, LoadFaultSpec
+from harness.spec.scenario import Scenario
+from harness.spec.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
+from harness.spec.vocabulary import referenced_series
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService, ProxyRoute
 
 ENTRY_SERVICE = "edge"  # the load and the levers go through it
@@ -199,7 +203,7 @@ def _fault_point(
 
 def _calls(scenario: Scenario) -> list[HttpCallSpec]:
     calls = [
-        c for f in scenario.faults if isinstance(f, HttpFault) for c in (*f.apply, *f.rollback)
+        c for f in scenario.faults if isinstance(f, HttpFaultSpec) for c in (*f.apply, *f.rollback)
     ]
     if scenario.mitigation is not None:
         calls += [*scenario.mitigation.apply, *scenario.mitigation.rollback]
@@ -217,7 +221,7 @@ def _needs(catalog: Catalog, scenario: Scenario, levers: Sequence[Lever]) -> Sce
     metrics = tuple(dict.fromkeys((*_metric_names(catalog, series), *present)))
     calls = _calls(scenario)
     services = {ENTRY_SERVICE, *(c.service for c in calls)}
-    services |= {f.service for f in scenario.faults if isinstance(f, LoadFault)}
+    services |= {f.service for f in scenario.faults if isinstance(f, LoadFaultSpec)}
     evidence = expect.evidence
     services |= {c.origin for c in evidence.correlations}
     services |= {h.service for c in evidence.correlations for h in c.hops}

@@ -13,12 +13,14 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from harness import promql, tools
-from harness.catalog import BurnRateAlert, Catalog
 from harness.contract.check_metrics import PrometheusApi
 from harness.contract.gaps import Gap
 from harness.contract.model import Contract
-from harness.timescale import Timing, format_duration
+from harness.spec import promql
+from harness.spec.burn_rate import BurnRateAlert
+from harness.spec.catalog import Catalog
+from harness.spec.timescale import Timing, format_duration
+from harness.stack import tools
 
 AMTOOL_TIMEOUT_S = 10.0
 

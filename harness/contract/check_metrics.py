@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness import http_client as http
-from harness.catalog import Metric, MetricType
 from harness.contract.gaps import Gap
 from harness.contract.model import Contract, MetricTerm
 from harness.errors import ObserveError
 from harness.observe.metrics_presence import probe_metric
 from harness.observe.prometheus import Sample
+from harness.spec.metrics import Metric, MetricType
 
 TIMEOUT_S = 5.0
 

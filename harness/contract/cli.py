@@ -15,9 +15,9 @@ from harness.contract.gaps import EXIT_GAPS, EXIT_OK, PreflightReport
 from harness.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from harness.catalog import Catalog
     from harness.contract.levers import Lever
-    from harness.scenario import Scenario
+    from harness.spec.catalog import Catalog
+    from harness.spec.scenario import Scenario
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -27,10 +27,10 @@ DEFAULT_LOCAL_SCALE = 60.0
 
 def load_inputs(scenarios_dir: Path) -> tuple[Catalog, list[Scenario], tuple[Lever, ...]]:
     """Catalogue, every scenario and the levers; ConfigError with every problem."""
-    from harness.catalog import load_catalog
     from harness.contract.levers import load_levers
-    from harness.discovery import scenario_files
-    from harness.scenario import load_scenarios
+    from harness.spec.catalog import load_catalog
+    from harness.spec.discovery import scenario_files
+    from harness.spec.scenario import load_scenarios
 
     catalog = load_catalog(scenarios_dir / "catalog")
     scenarios = load_scenarios(scenario_files(scenarios_dir), catalog)
@@ -72,7 +72,7 @@ def _external(
 ) -> PreflightReport:
     from harness.contract.preflight import Expectations, run_preflight
     from harness.gameday.config import load_config
-    from harness.timescale import Timing
+    from harness.spec.timescale import Timing
 
     config = load_config(config_file)
     timing = Timing.for_scale(config.time_scale, catalog.shortest_window_s())

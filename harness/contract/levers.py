@@ -12,8 +12,9 @@ from pathlib import Path
 from pydantic import Field
 
 from harness.errors import ConfigError
-from harness.scenario import HttpCallSpec, HttpMethod
-from harness.validation import SpecRef, StrictModel, load_model
+from harness.spec.faults import HttpCallSpec, HttpMethod
+from harness.spec.fields import SpecRef, StrictModel
+from harness.spec.files import load_model
 
 LEVERS_FILE = "levers.yaml"
 _PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")

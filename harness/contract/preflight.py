@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import tools
-from harness.catalog import Catalog
 from harness.contract.build import build_contract
 from harness.contract.check_alerting import check_routing, check_rules
 from harness.contract.check_live import check_levers, check_proxies
@@ -34,9 +32,11 @@ from harness.contract.levers import Lever
 from harness.contract.model import Contract
 from harness.errors import HarnessError, ObserveError
 from harness.observe.logs import parse_rfc3339
-from harness.scenario import Scenario
+from harness.spec.catalog import Catalog
+from harness.spec.scenario import Scenario
+from harness.spec.timescale import Timing
+from harness.stack import tools
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 SCRAPE_WAIT_MAX_S = 30.0
 REPORT_FILE = "preflight.json"

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.catalog import Receiver
 from harness.importers.common import ImportOptions, parse_severity_map
+from harness.spec.alerts import Receiver
 
 if TYPE_CHECKING:
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]

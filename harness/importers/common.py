@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from harness.catalog import Receiver, Severity
 from harness.errors import ConfigError, Problem
-from harness.timescale import format_duration
+from harness.spec.alerts import Receiver, Severity
+from harness.spec.timescale import format_duration
 
 SEVERITY_LABEL = "severity"
 RECEIVER_LABEL = "receiver"

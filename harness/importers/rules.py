@@ -1,14 +1,14 @@
 """`wrkh import-rules`: a standard Prometheus rule file turned into catalogue alert entries.
 
 Each alerting rule becomes an entry of the alerts.yaml format: its range windows become
-placeholders (found on the parsed expression, see harness.promql), its `for` stays the
+placeholders (found on the parsed expression, see harness.spec.promql), its `for` stays the
 real duration, its severity and receiver labels become the entry's fields. Rendered at
 scale 1 (`render_rule_file`), an entry is the original rule again, plus the `summary` and
 `spec_ref` annotations every catalogue alert carries when the original had none.
 
 Refused, each with the rule and the reason, and nothing written: recording rules (the
 catalogue holds alerts; inline what they record), `keep_firing_for` (not modelled),
-expressions the importer cannot scale (harness.promql.unscalable), severities and
+expressions the importer cannot scale (harness.spec.promql.unscalable), severities and
 receivers that are not the catalogue's and not mapped, duplicate alert names.
 """
 
@@ -21,8 +21,6 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import promql
-from harness.catalog import Receiver, Severity
 from harness.errors import ConfigError, Problem
 from harness.importers.common import (
     EVIDENCE_NOTE,
@@ -36,8 +34,12 @@ from harness.importers.common import (
     window_names,
     write_yaml,
 )
-from harness.timescale import format_duration
-from harness.validation import Seconds, StrictModel, display_path, load_model, render_template
+from harness.spec import promql
+from harness.spec.alerts import Receiver, Severity
+from harness.spec.fields import Seconds, StrictModel
+from harness.spec.files import display_path, load_model
+from harness.spec.templates import render_template
+from harness.spec.timescale import format_duration
 
 OUT_FILE = "alerts.yaml"
 _SPEC_REF_PREFIX = "§"

@@ -11,7 +11,7 @@ alerting becomes the catalogue's multiwindow burn-rate alerts (alerts.yaml,
 These are Sloth's own defaults (the SRE workbook's 14.4x, 6x, 3x and 1x over 30 days).
 Refused, each with the SLO and the reason: `sli.raw` and `sli.plugin` (no error and total
 counts to build the ratio from), a query with any other range window or anything
-harness.promql cannot scale, severities and receivers neither the catalogue's nor mapped.
+harness.spec.promql cannot scale, severities and receivers neither the catalogue's nor mapped.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from harness import promql
-from harness.catalog import Receiver, Severity
 from harness.errors import ConfigError, Problem
 from harness.importers.common import (
     EVIDENCE_NOTE,
@@ -34,7 +32,10 @@ from harness.importers.common import (
     severity_of,
     write_yaml,
 )
-from harness.validation import StrictModel, display_path, load_model
+from harness.spec import promql
+from harness.spec.alerts import Receiver, Severity
+from harness.spec.fields import StrictModel
+from harness.spec.files import display_path, load_model
 
 SLOS_OUT = "slos.yaml"
 ALERTS_OUT = "alerts.yaml"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.checks.coverage import coverage
-from harness.contract.levers import Lever, load_levers
-from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Secret
+from harness.contract.levers import Lever, load_levers
+from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
 from harness.errors import HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.logs import LogStore

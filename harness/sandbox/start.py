@@ -12,15 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.catalog import Catalog
 from harness.observe.receiver import NotificationReceiver
-from harness.rules import render_alertmanager_config, render_rules
+from harness.spec.catalog import Catalog
+from harness.spec.rules import render_alertmanager_config, render_rules
+from harness.spec.timescale import Timing
 from harness.stack.base import Stack
 from harness.stack.compose import ComposeStack, ComposeStackConfig
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService, ProxyRoute, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
-from harness.timescale import Timing
 
 STACK_TARGETS = ("local", "compose")
 

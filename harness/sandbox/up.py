@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.catalog import load_catalog
 from harness.errors import ConfigError, HarnessError, Problem
 from harness.report.results import new_run_id
 from harness.sandbox.start import StartedStack, start_stack
+from harness.spec.catalog import load_catalog
 from harness.stack.signals import TRAP
 from harness.stack.target import Target
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import tools
 from harness.contract.cli import load_inputs
 from harness.contract.preflight import Expectations, PreflightReport, run_preflight
 from harness.sandbox.start import StartedStack, Wiring, start_stack
+from harness.stack import tools
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import tools
+from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.catalog import Severity
 from harness.cli import main
 from harness.importers.common import ImportOptions
 from harness.importers.rules import import_rules, render_rule_file, write_alerts
-from harness.validation import literal_duration
+from harness.spec.alerts import Severity
+from harness.spec.templates import literal_duration
 
 ORIGINAL = """\
 groups:

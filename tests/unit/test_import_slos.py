@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.catalog import DEFAULT_CATALOG_DIR, BurnRateAlert, Severity, load_catalog
 from harness.cli import main
 from harness.importers.common import ImportOptions
 from harness.importers.slos import import_slos
-from harness.rules import render_promtool_suites
+from harness.spec.alerts import Severity
+from harness.spec.burn_rate import BurnRateAlert
+from harness.spec.catalog import DEFAULT_CATALOG_DIR, load_catalog
+from harness.spec.rules import render_promtool_suites
 
 SLOTH = """\
 version: prometheus/v1
