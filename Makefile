@@ -16,10 +16,11 @@ RUN_ARGS ?=
 
 LINT_PATHS := harness fake_services tests scenarios scripts benchmarks
 
-.PHONY: help setup test run lint bench versions clean
+.PHONY: help setup lock test run lint bench versions clean
 
 help:
 	@echo 'make setup     install missing prerequisites (apt packages, toxiproxy, .venv); idempotent'
+	@echo 'make lock      write requirements.lock again from pyproject.toml (LOCK_ARGS=--upgrade)'
 	@echo 'make test      setup, then all tests (unit + integration); extra args: PYTEST_ARGS=...'
 	@echo 'make run       setup, then the conformance suite (wrkh run); extra args: RUN_ARGS=...'
 	@echo 'make lint      setup, then ruff check, ruff format --check and mypy'
@@ -29,6 +30,16 @@ help:
 
 setup:
 	@bash scripts/setup.sh
+
+# requirements.lock pins every Python package `make setup` and CI install, with the hashes of
+# their files, for Python 3.11. After changing dependencies in pyproject.toml run `make lock`
+# (keeps every pin that still fits; `make lock LOCK_ARGS=--upgrade` moves all to the newest)
+# and commit both files; the next `make setup` installs exactly what the lock says.
+LOCK_ARGS ?=
+lock: setup
+	CUSTOM_COMPILE_COMMAND='make lock' $(VENV)/bin/pip-compile --quiet --extra dev \
+		--build-deps-for editable --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-find-links --output-file requirements.lock $(LOCK_ARGS) pyproject.toml
 
 # A test that hangs fails after TEST_TIMEOUT_S with its stack, instead of using up CI's budget.
 # Only here: conformance scenarios at real time scale run for many minutes.

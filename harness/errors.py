@@ -16,8 +16,8 @@ Outside the tree, on purpose:
   the main thread so every `finally` runs, and never caught as a harness failure.
 - ScenarioFailed (pytest_plugin): how a scenario whose checks failed fails its pytest item;
   checks failing is a verdict, not an error.
-- HttpUnavailable (http_client): a transport failure of one request, turned into the
-  caller's own error (StackError, FaultError) with what was being asked.
+- http_client.Unavailable (httpx's TransportError): no answer to one request, turned into
+  the caller's own error (StackError, FaultError, ObserveError) with what was being asked.
 """
 
 from __future__ import annotations

@@ -1,64 +1,42 @@
-"""Tiny HTTP client for talking to local services: stdlib only, always with a timeout.
+"""The harness's one HTTP client library, httpx, set up once for every caller.
 
-Proxy environment variables are ignored on purpose: every address here is 127.0.0.1, and a
-corporate HTTP_PROXY would otherwise swallow the requests.
+Every request carries a timeout (the client's default, or the caller's own). Proxy
+environment variables are ignored on purpose (`trust_env=False`): every address here is the
+system under test's or its backends', and a corporate HTTP_PROXY would swallow requests to
+127.0.0.1. PromQL queries go through prometheus-api-client (harness.observe.prometheus); every
+other call (readiness probes, HTTP levers, Toxiproxy's proxies, the alerts and targets APIs,
+Alertmanager) goes through here.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
-from typing import Any
+import functools
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+import httpx
 
+__all__ = ["DEFAULT_TIMEOUT_S", "Unavailable", "new_client", "reason", "shared"]
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+DEFAULT_TIMEOUT_S = 5.0
+# No HTTP answer at all: refused, reset, timed out. A status, even 5xx, is an answer.
+Unavailable = httpx.TransportError
 
 
-class HttpUnavailable(Exception):
-    """No HTTP response at all (refused, reset, timed out); the message is a short reason."""
+def new_client(base_url: str = "", timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.Client:
+    """A client of its own (one peer, closed by its owner), pooling connections to it."""
+    return httpx.Client(base_url=base_url, timeout=timeout_s, trust_env=False)
 
 
-def request(
-    method: str,
-    url: str,
-    *,
-    timeout_s: float,
-    payload: object | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """One request; any HTTP status is a Response, a transport failure is HttpUnavailable."""
-    data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with _OPENER.open(req, timeout=timeout_s) as resp:
-            return Response(resp.status, resp.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Response(exc.code, exc.read())
-    except urllib.error.URLError as exc:
-        raise HttpUnavailable(_reason(exc.reason)) from exc
-    except TimeoutError as exc:
-        raise HttpUnavailable(f"timed out after {timeout_s}s") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise HttpUnavailable(_reason(exc)) from exc
+@functools.cache
+def shared() -> httpx.Client:
+    """One pooled client for short calls; callers pass their own timeout where it matters."""
+    return new_client()
 
 
-def _reason(reason: object) -> str:
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, TimeoutError):
+def reason(exc: httpx.HTTPError) -> str:
+    """A short reason for a failed request, as a message names it."""
+    if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    return str(reason) or type(reason).__name__
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(exc):
+        return "connection refused"
+    return str(exc) or type(exc).__name__

@@ -4,7 +4,8 @@
 #   Debian packages   prometheus, prometheus-alertmanager, postgresql, redis-server, chromium
 #                     (apt-get; chromium loads the HTML report in a test)
 #   Toxiproxy         tools/bin/toxiproxy-server and tools/bin/toxiproxy-cli (go install, pinned)
-#   Python            .venv with this project installed as `pip install -e '.[dev]'`
+#   Python            .venv with every package pinned in requirements.lock (hashes checked),
+#                     then this project itself, editable (`make lock` updates the lock file)
 #
 # Safe to run any number of times: when everything is present it prints one "ok:" line per
 # component and changes nothing. It first checks every component, and if something cannot be
@@ -37,6 +38,7 @@ VENV=${SETUP_VENV:-$REPO/.venv}
 VENV_NAME=${VENV#"$REPO/"}
 # Kept inside the venv so that a recreated venv always gets the project installed again.
 PROJECT_STAMP=$VENV/.pyproject.sha256
+LOCK_FILE=$REPO/requirements.lock
 
 PYTHON=${SETUP_PYTHON:-python3}
 GO=${SETUP_GO:-go}
@@ -221,9 +223,9 @@ check_venv() {
     elif [[ -z $recorded ]]; then
         project_reason="no record of a previous install"
     elif [[ $recorded != "$pyproject_hash" ]]; then
-        project_reason="pyproject.toml changed since the last install"
+        project_reason="requirements.lock or pyproject.toml changed since the last install"
     else
-        say "ok: project installed in $VENV_NAME (pyproject.toml unchanged)"
+        say "ok: project installed in $VENV_NAME (requirements.lock and pyproject.toml unchanged)"
         return 0
     fi
     planned+=("project into $VENV_NAME")
@@ -328,16 +330,21 @@ install_venv() {
             ;;
     esac
     [[ -n $project_reason ]] || return 0
-    say "installing: project into $VENV_NAME with pip install -e '.[dev]' ($project_reason)"
+    say "installing: requirements.lock and the project into $VENV_NAME ($project_reason)"
     rm -f "$PROJECT_STAMP"
-    (cd "$REPO" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]')
+    # Every package at its pinned version, each file checked against its hash; then the
+    # project itself, with nothing more (the lock holds its build backend too).
+    local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+    "${pip[@]}" --require-hashes --no-deps -r "$LOCK_FILE"
+    # setuptools tells every editable install that it is one; nothing to act on.
+    (cd "$REPO" && PYTHONWARNINGS=ignore::UserWarning "${pip[@]}" --no-deps --no-build-isolation -e .)
     # The hash was read before pip ran: an edit made during the install triggers another one.
     printf '%s\n' "$pyproject_hash" >"$PROJECT_STAMP"
 }
 
 main() {
     acquire_lock
-    pyproject_hash=$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)
+    pyproject_hash=$(cat "$REPO/pyproject.toml" "$LOCK_FILE" | sha256sum | cut -d' ' -f1)
     check_apt_packages
     check_toxiproxy
     check_venv

@@ -26,6 +26,7 @@ from harness.contract.model import (
     TraceHopTerm,
     TracePathTerm,
 )
+from harness.dashboards.model import RATE_INTERVAL
 from harness.gameday.config import scenario_proxies
 from harness.observe.traces import SPEC_PATHS, Hop, SpanMatch
 from harness.spec.alerts import Receiver
@@ -257,5 +258,8 @@ def _panel_series(catalog: Catalog, key: str) -> frozenset[str]:
     for dashboard in file.dashboards:
         for panel in dashboard.panels:
             if dashboard.panel_key(panel) == key:
-                return frozenset(s for t in panel.targets for s in referenced_series(t.expr))
+                variables = (RATE_INTERVAL,)
+                return frozenset(
+                    s for t in panel.targets for s in referenced_series(t.expr, variables)
+                )
     return frozenset()

@@ -13,9 +13,9 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from harness.contract.check_metrics import PrometheusApi
 from harness.contract.gaps import Gap
 from harness.contract.model import Contract
+from harness.observe.prometheus import PrometheusClient
 from harness.spec import promql
 from harness.spec.burn_rate import BurnRateAlert
 from harness.spec.catalog import Catalog
@@ -25,9 +25,9 @@ from harness.stack import tools
 AMTOOL_TIMEOUT_S = 10.0
 
 
-def _loaded(prom: PrometheusApi) -> dict[str, list[dict[str, Any]]]:
+def _loaded(prom: PrometheusClient) -> dict[str, list[dict[str, Any]]]:
     rules: dict[str, list[dict[str, Any]]] = {}
-    for group in prom.get("/api/v1/rules").get("groups", []):
+    for group in prom.rule_groups():
         for rule in group.get("rules", []):
             rules.setdefault(str(rule.get("name")), []).append(rule)
     return rules
@@ -41,7 +41,7 @@ def _same_expr(a: str, b: str) -> bool:
 
 
 def check_rules(
-    catalog: Catalog, contract: Contract, prom: PrometheusApi, timing: Timing
+    catalog: Catalog, contract: Contract, prom: PrometheusClient, timing: Timing
 ) -> list[Gap]:
     loaded = _loaded(prom)
     gaps: list[Gap] = []

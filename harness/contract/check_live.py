@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
+
 from harness import http_client as http
 from harness.contract.gaps import Gap
 from harness.contract.levers import Lever
@@ -29,13 +31,14 @@ def check_lever(lever: Lever, target: Target, contract: Contract) -> Gap | None:
     if lever.auth and target.credentials:
         headers["Authorization"] = f"Bearer {target.credentials[0].api_key}"
     try:
-        resp = http.request(
-            lever.read.method.value, base + lever.read.path, timeout_s=TIMEOUT_S, headers=headers
+        resp = http.shared().request(
+            lever.read.method.value, base + lever.read.path, timeout=TIMEOUT_S, headers=headers
         )
-    except http.HttpUnavailable as exc:
-        return Gap("lever", lever.name, f"{read} on {lever.service}: {exc}", blocks)
-    if not 200 <= resp.status < 300:
-        return Gap("lever", lever.name, f"{read} on {lever.service} answered {resp.status}", blocks)
+    except httpx.HTTPError as exc:
+        return Gap("lever", lever.name, f"{read} on {lever.service}: {http.reason(exc)}", blocks)
+    if not resp.is_success:
+        status = resp.status_code
+        return Gap("lever", lever.name, f"{read} on {lever.service} answered {status}", blocks)
     try:
         body = resp.json()
     except ValueError:
@@ -67,12 +70,14 @@ def check_proxies(
     `deployed` maps the contract's proxy name to the target's (a game-day file may rename).
     """
     try:
-        resp = http.request("GET", f"{toxiproxy_url}/proxies", timeout_s=TIMEOUT_S)
-        proxies = resp.json() if resp.status == 200 else None
-    except (http.HttpUnavailable, ValueError) as exc:
+        resp = http.shared().get(f"{toxiproxy_url}/proxies", timeout=TIMEOUT_S)
+        proxies = resp.json() if resp.status_code == 200 else None
+    except httpx.HTTPError as exc:
+        proxies, why = None, http.reason(exc)
+    except ValueError as exc:
         proxies, why = None, str(exc)
     else:
-        why = f"GET /proxies answered {resp.status}"
+        why = f"GET /proxies answered {resp.status_code}"
     if not isinstance(proxies, dict):
         blocks = tuple(s.name for s in contract.scenarios if s.proxies)
         return [Gap("backend", "toxiproxy", f"{toxiproxy_url}: {why}", blocks)]

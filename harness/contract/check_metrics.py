@@ -18,57 +18,14 @@ import math
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from harness import http_client as http
 from harness.contract.gaps import Gap
 from harness.contract.model import Contract, MetricTerm
-from harness.errors import ObserveError
 from harness.observe.metrics_presence import probe_metric
-from harness.observe.prometheus import Sample
+from harness.observe.prometheus import PrometheusClient
 from harness.spec.metrics import Metric, MetricType
 
 TIMEOUT_S = 5.0
-
-
-class PrometheusApi:
-    """GETs of Prometheus' HTTP API with a timeout; ObserveError names what failed."""
-
-    def __init__(self, url: str, timeout_s: float = TIMEOUT_S) -> None:
-        self.url, self.timeout_s = url.rstrip("/"), timeout_s
-
-    def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        query = f"?{urlencode(params)}" if params else ""
-        try:
-            resp = http.request("GET", f"{self.url}{path}{query}", timeout_s=self.timeout_s)
-            body = resp.json()
-        except (http.HttpUnavailable, ValueError) as exc:
-            raise ObserveError(f"prometheus {self.url}{path}: {exc}") from exc
-        if resp.status != 200 or body.get("status") != "success":
-            raise ObserveError(f"prometheus {path}: HTTP {resp.status} {body.get('error', '')}")
-        return body["data"]
-
-    def query(self, promql: str, at: float | None = None) -> list[Sample]:
-        params = {"query": promql} | ({"time": f"{at:.3f}"} if at is not None else {})
-        result = self.get("/api/v1/query", params)["result"]
-        return [
-            Sample({k: str(v) for k, v in r["metric"].items()}, float(r["value"][0]), 0.0)
-            for r in result
-        ]
-
-    def targets(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self.get("/api/v1/targets", {"state": "active"})[
-            "activeTargets"
-        ]
-        return found
-
-    def declared(self) -> dict[str, dict[str, str]]:
-        """job -> metric family name -> type, as each target declared them."""
-        out: dict[str, dict[str, str]] = {}
-        for entry in self.get("/api/v1/targets/metadata"):
-            job = entry.get("target", {}).get("job", "")
-            out.setdefault(job, {})[entry.get("metric", "")] = entry.get("type", "")
-        return out
 
 
 def scrape_jobs(targets: list[dict[str, Any]]) -> dict[str, str | None]:
@@ -117,7 +74,7 @@ def check_metric(
     *,
     declared: Mapping[str, Mapping[str, str]],
     up: set[str],
-    prom: PrometheusApi,
+    prom: PrometheusClient,
     contract: Contract,
 ) -> tuple[list[Gap], str | None]:
     """Gaps of one metric, and a note when its series could not be verified."""
@@ -150,7 +107,7 @@ def check_metric(
 
 
 def _bucket_gaps(
-    term: MetricTerm, edges: tuple[float, ...], prom: PrometheusApi, blocks: tuple[str, ...]
+    term: MetricTerm, edges: tuple[float, ...], prom: PrometheusClient, blocks: tuple[str, ...]
 ) -> list[Gap]:
     rows = prom.query(f'count by (le) ({{__name__="{term.series}"}})')
     seen = {float(r.labels["le"]) for r in rows if r.labels.get("le")}
@@ -163,10 +120,10 @@ def _bucket_gaps(
 
 
 def check_metrics(
-    contract: Contract, metrics: Mapping[str, Metric], prom: PrometheusApi, up: set[str]
+    contract: Contract, metrics: Mapping[str, Metric], prom: PrometheusClient, up: set[str]
 ) -> tuple[list[Gap], list[str]]:
     """Gaps and notes of every metric of the contract."""
-    declared = prom.declared()
+    declared = prom.declared_metrics()
     gaps: list[Gap] = []
     notes: list[str] = []
     for term in contract.metrics:

@@ -22,7 +22,6 @@ from harness.contract.build import build_contract
 from harness.contract.check_alerting import check_routing, check_rules
 from harness.contract.check_live import check_levers, check_proxies
 from harness.contract.check_metrics import (
-    PrometheusApi,
     check_metrics,
     check_services,
     scrape_jobs,
@@ -32,6 +31,7 @@ from harness.contract.levers import Lever
 from harness.contract.model import Contract
 from harness.errors import HarnessError, ObserveError
 from harness.observe.logs import parse_rfc3339
+from harness.observe.prometheus import PrometheusClient
 from harness.spec.catalog import Catalog
 from harness.spec.scenario import Scenario
 from harness.spec.timescale import Timing
@@ -82,7 +82,7 @@ def run_preflight(
     lever_gaps = check_levers(expect.levers, target, contract)
     probed_at = time.time()
     _add(report, lever_gaps, f"{len(expect.levers)} lever(s) answer: " + _names(expect.levers))
-    prom = PrometheusApi(target.prometheus_url)
+    prom = PrometheusClient(target.prometheus_url, retry=False)
     try:
         _prometheus_checks(report, expect, prom, probed_at)
     except ObserveError as exc:
@@ -114,7 +114,7 @@ def _add(report: PreflightReport, gaps: list[Gap], ok: str) -> None:
 
 
 def _prometheus_checks(
-    report: PreflightReport, expect: Expectations, prom: PrometheusApi, probed_at: float
+    report: PreflightReport, expect: Expectations, prom: PrometheusClient, probed_at: float
 ) -> None:
     contract = expect.contract
     jobs = _scraped_since(prom, probed_at)
@@ -138,7 +138,7 @@ def _routing_checks(report: PreflightReport, expect: Expectations, alertmanager_
     _add(report, routing, f"{n} alert(s) routed by Alertmanager to their receivers")
 
 
-def _scraped_since(prom: PrometheusApi, since: float) -> dict[str, str | None]:
+def _scraped_since(prom: PrometheusClient, since: float) -> dict[str, str | None]:
     """Scrape health per job once every up target was scraped after `since` (bounded wait)."""
     deadline = time.monotonic() + SCRAPE_WAIT_MAX_S
     while True:

@@ -22,6 +22,7 @@ from harness.spec.templates import literal_duration, placeholders
 from harness.spec.vocabulary import context_vocabulary, vocabulary_problems
 
 RATE_INTERVAL = "$__rate_interval"
+_VARIABLES = (RATE_INTERVAL,)  # filled like a window placeholder when the query is parsed
 # Any Grafana variable in an expression: only `$__rate_interval` has a meaning the harness can
 # reproduce; `$__interval` or a dashboard variable would make the checked query differ from
 # the shown one.
@@ -69,7 +70,9 @@ class PanelQuery(StrictModel):
     @classmethod
     def _check_expr(cls, expr: str, info: ValidationInfo) -> str:
         problems = _window_problems(expr, info)
-        problems += vocabulary_problems(expr, context_vocabulary(info))
+        subject = f"query {info.data.get('ref', '?')}"
+        vocabulary = context_vocabulary(info)
+        problems += vocabulary_problems(expr, vocabulary, subject=subject, variables=_VARIABLES)
         if problems:
             raise ValueError("; ".join(problems))
         return expr
@@ -77,7 +80,7 @@ class PanelQuery(StrictModel):
 
 def _window_problems(expr: str, info: ValidationInfo) -> list[str]:
     problems: list[str] = []
-    literal = literal_duration(expr)
+    literal = literal_duration(expr, _VARIABLES)
     if literal is not None:
         problems.append(
             f"literal duration {literal!r} would not scale: use [{RATE_INTERVAL}] or a "

@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+import httpx
 
+from harness import http_client
 from harness.errors import ObserveError
 from harness.observe.receiver import Notification, NotificationLog, NotifiedAlert
 
@@ -41,24 +42,21 @@ class HeldAlert:
 class AlertmanagerClient:
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
-        self._timeout_s = timeout_s
-        self._session = requests.Session()
+        self._http = http_client.new_client(self.url, timeout_s)
 
     def active_alerts(self) -> list[HeldAlert]:
         """Alerts Alertmanager would notify about now (not silenced, not inhibited)."""
         params = {"active": "true", "silenced": "false", "inhibited": "false"}
         try:
-            resp = self._session.get(
-                f"{self.url}/api/v2/alerts", params=params, timeout=self._timeout_s
-            )
+            resp = self._http.get("/api/v2/alerts", params=params)
             resp.raise_for_status()
             body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
+        except (httpx.HTTPError, ValueError) as exc:
             raise ObserveError(f"alertmanager {self.url}/api/v2/alerts: {exc}") from exc
         return [parse_held_alert(a) for a in body]
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
 
 def parse_held_alert(raw: dict[str, Any]) -> HeldAlert:

@@ -1,18 +1,21 @@
 """Prometheus queries, alert states and the alert history kept in the `ALERTS` series.
 
-prometheus-api-client answers PromQL queries; it has no alerts or rules API, so those two
-endpoints are called directly. Every call has a timeout and names the query when it fails.
+Every PromQL query, instant or range, goes through prometheus-api-client; it has no alerts or
+targets API, so those go through the harness's HTTP client (harness.http_client). Every call
+has a timeout and names the query when it fails.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import requests
+import httpx
 from prometheus_api_client import PrometheusConnect
+from urllib3.util.retry import Retry
 
+from harness import http_client
 from harness.errors import ObserveError
 from harness.observe.series import SeriesPoints
 from harness.spec.timescale import format_duration
@@ -42,18 +45,27 @@ class ActiveAlert:
 
 
 class PrometheusClient:
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 5.0, *, retry: bool = True) -> None:
+        """`retry`: the library's own policy (3 retries with backoff on connection errors and
+        5xx); a readiness probe, which polls anyway, asks for none."""
         self.url = url.rstrip("/")
         self._timeout_s = timeout_s
-        self._session = requests.Session()
-        self._connect = PrometheusConnect(url=self.url, disable_ssl=True)
+        self._connect = PrometheusConnect(
+            url=self.url,
+            disable_ssl=True,
+            timeout=timeout_s,
+            retry=None if retry else Retry(total=0, raise_on_status=False),
+        )
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """An API of Prometheus that prometheus-api-client does not cover (alerts, targets)."""
         try:
-            resp = self._session.get(f"{self.url}{path}", params=params, timeout=self._timeout_s)
+            resp = http_client.shared().get(
+                f"{self.url}{path}", params=params, timeout=self._timeout_s
+            )
             resp.raise_for_status()
             body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
+        except (httpx.HTTPError, ValueError) as exc:
             raise ObserveError(f"prometheus {path} {params or ''}: {exc}") from exc
         if body.get("status") != "success":
             raise ObserveError(f"prometheus {path} {params or ''}: {body.get('error')}")
@@ -66,7 +78,7 @@ class PrometheusClient:
             params["time"] = f"{at:.3f}"
         try:
             result = self._connect.custom_query(query=promql, params=params)
-        except Exception as exc:
+        except Exception as exc:  # requests' errors and the library's own alike
             raise ObserveError(f"prometheus query failed: {promql}: {exc}") from exc
         return list(_samples(result))
 
@@ -74,22 +86,53 @@ class PrometheusClient:
         self, promql: str, start: float, end: float, step_s: float
     ) -> list[SeriesPoints]:
         """Range query; NaN points (e.g. 0/0 ratios) are dropped."""
+        # The library rounds start and end to whole seconds; the run's windows are shorter
+        # than that matters for, so the exact values are sent as parameters, which win.
         params = {
-            "query": promql,
             "start": f"{start:.3f}",
             "end": f"{end:.3f}",
-            "step": f"{step_s:.3f}",
             "timeout": format_duration(self._timeout_s),
         }
-        data = self._get("/api/v1/query_range", params)
+        try:
+            result = self._connect.custom_query_range(
+                query=promql,
+                start_time=datetime.fromtimestamp(start, UTC),
+                end_time=datetime.fromtimestamp(end, UTC),
+                step=f"{step_s:.3f}",
+                params=params,
+            )
+        except Exception as exc:  # requests' errors and the library's own alike
+            raise ObserveError(f"prometheus range query failed: {promql}: {exc}") from exc
         out = []
-        for series in data.get("result", []):
+        for series in result:
             labels = {k: str(v) for k, v in series.get("metric", {}).items()}
             points = tuple(
                 (float(t), float(v)) for t, v in series.get("values", []) if v not in _NAN
             )
             out.append(SeriesPoints(labels, points))
         return out
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The active scrape targets, as `/api/v1/targets` lists them."""
+        data = self._get("/api/v1/targets", {"state": "active"})
+        targets: list[dict[str, Any]] = data.get("activeTargets", [])
+        return targets
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        """The rule groups Prometheus runs, as `/api/v1/rules` lists them."""
+        groups: list[dict[str, Any]] = self._get("/api/v1/rules").get("groups", [])
+        return groups
+
+    def declared_metrics(self) -> dict[str, dict[str, str]]:
+        """job -> metric family name -> type, as each scrape target declared them."""
+        out: dict[str, dict[str, str]] = {}
+        for entry in self._get("/api/v1/targets/metadata"):
+            job = entry.get("target", {}).get("job", "")
+            out.setdefault(job, {})[entry.get("metric", "")] = entry.get("type", "")
+        return out
+
+    def close(self) -> None:
+        self._connect.close()
 
     def scalar(self, promql: str, at: float | None = None) -> float | None:
         """The single value of an instant query, or None when it returns nothing."""

@@ -132,14 +132,14 @@ class HttpCall:
         if self.auth and target.credentials:
             headers["Authorization"] = f"Bearer {target.credentials[0].api_key}"
         try:
-            resp = http_client.request(
+            resp = http_client.shared().request(
                 self.method, base.rstrip("/") + path,
-                timeout_s=timeout_s, payload=self.json, headers=headers,
+                json=self.json, headers=headers, timeout=timeout_s,
             )  # fmt: skip
-        except http_client.HttpUnavailable as exc:
-            raise FaultError(f"{self}: {exc}") from exc
-        if resp.status >= 300:
-            raise FaultError(f"{self} answered {resp.status}: {resp.body[:300]!r}")
+        except http_client.Unavailable as exc:
+            raise FaultError(f"{self}: {http_client.reason(exc)}") from exc
+        if resp.status_code >= 300:
+            raise FaultError(f"{self} answered {resp.status_code}: {resp.content[:300]!r}")
         if self.capture:
             body = resp.json()
             memory.update({name: str(body[key]) for name, key in self.capture})

@@ -126,7 +126,8 @@ class Alert(AlertFields):
     @classmethod
     def _check_expr(cls, expr: str, info: ValidationInfo) -> str:
         problems = expr_window_problems(expr, info.data)
-        problems += vocabulary_problems(expr, context_vocabulary(info))
+        subject = f"alert {info.data.get('name', '?')}"
+        problems += vocabulary_problems(expr, context_vocabulary(info), subject=subject)
         raise_if_any(problems)
         return expr
 

@@ -143,7 +143,10 @@ class BurnRateAlert(Alert):
         """The checks a written `expr` gets, for the generated one (a generator bug, or an
         SLO whose name cannot be a label value, shows here rather than in promtool)."""
         fields = {"window_s": self.window_s, "windows_s": self.windows_s}
-        return expr_window_problems(self.expr, fields) + vocabulary_problems(self.expr, vocabulary)
+        subject = f"alert {self.name}"
+        return expr_window_problems(self.expr, fields) + vocabulary_problems(
+            self.expr, vocabulary, subject=subject
+        )
 
 
 @dataclass(frozen=True)

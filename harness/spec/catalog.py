@@ -17,12 +17,13 @@ computes every alert's budget from the same numbers, so the catalogue is the sin
 
 Range windows in an alert's `expr` are written as placeholders, `[{{window}}]`, filled from
 the alert's `window` (and optional named `windows`). Why placeholders rather than rewriting
-every `[5m]` literal by regex: the window the budget uses is then, by construction, the one in
-the expression; a named window can be checked (declared, used); and the expression stays free
-of PromQL-parsing heuristics. A literal duration left in `expr` would silently stay unscaled,
-so it is rejected. `window` is the window that must FILL before a step fault can fire the
-alert, so the budget waits for it; an alert without one (a gauge held `for` a while, a
-look-back that reacts at once) declares only named `windows`, or none.
+every `[5m]` literal: the window the budget uses is then, by construction, the one in the
+expression, and a named window can be checked (declared, used). Every expression is read by
+the PromQL parser (harness.spec.promql): a syntax error names the alert and the column, and a
+literal duration left in `expr`, which would silently stay unscaled, is rejected. `window` is
+the window that must FILL before a step fault can fire the alert, so the budget waits for it;
+an alert without one (a gauge held `for` a while, a look-back that reacts at once) declares
+only named `windows`, or none.
 
 Each alert runs at the run's time scale unless it opts into compression (`test_scale:
 compress`, see `harness.spec.timescale`): `Alert.effective_scale(timing)` is the one number its

@@ -1,39 +1,188 @@
-"""PromQL read through a real parser (promql-parser): range windows found on the syntax tree.
+"""PromQL read by a real parser (promql-parser), for every check of an expression.
 
-The catalogue writes every range window as a placeholder (`rate(x[{{window}}])`) so one
-expression serves every time scale. Rules written elsewhere (a team's rule file, an SLO
-spec) carry literal windows; turning those into placeholders is done here on the parsed
-tree, never by matching text: a duration inside a label value, a string or a regex stays
-what it is, and what the parser does not accept is refused with its own message.
+`parse` gives the syntax tree or a `PromQLError`. promql-parser names what is wrong but not
+where, so on an error Prometheus's own parser, through `promtool check rules` on a one-rule
+file, is asked for the line and column (when promtool is installed; about 50 ms, and only
+when the expression is already known to be wrong). The walks below (`selectors`,
+`durations`, `comparisons`) are what the catalogue checks and rewrites are built on.
 
-What cannot be scaled is refused with the reason (`unscalable`): a subquery (its step, or
-the evaluation interval it defaults to, sets how many points it reads), an `offset` or `@`
-(a fixed moment, not a window), and functions that compare with a number of seconds
-(`time()`, `timestamp()`, `predict_linear`): compressing the windows around them would
-change what the rule means.
+Rules written elsewhere (a team's rule file, an SLO spec) carry literal windows; `templated`
+turns those into the catalogue's placeholders on the parsed tree, never by matching text (a
+duration inside a label value, a string or a regex stays what it is). What cannot be scaled is
+refused with the reason (`unscalable`): a subquery (its step, or the evaluation interval it
+defaults to, sets how many points it reads), an `offset` or `@` (a fixed moment, not a
+window), and functions that compare with a number of seconds (`time()`, `timestamp()`,
+`predict_linear`): compressing the windows around them would change what the rule means.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import promql_parser as pp
+import yaml
 
-__all__ = ["canonical", "parse", "range_windows", "templated", "unscalable"]
+from harness.stack.tools import find
 
+__all__ = [
+    "Comparison",
+    "Duration",
+    "PromQLError",
+    "canonical",
+    "comparisons",
+    "durations",
+    "metric_name",
+    "parse",
+    "range_windows",
+    "selectors",
+    "templated",
+    "unscalable",
+]
+
+PROMTOOL_TIMEOUT_S = 10.0
+_PROMTOOL_POSITION = re.compile(r"could not parse expression: (\d+):(\d+): parse error: (.*)$")
+COMPARISON_OPS = frozenset({">", "<", ">=", "<=", "==", "!="})
 # Functions whose arguments or results are seconds of wall-clock time.
 _TIME_FUNCTIONS = frozenset({"time", "timestamp", "predict_linear", "day_of_month"})
 # Sentinel windows: far from any real one, whole seconds (the printer drops milliseconds).
 _SENTINEL_BASE_S = 10_000_019
 
 
+class PromQLError(ValueError):
+    """An expression PromQL cannot parse: the reason, and where when it could be found."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        self.reason, self.line, self.column = reason, line, column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.column is not None:
+            line = f"line {self.line}, " if self.line not in (None, 1) else ""
+            where = f" at {line}column {self.column}"
+        return f"PromQL syntax error{where}: {self.reason}"
+
+
 def parse(expr: str) -> pp.Expr:
-    """The parsed expression; ValueError with the parser's message when it is not PromQL."""
+    """The syntax tree of `expr`; PromQLError (with its position, if found) otherwise."""
     try:
         return pp.parse(expr)
     except ValueError as exc:
-        raise ValueError(f"not valid PromQL: {exc}") from None
+        found = _promtool_position(expr)
+        if found is None:
+            raise PromQLError(str(exc)) from None
+        line, column, reason = found
+        raise PromQLError(reason, line, column) from None
+
+
+def _promtool_position(expr: str) -> tuple[int, int, str] | None:
+    """Where Prometheus's parser stops on `expr`: (line, column, reason), or None."""
+    promtool = find("promtool")
+    if promtool is None:
+        return None
+    doc = {"groups": [{"name": "check", "rules": [{"record": "check", "expr": expr}]}]}
+    with tempfile.TemporaryDirectory(prefix="wrkh-promql-") as folder:
+        rules = Path(folder) / "rules.yml"
+        rules.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        try:
+            done = subprocess.run(
+                [promtool, "check", "rules", str(rules)],
+                capture_output=True,
+                text=True,
+                timeout=PROMTOOL_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    for line in (done.stdout + done.stderr).splitlines():
+        match = _PROMTOOL_POSITION.search(line)
+        if match:
+            return int(match[1]), int(match[2]), match[3].strip()
+    return None
+
+
+def _children(node: pp.Expr) -> Iterator[pp.Expr]:
+    found: list[pp.Expr] = []
+    pp.walk(node, pre_visit=found.append)
+    return iter(found)
+
+
+def selectors(expr: pp.Expr) -> Iterator[pp.VectorSelector]:
+    """Every vector selector, also those inside range selectors and subqueries."""
+    return (n for n in _children(expr) if isinstance(n, pp.VectorSelector))
+
+
+def metric_name(selector: pp.VectorSelector) -> str | None:
+    """The metric a selector names: `x{...}`, or `{__name__="x"}`; None when it names none."""
+    if selector.name:
+        return str(selector.name)
+    for matcher in selector.matchers.matchers:
+        if matcher.name == "__name__" and matcher.op == pp.MatchOp.Equal:
+            return str(matcher.value)
+    return None
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A duration written in an expression, and what it is: range, subquery step, offset."""
+
+    kind: str  # range | subquery_range | subquery_step | offset
+    value: timedelta
+
+    def __str__(self) -> str:
+        return str(pp.display_duration(self.value))
+
+
+def durations(expr: pp.Expr) -> Iterator[Duration]:
+    """Every duration of `expr`, depth first."""
+    for node in _children(expr):
+        if isinstance(node, pp.MatrixSelector):
+            yield Duration("range", node.range)
+        elif isinstance(node, pp.SubqueryExpr):
+            if node.range is not None:
+                yield Duration("subquery_range", node.range)
+            if node.step is not None:
+                yield Duration("subquery_step", node.step)
+            if node.offset is not None:
+                yield Duration("offset", node.offset)
+        elif isinstance(node, pp.VectorSelector) and node.offset is not None:
+            yield Duration("offset", node.offset)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`call(...) OP number` (either way round), e.g. `histogram_quantile(...) > 0.4`."""
+
+    function: str
+    call: pp.Call
+    op: str
+    threshold: float
+
+
+def comparisons(expr: pp.Expr) -> Iterator[Comparison]:
+    """Every comparison of a function call (in parentheses or not) with a number."""
+    for node in _children(expr):
+        if not isinstance(node, pp.BinaryExpr) or str(node.op) not in COMPARISON_OPS:
+            continue
+        for side, other in ((node.lhs, node.rhs), (node.rhs, node.lhs)):
+            call, number = _unwrapped(side), _unwrapped(other)
+            if isinstance(call, pp.Call) and isinstance(number, pp.NumberLiteral):
+                yield Comparison(str(call.func.name), call, str(node.op), float(number.val))
+
+
+def _unwrapped(node: pp.Expr) -> pp.Expr:
+    while isinstance(node, pp.ParenExpr):
+        node = node.expr
+    return node
+
+
+# -- windows of rules written elsewhere: found, checked and templated on the tree ----------
 
 
 def canonical(expr: str) -> str:

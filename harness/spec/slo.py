@@ -57,7 +57,9 @@ _SQL_LATENCY_COLUMN = re.compile(r"\bAS\s+latency_s\b", re.IGNORECASE)
 Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
 
 
-def _template_problems(template: str, vocabulary: SeriesVocabulary | None) -> list[str]:
+def _template_problems(
+    template: str, vocabulary: SeriesVocabulary | None, subject: str
+) -> list[str]:
     """A PromQL template of an SLO: one `{{window}}` placeholder, nothing literal, known series."""
     used = placeholders(template)
     problems = [] if WINDOW in used else ["must use the window placeholder, e.g. [{{window}}]"]
@@ -66,7 +68,7 @@ def _template_problems(template: str, vocabulary: SeriesVocabulary | None) -> li
     literal = literal_duration(template)
     if literal:
         problems.append(f"literal duration {literal!r} would not be time-scaled; use [{{window}}]")
-    return problems + vocabulary_problems(template, vocabulary)
+    return problems + vocabulary_problems(template, vocabulary, subject=subject)
 
 
 class _Slo(StrictModel):
@@ -103,7 +105,8 @@ class AvailabilitySlo(_Slo):
     @field_validator("total", "errors")
     @classmethod
     def _check_template(cls, template: str, info: ValidationInfo) -> str:
-        problems = _template_problems(template, context_vocabulary(info))
+        subject = f"SLO {info.data.get('name', '?')} {info.field_name}"
+        problems = _template_problems(template, context_vocabulary(info), subject)
         if problems:
             raise ValueError("; ".join(problems))
         return template
@@ -165,7 +168,10 @@ class LatencySlo(_Slo):
     def _known_labels(cls, selector: str, info: ValidationInfo) -> str:
         histogram = info.data.get("histogram")
         if histogram is not None:  # None: invalid, already reported
-            problems = vocabulary_problems(f"{histogram}{{{selector}}}", context_vocabulary(info))
+            subject = f"SLO {info.data.get('name', '?')} selector"
+            vocabulary = context_vocabulary(info)
+            query = f"{histogram}{{{selector}}}"
+            problems = vocabulary_problems(query, vocabulary, subject=subject)
             if problems:
                 raise ValueError("; ".join(problems))
         return selector

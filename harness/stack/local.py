@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 
-from harness import http_client as http
+from harness import http_client
 from harness.errors import StackError
 from harness.stack import tools
 from harness.stack.base import Stack
@@ -225,11 +225,12 @@ def create_proxy(toxiproxy_url: str, proxy: Proxy) -> None:
         "enabled": True,
     }
     try:
-        resp = http.request(
-            "POST", f"{toxiproxy_url}/proxies", timeout_s=API_TIMEOUT_S, payload=payload
+        resp = http_client.shared().post(
+            f"{toxiproxy_url}/proxies", json=payload, timeout=API_TIMEOUT_S
         )
-    except http.HttpUnavailable as exc:
-        raise StackError(f"creating proxy {proxy.name!r}: {exc}") from exc
-    if resp.status not in (200, 201):
-        body = resp.body.decode("utf-8", "replace")[:300]
-        raise StackError(f"creating proxy {proxy.name!r}: HTTP {resp.status}: {body}")
+    except http_client.Unavailable as exc:
+        reason = http_client.reason(exc)
+        raise StackError(f"creating proxy {proxy.name!r}: {reason}") from exc
+    if resp.status_code not in (200, 201):
+        body = resp.text[:300]
+        raise StackError(f"creating proxy {proxy.name!r}: HTTP {resp.status_code}: {body}")

@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
 
-from harness import http_client as http
-from harness.errors import ServiceStartError, StackError
+from harness import http_client
+from harness.errors import ObserveError, ServiceStartError, StackError
+from harness.observe.prometheus import PrometheusClient, Sample
 from harness.stack.process import ManagedProcess
 from harness.stack.service import Readiness, ServiceSpec
 
@@ -36,9 +35,9 @@ class HttpReady:
 
     def check(self) -> str | None:
         try:
-            status = http.request("GET", self.url, timeout_s=self.timeout_s).status
-        except http.HttpUnavailable as exc:
-            return f"GET {self.url}: {exc}"
+            status = http_client.shared().get(self.url, timeout=self.timeout_s).status_code
+        except http_client.Unavailable as exc:
+            return f"GET {self.url}: {http_client.reason(exc)}"
         if status != self.expect_status:
             return f"GET {self.url}: HTTP {status}, expected {self.expect_status}"
         return None
@@ -114,43 +113,21 @@ class PrometheusScraped:
     timeout_s: float = 2.0
 
     def check(self) -> str | None:
+        prometheus = PrometheusClient(self.prometheus_url, self.timeout_s, retry=False)
         try:
-            series = self._query(f"up[{self.window}]")
-        except (http.HttpUnavailable, ValueError, KeyError) as exc:
-            return f"prometheus query failed: {exc}"
-        latest = _latest_up(series)
+            latest = _latest_up(prometheus.query(f"up[{self.window}]"))
+        except ObserveError as exc:
+            prometheus.close()
+            return str(exc)
         waiting = [j for j in self.jobs if j not in latest or latest[j][0] <= self.since_unix]
         down = [j for j in self.jobs if j not in waiting and latest[j][1] != 1.0]
-        if not waiting and not down:
-            return None
         parts = []
         if waiting:
             parts.append(f"no scrape yet of {', '.join(waiting)}")
         if down:
-            parts.append("down: " + "; ".join(self._down_reason(j) for j in down))
-        return "; ".join(parts)
-
-    def _query(self, promql: str) -> list[dict[str, Any]]:
-        url = f"{self.prometheus_url}/api/v1/query?{urlencode({'query': promql})}"
-        resp = http.request("GET", url, timeout_s=self.timeout_s)
-        if resp.status != 200:
-            raise ValueError(f"HTTP {resp.status}")
-        result: list[dict[str, Any]] = resp.json()["data"]["result"]
-        return result
-
-    def _down_reason(self, job: str) -> str:
-        """The scrape error Prometheus recorded for a down job, when it can be read."""
-        try:
-            resp = http.request(
-                "GET",
-                f"{self.prometheus_url}/api/v1/targets?state=active",
-                timeout_s=self.timeout_s,
-            )
-            targets = resp.json()["data"]["activeTargets"]
-        except (http.HttpUnavailable, ValueError, KeyError):
-            return job
-        errors = [t.get("lastError", "") for t in targets if t.get("labels", {}).get("job") == job]
-        return f"{job} ({errors[0]})" if errors and errors[0] else job
+            parts.append("down: " + "; ".join(_down_reason(prometheus, j) for j in down))
+        prometheus.close()
+        return "; ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -161,18 +138,24 @@ class Exited:
         return "still running"
 
 
-def _latest_up(series: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+def _latest_up(samples: list[Sample]) -> dict[str, tuple[float, float]]:
     """job -> (timestamp, value) of its newest `up` sample."""
     latest: dict[str, tuple[float, float]] = {}
-    for item in series:
-        job = item["metric"].get("job", "")
-        values = item.get("values") or []
-        if not values:
-            continue
-        ts, value = values[-1]
-        if job not in latest or float(ts) > latest[job][0]:
-            latest[job] = (float(ts), float(value))
+    for s in samples:
+        job = s.labels.get("job", "")
+        if job not in latest or s.timestamp > latest[job][0]:
+            latest[job] = (s.timestamp, s.value)
     return latest
+
+
+def _down_reason(prometheus: PrometheusClient, job: str) -> str:
+    """The scrape error Prometheus recorded for a down job, when it can be read."""
+    try:
+        targets = prometheus.targets()
+    except ObserveError:
+        return job
+    errors = [t.get("lastError", "") for t in targets if t.get("labels", {}).get("job") == job]
+    return f"{job} ({errors[0]})" if errors and errors[0] else job
 
 
 class Cancelled(StackError):

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 
-from harness import http_client as http
+from harness import http_client
 from harness.errors import ServiceStartError
 from harness.spec.timescale import Timing
 from harness.stack import tools
@@ -196,8 +197,8 @@ def all_gone(snapshot: set[tuple[int, str]], timeout_s: float = 3.0) -> bool:
     return True
 
 
-def get(url: str) -> http.Response:
-    return http.request("GET", url, timeout_s=3)
+def get(url: str) -> httpx.Response:
+    return http_client.shared().get(url, timeout=3)
 
 
 def redis_ping(address: str) -> bytes:
@@ -227,10 +228,10 @@ def test_local_stack_starts_answers_and_leaves_nothing(files: Files) -> None:
 
 def check_every_address_answers(services: dict[str, str], target: Any) -> None:
     for name, url in services.items():
-        assert get(f"{url}/healthz").status == 200, name
-    assert get(f"{target.prometheus_url}/-/ready").status == 200
-    assert get(f"{target.alertmanager_url}/-/ready").status == 200
-    assert get(f"{target.toxiproxy_url}/version").status == 200
+        assert get(f"{url}/healthz").status_code == 200, name
+    assert get(f"{target.prometheus_url}/-/ready").status_code == 200
+    assert get(f"{target.alertmanager_url}/-/ready").status_code == 200
+    assert get(f"{target.toxiproxy_url}/version").status_code == 200
     assert target.edge_url == services["edge"]
 
 
@@ -258,7 +259,7 @@ def check_proxies(target: Any) -> None:
     done = subprocess.run(query, capture_output=True, text=True, timeout=10, check=False)
     assert done.stdout.strip() == "wrk", done.stderr
     platform = get(f"http://{target.proxies['wrk_platform'].listen}/healthz")
-    assert platform.status == 200
+    assert platform.status_code == 200
 
 
 # -- (b) a service that cannot start
@@ -389,7 +390,7 @@ def test_two_stacks_at_once_do_not_collide(files: Files) -> None:
         for info in infos:
             snapshot |= descendants(list(info["pids"].values()))
             for url in info["services"].values():
-                assert get(f"{url}/healthz").status == 200
+                assert get(f"{url}/healthz").status_code == 200
             check_prometheus_scraped_every_job(info["prometheus"])
         ports = [
             {u.rsplit(":", 1)[1] for u in [*info["services"].values(), info["prometheus"]]}

@@ -380,7 +380,11 @@ def test_rule_labels_and_annotations_put_the_catalogue_fields_first() -> None:
             {"http_request_duration_seconds_bucket"},
         ),
         ('up{job="edge"} == 0 unless on (job) absent(foo_total)', {"up", "foo_total"}),
-        ("rate(a_total[{{window}}]) > 1e-3 and bool 1", {"a_total"}),
+        ("rate(a_total[{{window}}]) > bool 1e-3", {"a_total"}),
+        (
+            '{__name__="b_total"} offset {{window}} or c:ratio_rate{{window}}',
+            {"b_total", "c:ratio_rate"},
+        ),
     ],
 )
 def test_referenced_series(expr: str, series: set[str]) -> None:

@@ -183,7 +183,7 @@ def test_rules_it_cannot_scale_are_refused_by_name_with_the_reason(
         ("rules[2]", "rule Yesterday:"),
         ("rules[3]", "rule Stale: time() works in seconds"),
         ("rules[3]", "rule Stale: labels.severity 'critical' is not a catalogue severity"),
-        ("rules[4]", "rule Broken: expr: not valid PromQL"),
+        ("rules[4]", "rule Broken: expr: PromQL syntax error"),
     ]
     for where, what in expected:
         assert any(f"groups[0].{where}: {what}" in line for line in lines), (where, err)

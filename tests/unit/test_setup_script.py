@@ -81,6 +81,9 @@ def test_second_run_installs_nothing_and_is_fast() -> None:
     ):
         assert f"ok: {component} " in second.stdout, describe(second)
     assert "ok: toxiproxy " in second.stdout, describe(second)
+    # The venv holds what requirements.lock pins; a changed lock would show as "installing".
+    unchanged = "ok: project installed in .venv (requirements.lock and pyproject.toml unchanged)"
+    assert unchanged in second.stdout, describe(second)
 
 
 def test_not_root_prints_the_apt_get_command() -> None:

@@ -117,7 +117,8 @@ def up_series(samples: dict[str, tuple[float, float]]) -> bytes:
 def test_prometheus_scraped(http_server: tuple[str, Routes]) -> None:
     url, routes = http_server
     since = 1000.0
-    targets = {"data": {"activeTargets": [{"labels": {"job": "core"}, "lastError": "refused"}]}}
+    active = [{"labels": {"job": "core"}, "lastError": "refused"}]
+    targets = {"status": "success", "data": {"activeTargets": active}}
     routes["/api/v1/targets"] = lambda: (200, json.dumps(targets).encode())
     check = PrometheusScraped(url, ("edge", "core"), since).check
 
