@@ -11,6 +11,9 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   drop_log_field             log events no longer carry `tenant_id` (observability.logs)
   no_request_id_propagation  the edge stops forwarding X-Request-ID to core, which then mints
                              its own: edge → core correlation breaks (edge.forward)
+  no_feature_flag_lever      core answers 404 to the feature-flag admin API, listing and
+                             setting alike, as a build without that lever would
+                             (core.flags_api)
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, `log_unredacted` below)
@@ -40,6 +43,7 @@ class Defect(StrEnum):
     DROP_LOG_FIELD = "drop_log_field"
     NO_REQUEST_ID_PROPAGATION = "no_request_id_propagation"
     LOG_SECRET = "log_secret"
+    NO_FEATURE_FLAG_LEVER = "no_feature_flag_lever"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -9,6 +9,12 @@ wrkh report diff A B   regressions of run B against run A (exit 1 when there is 
 wrkh report html RUN   write the run's report.html again from its results.json
 wrkh gameday SCENARIO --target external --config FILE   a game day against a deployment
 wrkh sweep     remove what killed runs left behind (scratch folders; --docker: compose projects)
+wrkh contract --out DIR   what a build must expose (Markdown + JSON), from the catalogue
+wrkh preflight --target local|compose|external [--config FILE]   a target against the
+               contract in seconds, no fault (exit 1: gaps, each with the scenarios it blocks)
+wrkh up / down the embedded stack kept running, with a game-day target file for it
+wrkh import-rules FILE --out DIR   a Prometheus rule file as catalogue alert entries
+wrkh import-slos FILE --out DIR    a Sloth SLO spec as catalogue SLOs and burn-rate alerts
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     argv += ["--wrk-target", args.target]
     if args.load_workers:
         argv += ["--wrk-load-workers", str(args.load_workers)]
+    argv += ["--wrk-preflight", args.preflight]
     return int(pytest.main(argv + list(args.pytest_args)))
 
 
@@ -247,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Locust distributed mode: a master and N local worker processes",
     )
+    run.add_argument(
+        "--preflight",
+        choices=["stop", "warn"],
+        default="stop",
+        help="when the preflight finds a gap blocking a chosen scenario: stop before any "
+        "scenario (default), or warn and run them anyway (proving the checks find it too)",
+    )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     run.set_defaults(func=_run)
     val = sub.add_parser("validate", help="validate catalogue and scenarios, start nothing")
@@ -266,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gameday(sub)
     _add_dashboards(sub)
     _add_sweep(sub)
+    from harness.contract.cli import add_commands as add_contract_commands
+    from harness.importers.cli import add_commands as add_import_commands
+    from harness.sandbox.up import add_commands as add_up_commands
+
+    add_contract_commands(sub)
+    add_import_commands(sub)
+    add_up_commands(sub)
     return parser
 
 

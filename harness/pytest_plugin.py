@@ -88,6 +88,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="extra environment for every fake service of the local target (repeatable)",
     )
     group.addoption(
+        "--wrk-preflight",
+        choices=["stop", "warn"],
+        default="stop",
+        help="a preflight gap blocking a chosen scenario stops the run (default) or only warns",
+    )
+    group.addoption(
         "--wrk-without-faults",
         action="store_true",
         help="run scenarios with their faults left out (proves checks can fail)",
@@ -195,6 +201,7 @@ def pytest_collection_modifyitems(
     config.stash[_SESSION] = conformance
     wanted = set(config.getoption("wrk_scenario"))
     if wanted:
+        conformance.selected = frozenset(wanted)
         keep = [
             i
             for i in items
@@ -218,6 +225,7 @@ def _options(config: pytest.Config, first: Path) -> RunOptions:
         without_faults=config.getoption("wrk_without_faults"),
         fake_env=tuple(_key_value(kv) for kv in config.getoption("wrk_fake_env")),
         load_workers=config.getoption("wrk_load_workers"),
+        preflight_stops=config.getoption("wrk_preflight") == "stop",
         run_id=config.stash.setdefault(_RUN_ID, new_run_id()),
     )
 
@@ -248,10 +256,15 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _conformance(config: pytest.Config) -> ConformanceSession:
+    from harness.contract.preflight import PreflightFailed
+
     session = config.stash[_SESSION]
     if not session.started:
         _install_sigterm()
-        session.start()
+        try:
+            session.start()
+        except PreflightFailed as exc:  # no scenario can run: say why once and stop
+            pytest.exit(str(exc), returncode=pytest.ExitCode.TESTS_FAILED)
     return session
 
 

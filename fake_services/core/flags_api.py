@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, StrictBool
 
-from fake_services import routes
+from fake_services import defects, routes
 from fake_services.core.records import not_found
 from fake_services.core.services import Services, UserId
 from fake_services.flags import DEFAULTS, Flag
@@ -27,6 +27,12 @@ class SetFeatureFlag(BaseModel):
     enabled: StrictBool
 
 
+def _lever_served() -> None:
+    """Defect no_feature_flag_lever: the routes answer as if they did not exist."""
+    if defects.active(defects.Defect.NO_FEATURE_FLAG_LEVER):
+        raise not_found("route")
+
+
 def _parse(flag: str) -> Flag:
     try:
         return Flag(flag)
@@ -37,6 +43,7 @@ def _parse(flag: str) -> Flag:
 
 @router.get(routes.ADMIN_FEATURE_FLAGS)
 async def list_flags(svc: Services) -> FeatureFlagList:
+    _lever_served()
     states = svc.flags.snapshot()
     return FeatureFlagList(
         items=[
@@ -49,6 +56,7 @@ async def list_flags(svc: Services) -> FeatureFlagList:
 async def set_flag(
     flag: str, body: SetFeatureFlag, svc: Services, user: UserId
 ) -> FeatureFlagState:
+    _lever_served()
     parsed = _parse(flag)
     await svc.flags.set(parsed, body.enabled, user)
     return FeatureFlagState(flag=parsed, enabled=body.enabled, default=DEFAULTS[parsed])

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.checks.results import ScenarioResult
+from harness.contract.levers import load_levers
+from harness.contract.preflight import Expectations, run_preflight, write_report
 from harness.errors import ConfigError, FaultError, HarnessError, ObserveError, Problem
 from harness.gameday.abort import AbortPolicy
 from harness.gameday.budget import BudgetMeter
@@ -342,6 +344,27 @@ def _interrupt_reason(exc: KeyboardInterrupt, monitor: AbortMonitor | None) -> s
     return f"interrupted by signal {signum}" if signum else "interrupted (Ctrl-C)"
 
 
+def preflight_gate(request: GamedayRequest, prepared: Prepared, live: LiveProgress) -> bool:
+    """The contract checked against the deployment before any load or fault (changes
+    nothing there); True when nothing blocks the scenario. Its report lands in the out dir."""
+    scenario_path = Path(request.scenario)
+    folder = request.catalog_dir or (
+        find_catalog_dir(scenario_path) if scenario_path.is_file() else None
+    )
+    levers = load_levers(folder or request.scenarios_dir / "catalog")
+    p = prepared
+    expect = Expectations.of(p.catalog, [p.scenario], levers, p.timing)
+    report = run_preflight(p.config.target(), expect, p.config.proxy)
+    write_report(report, request.out_dir)
+    blocking = report.blocking([p.scenario.name])
+    for line in report.lines([p.scenario.name]):
+        live(line)
+    return not blocking
+
+
 def run_gameday(request: GamedayRequest, live: LiveProgress) -> int:
     prepared = prepare(request)  # nothing starts on a bad input
+    if not preflight_gate(request, prepared, live):
+        live(f"game day not started: the deployment cannot pass {prepared.scenario.name}")
+        return EXIT_CHECKS_FAILED
     return GameDay(request, prepared, live).run()

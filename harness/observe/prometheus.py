@@ -118,6 +118,19 @@ class PrometheusClient:
         targets: list[dict[str, Any]] = data.get("activeTargets", [])
         return targets
 
+    def rule_groups(self) -> list[dict[str, Any]]:
+        """The rule groups Prometheus runs, as `/api/v1/rules` lists them."""
+        groups: list[dict[str, Any]] = self._get("/api/v1/rules").get("groups", [])
+        return groups
+
+    def declared_metrics(self) -> dict[str, dict[str, str]]:
+        """job -> metric family name -> type, as each scrape target declared them."""
+        out: dict[str, dict[str, str]] = {}
+        for entry in self._get("/api/v1/targets/metadata"):
+            job = entry.get("target", {}).get("job", "")
+            out.setdefault(job, {})[entry.get("metric", "")] = entry.get("type", "")
+        return out
+
     def close(self) -> None:
         self._connect.close()
 

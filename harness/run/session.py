@@ -17,6 +17,8 @@ from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Secret
+from harness.contract.levers import Lever, load_levers
+from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
 from harness.errors import HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.logs import LogStore
@@ -29,15 +31,13 @@ from harness.run.environment import RunEnvironment
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
 from harness.run.runner import Observers
+from harness.sandbox.start import make_stack
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import scenario_files
 from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.scenario import Scenario, load_scenarios
 from harness.spec.timescale import Timing
 from harness.stack.base import Stack
-from harness.stack.compose import ComposeStack, ComposeStackConfig
-from harness.stack.fakes import DEFAULT_FAKES, with_env
-from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
 
 __all__ = [
@@ -59,6 +59,7 @@ class RunOptions:
     fake_env: tuple[tuple[str, str], ...] = ()  # extra environment for every fake service
     run_id: str = field(default_factory=new_run_id)
     load_workers: int = 0  # > 0: Locust distributed mode, a master and this many workers
+    preflight_stops: bool = True  # a gap blocking a chosen scenario stops the run
 
 
 class ConformanceSession:
@@ -70,8 +71,11 @@ class ConformanceSession:
         catalog: Catalog,
         scenarios: dict[Path, Scenario],
         progress: Callable[[str], None] | None = None,  # default: live progress on stderr
+        levers: tuple[Lever, ...] = (),
     ) -> None:
         self.options, self.catalog, self.scenarios = options, catalog, scenarios
+        self.levers = levers
+        self.selected: frozenset[str] | None = None  # scenario names to run (None: all)
         self.progress = progress if progress is not None else LiveProgress()
         scale = options.time_scale or DEFAULT_TIME_SCALE
         self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
@@ -88,7 +92,8 @@ class ConformanceSession:
         """Load and validate the catalogue and every scenario; raises ConfigError with all."""
         catalog = load_catalog(options.catalog_dir)
         scenarios = load_scenarios(scenario_files, catalog)
-        return cls(options, catalog, dict(zip(scenario_files, scenarios, strict=True)))
+        by_file = dict(zip(scenario_files, scenarios, strict=True))
+        return cls(options, catalog, by_file, levers=load_levers(options.catalog_dir))
 
     @property
     def started(self) -> bool:
@@ -138,6 +143,7 @@ class ConformanceSession:
         target = stack.start()
         self.result.cold_start_s = target.cold_start_s
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
+        self._preflight(target)
         prometheus, _ = env.connect(target)
         assert env.identity is not None  # set by connect
         evidence = self._evidence_sources(target, prometheus, env.identity)
@@ -145,27 +151,30 @@ class ConformanceSession:
 
     def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
         """The stack the run's target names: local processes (default) or docker-compose.yml."""
-        if self.options.target == "compose":
-            return ComposeStack(
-                ComposeStackConfig(
-                    base_dir=stack_dir,
-                    timing=self.timing,
-                    alertmanager_config=am_config,
-                    rules_file=rules,
-                    run_id=self.options.run_id,
-                    fake_env=dict(self.options.fake_env),
-                )
-            )
-        return LocalStack(
-            LocalStackConfig(
-                base_dir=stack_dir,
-                timing=self.timing,
-                alertmanager_config=am_config,
-                rules_file=rules,
-                run_id=self.options.run_id,
-                fakes=with_env(DEFAULT_FAKES, dict(self.options.fake_env)),
-            )
+        o = self.options
+        return make_stack(
+            o.target,
+            stack_dir,
+            self.timing,
+            alertmanager_config=am_config,
+            rules=rules,
+            run_id=o.run_id,
+            fake_env=dict(o.fake_env),
         )
+
+    def _preflight(self, target: Target) -> None:
+        """The contract checked before any scenario; gaps blocking a chosen one stop the run."""
+        scenarios = list(self.scenarios.values())
+        expect = Expectations.of(self.catalog, scenarios, self.levers, self.timing)
+        report = run_preflight(target, expect)
+        write_report(report, self.run_dir)
+        chosen = self.selected or frozenset(s.name for s in scenarios)
+        blocking = report.blocking(chosen)
+        self.progress(f"preflight: {len(blocking)} blocking gap(s) in {report.duration_s:.1f} s")
+        if blocking and self.options.preflight_stops:
+            raise PreflightFailed(report, sorted(chosen))
+        for line in report.lines(chosen)[1:] if blocking else ():
+            self.progress(f"preflight (run goes on, --preflight warn): {line.strip()}")
 
     def _evidence_sources(
         self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity

@@ -5,6 +5,14 @@ where, so on an error Prometheus's own parser, through `promtool check rules` on
 file, is asked for the line and column (when promtool is installed; about 50 ms, and only
 when the expression is already known to be wrong). The walks below (`selectors`,
 `durations`, `comparisons`) are what the catalogue checks and rewrites are built on.
+
+Rules written elsewhere (a team's rule file, an SLO spec) carry literal windows; `templated`
+turns those into the catalogue's placeholders on the parsed tree, never by matching text (a
+duration inside a label value, a string or a regex stays what it is). What cannot be scaled is
+refused with the reason (`unscalable`): a subquery (its step, or the evaluation interval it
+defaults to, sets how many points it reads), an `offset` or `@` (a fixed moment, not a
+window), and functions that compare with a number of seconds (`time()`, `timestamp()`,
+`predict_linear`): compressing the windows around them would change what the rule means.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,16 +34,24 @@ __all__ = [
     "Comparison",
     "Duration",
     "PromQLError",
+    "canonical",
     "comparisons",
     "durations",
     "metric_name",
     "parse",
+    "range_windows",
     "selectors",
+    "templated",
+    "unscalable",
 ]
 
 PROMTOOL_TIMEOUT_S = 10.0
 _PROMTOOL_POSITION = re.compile(r"could not parse expression: (\d+):(\d+): parse error: (.*)$")
 COMPARISON_OPS = frozenset({">", "<", ">=", "<=", "==", "!="})
+# Functions whose arguments or results are seconds of wall-clock time.
+_TIME_FUNCTIONS = frozenset({"time", "timestamp", "predict_linear", "day_of_month"})
+# Sentinel windows: far from any real one, whole seconds (the printer drops milliseconds).
+_SENTINEL_BASE_S = 10_000_019
 
 
 class PromQLError(ValueError):
@@ -164,3 +180,85 @@ def _unwrapped(node: pp.Expr) -> pp.Expr:
     while isinstance(node, pp.ParenExpr):
         node = node.expr
     return node
+
+
+# -- windows of rules written elsewhere: found, checked and templated on the tree ----------
+
+
+def canonical(expr: str) -> str:
+    """The parser's own printing of `expr`: equal for expressions that parse alike."""
+    return str(parse(expr))
+
+
+def range_windows(expr: str) -> list[float]:
+    """Seconds of every range selector's window, in the order they appear."""
+    found: list[float] = []
+
+    def visit(node: pp.Expr) -> None:
+        if isinstance(node, pp.MatrixSelector):
+            found.append(node.range.total_seconds())
+
+    pp.walk(parse(expr), visit)
+    return found
+
+
+def unscalable(expr: str) -> list[str]:
+    """Why the expression's windows cannot simply be divided by a time scale (empty: they can)."""
+    reasons: list[str] = []
+
+    def visit(node: pp.Expr) -> None:
+        if isinstance(node, pp.SubqueryExpr):
+            reasons.append(
+                f"subquery {_short(node)}: its step (or the evaluation interval it defaults "
+                "to) sets how many points it reads, which scaling its range would change"
+            )
+        elif isinstance(node, pp.VectorSelector):
+            if node.offset is not None:
+                reasons.append(f"{node} has an offset: a fixed look-back, not a window")
+            if node.at is not None:
+                reasons.append(f"{node} has an @ modifier: a fixed moment, not a window")
+        elif isinstance(node, pp.Call) and node.func.name in _TIME_FUNCTIONS:
+            reasons.append(
+                f"{node.func.name}() works in seconds of wall-clock time, which a scaled "
+                "run would not compress"
+            )
+
+    pp.walk(parse(expr), visit)
+    return reasons
+
+
+def templated(expr: str, names: Mapping[float, str]) -> str:
+    """`expr` printed by the parser with each range window `w` written `{{names[w]}}`.
+
+    Each window is first replaced on the tree by a sentinel duration no rule uses, the tree
+    is printed, and each sentinel (checked absent from the original) becomes its placeholder.
+    KeyError names a window `names` lacks.
+    """
+    tree = parse(expr)
+    original = str(tree)
+    sentinels = {w: _duration(_SENTINEL_BASE_S + 7 * i) for i, w in enumerate(sorted(names))}
+    clash = [s for s in sentinels.values() if s in original]
+    if clash:
+        raise ValueError(f"expression already contains the duration {clash[0]}")
+
+    def replace(node: pp.Expr) -> pp.Expr | None:
+        if not isinstance(node, pp.MatrixSelector):
+            return None
+        window = node.range.total_seconds()
+        if window not in names:
+            raise KeyError(window)
+        return pp.parse(f"{node.vector_selector}[{sentinels[window]}]")
+
+    text = str(pp.transform(tree, post_visit=replace))
+    for window, sentinel in sentinels.items():
+        text = text.replace(f"[{sentinel}]", "[{{" + names[window] + "}}]")
+    return text
+
+
+def _duration(seconds: int) -> str:
+    return str(pp.display_duration(timedelta(seconds=seconds)))
+
+
+def _short(node: pp.Expr, limit: int = 60) -> str:
+    text = str(node)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -37,7 +37,8 @@ from typing import Any, Protocol
 from harness.errors import ServiceStartError, StackError
 from harness.spec.timescale import format_duration
 from harness.stack.base import Stack, StackConfig
-from harness.stack.compose_file import ComposeFile, load_compose
+from harness.stack.compose_file import ComposeFile
+from harness.stack.compose_override import compose_files, load_merged
 from harness.stack.compose_plan import (
     ALERTMANAGER_CONFIG,
     LEASE_LABEL,
@@ -182,7 +183,8 @@ class ComposeStack(Stack):
         for failure in swept.failures:
             log.warning("sweeping the projects of killed runs: %s", failure)
         run_secrets = RunSecrets(generate_credentials(cfg.tenants), secrets.token_hex(24))
-        compose = load_compose(cfg.compose_file, env=run_secrets.variables())
+        # With docker-compose.override.yml beside it, as `docker compose` merges them.
+        compose = load_merged(compose_files(cfg.compose_file), env=run_secrets.variables())
         services = selected_services(compose)
         self._ports = allocate_ports(port_names(compose, services), lock_dir=cfg.port_lock_dir)
         ports = self._ports.ports

@@ -173,6 +173,15 @@ def load_compose(path: Path, env: Mapping[str, str] | None = None) -> ComposeFil
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([Problem(where, "-", f"cannot read: {exc}")]) from exc
+    return compose_from_data(raw, path, env, where)
+
+
+def compose_from_data(
+    raw: Any, path: Path, env: Mapping[str, str] | None = None, where: str | None = None
+) -> ComposeFile:
+    """Validate already-read data (several files merged: harness.stack.compose_override);
+    `path` is where relative paths start, `where` names the input in problems."""
+    where = where or str(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
         raise ConfigError([Problem(where, "services", "a mapping of services is required")])
     problems: list[Problem] = []

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from fake_services import defects
 from fake_services.observability import create_telemetry
 from fake_services.routes import CORE_ROUTES
 
@@ -256,3 +257,15 @@ def test_gauges_follow_changes_made_elsewhere(core: TestClient, database_url: st
         timeout_s=5,
         what="a row written by another process",
     )
+
+
+def test_defect_no_feature_flag_lever_answers_404_to_listing_and_setting(core: TestClient) -> None:
+    defects.configure({defects.ENV_VAR: "no_feature_flag_lever"})
+    try:
+        assert core.get("/v1/admin/feature-flags", headers=ADMIN).status_code == 404
+        path = "/v1/admin/feature-flags/ai_ingestion"
+        put = core.put(path, json={"enabled": False}, headers=ADMIN)
+        assert (put.status_code, put.json()["error_code"]) == (404, "not_found")
+    finally:
+        defects.configure({})
+    assert core.get("/v1/admin/feature-flags", headers=ADMIN).status_code == 200

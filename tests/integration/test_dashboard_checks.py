@@ -60,7 +60,7 @@ def test_a_renamed_metric_fails_exactly_the_panels_that_read_it(tmp_path: Path) 
     reports = tmp_path / "reports"
     args = [sys.executable, "-m", "harness.cli", "run", "--scenarios", str(suite),
             "--scenario", SCENARIO["name"], "--report-dir", str(reports),
-            "--fake-env", "WRK_DEFECTS=rename_metric"]  # fmt: skip
+            "--fake-env", "WRK_DEFECTS=rename_metric", "--preflight", "warn"]  # fmt: skip
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 1, f"the defect went unnoticed:\n{proc.stdout[-3000:]}{proc.stderr}"
     results: dict[str, Any] = json.loads((reports / "latest" / "results.json").read_text())

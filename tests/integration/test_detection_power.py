@@ -45,7 +45,9 @@ def _failed(results: dict[str, Any]) -> dict[str, str]:
 
 
 def _defect(tmp_path: Path, defect: str) -> dict[str, str]:
-    return _failed(_run(tmp_path, "healthy-baseline", "--fake-env", f"WRK_DEFECTS={defect}"))
+    # --preflight warn: the scenario's own checks must name the defect, not only the preflight.
+    args = ("--fake-env", f"WRK_DEFECTS={defect}", "--preflight", "warn")
+    return _failed(_run(tmp_path, "healthy-baseline", *args))
 
 
 def test_a_renamed_metric_is_reported_by_name(tmp_path: Path) -> None:

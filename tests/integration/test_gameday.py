@@ -194,3 +194,26 @@ def test_burning_more_than_the_stated_budget_aborts_and_rolls_back(
     assert kinds.index("fault applied") < kinds.index("abort") < kinds.index("fault removed")
     assert timeline["impact"]["budget_burned_percent"] > 0.1
     assert "burned" in postmortem
+
+
+def test_a_deployment_without_the_scenarios_fault_point_is_stopped_before_any_load(
+    target: Target, tmp_path: Path
+) -> None:
+    config = _config(target, tmp_path / "gameday.yaml")
+    doc = yaml.safe_load(config.read_text())
+    doc["proxies"] = {"wrk_platform": "copilot_to_platform"}  # no such proxy deployed
+    config.write_text(yaml.safe_dump(doc))
+    proc = subprocess.run(
+        _command(config, tmp_path / "reports"), cwd=ROOT, env=_env(target),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output[-3000:]
+    assert "GAP  proxy wrk_platform (deployed as copilot_to_platform): no Toxiproxy proxy" in output
+    assert "game day not started" in output
+    (folder,) = [p for p in (tmp_path / "reports").iterdir() if p.name.startswith("gameday-")]
+    report = json.loads((folder / "preflight.json").read_text())
+    assert [(g["kind"], g["item"]) for g in report["gaps"] if g["blocks"]] == [
+        ("proxy", "wrk_platform (deployed as copilot_to_platform)")
+    ]
+    assert not (folder / "timeline.json").exists()  # nothing was started

@@ -1,0 +1,1 @@
+"""The contract a build must meet (generated from the catalogue) and the preflight checking it."""
