@@ -9,6 +9,7 @@ environment the runner sets (a locustfile's user classes are built at import tim
     WRKH_SOURCE_IP       the X-Forwarded-For address of brute-force load
     WRKH_MIX             JSON task name -> weight
     WRKH_RATE_PER_USER   requests per second per user
+    WRKH_SPAWNED_FILE    written once every user runs (see the end of this file)
 """
 
 from __future__ import annotations
@@ -224,5 +225,20 @@ def _report_and_answer(runner: WorkerRunner) -> None:
     runner.send_message(FLUSHED)
 
 
+# -- when the load really runs --------------------------------------------------------------
+# Starting Locust (importing it alone) takes seconds on a busy machine. The harness times a
+# scenario's warm-up, and an extra-load fault's start, from when every user runs: it waits for
+# this file, which the process it starts (the master in distributed mode) writes once spawned.
+SPAWNED_FILE_ENV = "WRKH_SPAWNED_FILE"
+
+
+def _announce_spawned(user_count: int, **_: Any) -> None:
+    path = os.environ.get(SPAWNED_FILE_ENV)
+    if path:
+        with open(path, "w") as marker:
+            marker.write(f"{user_count}\n")
+
+
 _hooks: Any = events
 _hooks.init.add_listener(_final_reports)
+_hooks.spawning_complete.add_listener(_announce_spawned)

@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from harness.stack.process import die_with_parent_hook, read_tail
 log = logging.getLogger("harness.load")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXPECT_WORKERS_MAX_WAIT_S = 30  # the master gives up when the workers do not all connect
+# Locust's start (imports, spawning, in distributed mode the workers too) is awaited this long.
+SPAWN_WAIT_S = EXPECT_WORKERS_MAX_WAIT_S + 30.0
+SPAWNED_FILE_ENV = "WRKH_SPAWNED_FILE"  # harness/load/locustfile.py writes it
 WORKER_EXIT_WAIT_S = 5.0  # workers quit on the master's word; past this they are signalled
 
 
@@ -101,6 +105,10 @@ class LoadRun:
         return self.out_dir / "locust"
 
     @property
+    def spawned_file(self) -> Path:
+        return self.out_dir / "locust.spawned"
+
+    @property
     def running(self) -> bool:
         """Locust (the master in distributed mode) has started and not exited."""
         return self._proc is not None and self._proc.poll() is None
@@ -147,7 +155,9 @@ class LoadRun:
                 self._ports = allocate_ports(["locust-master"])
                 self.master_port = self._ports["locust-master"]
                 self._ports.release([self.master_port])
-            self._proc = self._spawn(self.command(), "locust.log")
+            self.spawned_file.unlink(missing_ok=True)
+            announce = {SPAWNED_FILE_ENV: str(self.spawned_file)}
+            self._proc = self._spawn(self.command(), "locust.log", announce)
             for i in range(self.profile.workers):
                 self._workers.append(self._spawn(self.worker_command(), f"locust-worker-{i}.log"))
         except BaseException:
@@ -155,8 +165,32 @@ class LoadRun:
             raise
         return self
 
-    def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
+    def wait_running(self, timeout_s: float = SPAWN_WAIT_S, poll_s: float = 0.05) -> float:
+        """Wait until every user runs (the load flows); when that was seen, unix seconds.
+
+        Timing a phase from the process start instead would count Locust's own start-up,
+        seconds on a busy machine, as time under load.
+        """
+        deadline = time.monotonic() + timeout_s
+        while not self.spawned_file.exists():
+            if not self.running:
+                code = self._proc.returncode if self._proc is not None else None
+                raise LoadError(
+                    f"locust exited ({code}) before its users ran; see {self.out_dir}/locust*.log"
+                    "\n" + read_tail(self.out_dir / "locust.log", 20)
+                )
+            if time.monotonic() > deadline:
+                raise LoadError(
+                    f"locust's users did not all run within {timeout_s:.0f} s; see "
+                    f"{self.out_dir}/locust*.log"
+                )
+            time.sleep(poll_s)
+        return time.time()
+
+    def _spawn(
+        self, command: list[str], log_name: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, **(extra_env or {}))
         ident = self._identity
         env.update(
             WRKH_API_KEY=ident.api_key,

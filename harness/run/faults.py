@@ -56,7 +56,10 @@ class Fault(Protocol):
     def where(self) -> str: ...  # for progress lines and reports
     @property
     def proxies(self) -> tuple[str, ...]: ...  # Toxiproxy proxies verified clean afterwards
-    def apply(self, ctx: FaultContext) -> None: ...
+    def apply(self, ctx: FaultContext) -> float | None:
+        """Break it; when it took effect if that is known to be later than the call
+        (extra load: once its users run), else None."""
+
     def rollback(self, ctx: FaultContext) -> None: ...
 
 
@@ -196,12 +199,13 @@ class LoadFault:
     def proxies(self) -> tuple[str, ...]:
         return ()
 
-    def apply(self, ctx: FaultContext) -> None:
+    def apply(self, ctx: FaultContext) -> float:
         host = ctx.target.services.get(self.service)
         if host is None:
             raise FaultError(f"target has no service {self.service!r} to load")
         out = ctx.out_dir / f"fault-{self.name}"
         self._run = LoadRun(host, ctx.identity, self.profile, out).start()
+        return self._run.wait_running()
 
     def rollback(self, ctx: FaultContext) -> None:
         if self._run is not None:
@@ -233,7 +237,9 @@ class FaultInjector:
         # Recorded before the call: a call that times out may still have taken effect.
         active = ActiveFault(fault, time.time())
         self._active.append(active)
-        fault.apply(self.ctx)
+        took_effect = fault.apply(self.ctx)
+        if took_effect is not None:
+            self._active[-1] = active = ActiveFault(fault, took_effect)
         log.info("fault %s applied: %s", fault.name, fault.where)
         return active
 

@@ -97,7 +97,7 @@ class ScenarioRunner:
         identity = self.obs.faults.ctx.identity
         load = LoadRun(self.target.edge_url, identity, plan.load, self.out_dir / plan.scenario)
         with load:
-            load_start = time.time()
+            load_start = load.wait_running()
             self.progress(f"[{plan.scenario}] warm-up {plan.warmup_s:.1f} s under load")
             time.sleep(plan.warmup_s)
             b0 = time.time()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import LoadError
 from harness.load.runner import LoadIdentity, LoadProfile, LoadResult, LoadRun
 from tests.integration._load_target import LoadTarget, serving
 from tests.integration._procs import alive
@@ -146,3 +147,32 @@ def test_workers_die_when_the_harness_is_killed(server: LoadTarget, tmp_path: Pa
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
             driver.wait(timeout=10)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_wait_running_returns_once_every_user_runs(
+    server: LoadTarget, tmp_path: Path, workers: int
+) -> None:
+    """Phases are timed from here, not from the process start (seconds on a busy machine)."""
+    out = tmp_path / "load"
+    out.mkdir()
+    (out / "lf.py").write_text(PROBE_LOCUSTFILE)
+    profile = LoadProfile(USERS, RATE_PER_USER, {"studio_read": 1}, 60, workers=workers)
+    with LoadRun(server.url, LoadIdentity("k", "c"), profile, out, locustfile=out / "lf.py") as run:
+        assert not run.spawned_file.exists()
+        run.wait_running(timeout_s=START_TIMEOUT_S)
+        assert run.spawned_file.read_text().strip() == str(USERS)  # all users, in total
+        deadline = time.monotonic() + 5.0
+        while not server.by_process and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.by_process, "no request arrived after the users were running"
+
+
+def test_wait_running_names_a_locust_that_exited_before_its_users_ran(tmp_path: Path) -> None:
+    out = tmp_path / "load"
+    out.mkdir()
+    (out / "lf.py").write_text("raise SystemExit('broken locustfile')\n")
+    profile = LoadProfile(1, 1.0, {"studio_read": 1}, 60)
+    run = LoadRun("http://127.0.0.1:1", LoadIdentity("k", "c"), profile, out, out / "lf.py")
+    with run, pytest.raises(LoadError, match=r"exited .* before its users ran"):
+        run.wait_running(timeout_s=START_TIMEOUT_S)
