@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.results import Check, PhaseTimes, ScenarioResult
+from harness.checks.results import Check, CheckWarning, PhaseTimes, ScenarioResult
 from harness.observe.series import CapturedSeries, SeriesPoints, SeriesSpec
 from harness.report.results import RunResult
 from harness.spec.timescale import Timing
@@ -122,8 +122,19 @@ def mitigation(start: float) -> ScenarioResult:
 def baseline(start: float) -> ScenarioResult:
     name = "healthy-baseline"
     p = PhaseTimes(start, start + 5.0, start + 15.0, None, None, start + 20.0)
+    blip = CheckWarning(
+        "pending_blip",
+        'DbPoolSaturated{job="core"} pending at 1 evaluation(s) (from 5.20 s into the '
+        "scenario, 08:00:15.200 UTC), held 0.00 s of its 5.00 s `for` (the baseline fails at "
+        "2.50 s)",
+        alert="DbPoolSaturated",
+        at=start + 5.2,
+        offset_s=5.2,
+        duration_s=0.0,
+    )
     checks = [
-        Check(f"{name}::baseline_quiet", "baseline_quiet", name, True, "nothing fired"),
+        Check(f"{name}::baseline_quiet", "baseline_quiet", name, True, "nothing fired",
+              warnings=(blip,)),
         Check(f"{name}::slo_latency::studio-api-latency", "slo_latency", name, True,
               "studio-api-latency held: p95 212 ms over the 10.0 s baseline (objective 400 ms)"),
     ]  # fmt: skip

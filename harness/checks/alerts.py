@@ -110,35 +110,6 @@ def resolves_within_budget(scenario: str, lc: AlertLifecycle) -> Check:
     return lc.check("alert_resolves", scenario, ok, msg)
 
 
-def quiet_in_baseline(
-    scenario: str,
-    watched: list[str],
-    active: dict[str, list[str]],
-    notified: list[str],
-    window_s: float,
-) -> Check:
-    """Nothing watched went pending, fired or was notified during the healthy window."""
-    noisy = {name: states for name, states in active.items() if name in watched}
-    loud = sorted(set(notified) & set(watched))
-    ok = not noisy and not loud
-    if ok:
-        msg = (
-            f"none of {len(watched)} alert(s) was pending or firing "
-            f"in the {window_s:.1f} s baseline"
-        )
-    else:
-        parts = [f"{n} ({'/'.join(s)})" for n, s in noisy.items()]
-        parts += [f"{n} (notified)" for n in loud if n not in noisy]
-        msg = f"expected silence in the {window_s:.1f} s healthy baseline; saw " + ", ".join(parts)
-    return Check(
-        id=f"{scenario}::baseline_quiet",
-        kind="baseline_quiet",
-        scenario=scenario,
-        passed=ok,
-        message=msg,
-    )
-
-
 def only_expected_fired(
     scenario: str, allowed: list[str], active: dict[str, list[str]], window_s: float
 ) -> Check:

@@ -13,6 +13,18 @@ from harness.observe.series import CapturedSeries
 
 
 @dataclass(frozen=True)
+class CheckWarning:
+    """Something a check saw and let pass: listed beside its verdict in every report form."""
+
+    kind: str  # pending_blip: an alert pending in a healthy baseline, too briefly to fail it
+    message: str
+    alert: str | None = None
+    at: float | None = None  # unix seconds it began
+    offset_s: float | None = None  # seconds from the scenario's load start
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
 class Check:
     """One verdict. Alert checks also carry the alert's measured lifecycle and its budget."""
 
@@ -30,6 +42,7 @@ class Check:
     floor_s: float | None = None
     # The scenario window an SLO check judged: baseline | fault | load.
     window: str | None = None
+    warnings: tuple[CheckWarning, ...] = ()
 
     @classmethod
     def of(cls, scenario: str, kind: str, passed: bool, message: str, detail: str = "") -> Check:

@@ -22,6 +22,7 @@ from harness.spec.timescale import format_duration
 
 __all__ = [
     "ActiveAlert",
+    "AlertSample",
     "PrometheusClient",
     "Sample",
 ]
@@ -42,6 +43,16 @@ class ActiveAlert:
     state: str  # pending | firing
     active_at: float  # unix seconds when it went pending
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AlertSample:
+    """One sample of the `ALERTS` series: at evaluation `timestamp` the alert was `state`."""
+
+    name: str
+    state: str  # pending | firing
+    labels: tuple[tuple[str, str], ...]  # the alert's own labels, alertname and state left out
+    timestamp: float
 
 
 class PrometheusClient:
@@ -157,17 +168,28 @@ class PrometheusClient:
         promql = f'ALERTS{{alertname="{alertname}",alertstate="{state}"}}[{span}s]'
         return sorted(s.timestamp for s in self.query(promql, at=until) if s.timestamp >= since)
 
+    def alert_samples(self, since: float, until: float) -> list[AlertSample]:
+        """Every `ALERTS` sample (pending or firing) evaluated in [since, until], oldest first."""
+        span = format_duration(max(0.0, until - since) + 1.0)  # filtered below
+        promql = f'ALERTS{{alertstate=~"pending|firing"}}[{span}]'
+        out = []
+        for s in self.query(promql, at=until):
+            if s.timestamp < since:
+                continue
+            own = tuple(sorted((k, v) for k, v in s.labels.items() if k not in _ALERT_KEYS))
+            name = s.labels.get("alertname", "?")
+            out.append(AlertSample(name, s.labels.get("alertstate", "?"), own, s.timestamp))
+        return sorted(out, key=lambda a: a.timestamp)
+
     def alerts_active_between(self, since: float, until: float) -> dict[str, list[str]]:
         """Every alert that was pending or firing at some evaluation in [since, until]."""
-        span = max(1, int(until - since + 1))
-        promql = f'ALERTS{{alertstate=~"pending|firing"}}[{span}s]'
         seen: dict[str, set[str]] = {}
-        for s in self.query(promql, at=until):
-            if s.timestamp >= since:
-                seen.setdefault(s.labels.get("alertname", "?"), set()).add(s.labels["alertstate"])
+        for a in self.alert_samples(since, until):
+            seen.setdefault(a.name, set()).add(a.state)
         return {name: sorted(states) for name, states in sorted(seen.items())}
 
 
+_ALERT_KEYS = frozenset({"__name__", "alertname", "alertstate"})
 _NAN = frozenset({"NaN", "+Inf", "-Inf"})
 
 

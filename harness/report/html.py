@@ -32,6 +32,7 @@ h1{margin:0 0 4px;font-size:22px}h2{border-bottom:1px solid #ccc;padding-bottom:
 table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.ok{color:#1d6b1d;font-weight:bold}.fail{color:#b11d1d;font-weight:bold}
+.warn,.warnings b{color:#a05a00}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots svg{max-width:100%;height:auto}
 section.scenario{margin-top:24px}.none{color:#777;font-style:italic}
 code{font-size:12px;background:#f6f6f6;padding:1px 3px}
@@ -82,16 +83,28 @@ def _summary(run: RunView) -> str:
         listed += f"<li>… and {more} more (see the scenarios below)</li>"
     errors = "".join(f"<li>run error: {escape(e)}</li>" for e in run.errors)
     issues = f'<ul class="failed-checks">{listed}{errors}</ul>' if listed or errors else ""
+    issues += _warnings_list(run.warned_checks)
     return (
         f'<header id="verdict" class="verdict {word.lower()}">'
         f'<h1>WRK conformance <span class="word">{word}</span></h1>'
         f"<div><b>{s.passed}/{s.checks}</b> checks passed, <b>{s.failed}</b> failed, "
-        f"{len(run.errors)} run error(s), {len(run.scenarios)} scenario(s): "
+        f"{s.warnings} warning(s), {len(run.errors)} run error(s), "
+        f"{len(run.scenarios)} scenario(s): "
         f"{_scenario_verdicts(run.scenarios)}</div>"
         f'<div class="meta">run <code>{escape(run.run_id)}</code> · target '
         f"{escape(run.target)} · time scale {run.time_scale:g} · stack cold start {cold} · "
         f"{_when(run.started_at)} → {_when(run.finished_at)}</div>{issues}</header>"
     )
+
+
+def _warnings_list(checks: Sequence[CheckView]) -> str:
+    """Every warning, also of passing checks: what passed narrowly is never hidden."""
+    items = "".join(
+        f"<li><b>warning</b> {escape(c.label)} in {escape(c.scenario)}: {escape(w.message)}</li>"
+        for c in checks
+        for w in c.warnings
+    )
+    return f'<ul class="warnings">{items}</ul>' if items else ""
 
 
 def _scenario_verdicts(scenarios: Iterable[ScenarioView]) -> str:
@@ -183,10 +196,17 @@ def _plots(scenario: ScenarioView, checks: list[CheckView]) -> str:
 def _checks_table(checks: list[CheckView]) -> str:
     rows = "".join(
         f"<tr><td>{_verdict(c.passed)}</td><td>{escape(c.label)}</td>"
-        f"<td>{escape(c.message)}</td></tr>"
+        f"<td>{escape(c.message)}{_check_warnings(c)}</td></tr>"
         for c in checks
     )
     return f"<table><tr><th>verdict</th><th>check</th><th>message</th></tr>{rows}</table>"
+
+
+def _check_warnings(check: CheckView) -> str:
+    items = "".join(
+        f'<li><span class="warn">warning</span> {escape(w.message)}</li>' for w in check.warnings
+    )
+    return f"<ul>{items}</ul>" if items else ""
 
 
 def _verdict(passed: bool) -> str:

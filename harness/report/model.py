@@ -65,6 +65,17 @@ class SeriesView(_Model):
         return not any(s.points for s in self.sets)
 
 
+class WarningView(_Model):
+    """Something a check saw and let pass (e.g. a pending blip in a healthy baseline)."""
+
+    kind: str
+    message: str
+    alert: str | None = None
+    at: datetime | None = None
+    offset_s: float | None = None
+    duration_s: float | None = None
+
+
 class CheckView(_Model):
     id: str
     kind: str
@@ -79,6 +90,7 @@ class CheckView(_Model):
     budget_s: float | None = None
     floor_s: float | None = None
     window: str | None = None
+    warnings: tuple[WarningView, ...] = ()
 
     @property
     def label(self) -> str:
@@ -115,6 +127,7 @@ class SummaryView(_Model):
     checks: int
     passed: int
     failed: int
+    warnings: int = 0
 
 
 class StackView(_Model):
@@ -148,6 +161,10 @@ class RunView(_Model):
     @property
     def failed_checks(self) -> list[CheckView]:
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def warned_checks(self) -> list[CheckView]:
+        return [c for c in self.checks if c.warnings]
 
     @property
     def slo_checks(self) -> list[CheckView]:

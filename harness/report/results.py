@@ -78,6 +78,7 @@ class RunResult:
                 "checks": len(checks),
                 "passed": sum(c.passed for c in checks),
                 "failed": sum(not c.passed for c in checks),
+                "warnings": sum(len(c.warnings) for c in checks),
             },
             "errors": list(self.errors),
             "scenarios": [scenario_json(s) for s in self.scenarios],
@@ -85,8 +86,36 @@ class RunResult:
                 "gated": self.coverage_gated,
                 "alerts": [{**asdict(c), "covered": c.covered} for c in self.coverage],
             },
-            "checks": [asdict(c) for c in checks],
+            "checks": [check_json(c) for c in checks],
         }
+
+
+def summary_lines(result: RunResult, results_path: Path | None) -> list[str]:
+    """The one-screen console summary: verdict, every check with its warnings, run errors."""
+    checks = result.checks
+    failed = [c for c in checks if not c.passed]
+    warned = sum(len(c.warnings) for c in checks)
+    lines = [
+        f"WRK conformance {'PASSED' if result.passed else 'FAILED'}: "
+        f"{len(checks) - len(failed)}/{len(checks)} checks passed"
+        + (f", {warned} warning(s)" if warned else "")
+        + f" (run {result.run_id}, time scale {result.timing.time_scale:g}, "
+        f"stack cold start {result.cold_start_s or 0:.1f} s)",
+    ]
+    for c in checks:
+        lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.kind:<16} {c.message}")
+        lines += [f"  WARN {w.kind:<16} {w.message}" for w in c.warnings]
+    lines += [f"  ERROR {e}" for e in result.errors]
+    lines.append(f"results: {results_path}")
+    if results_path is not None:
+        folder = results_path.parent
+        lines.append(f"report:  {folder / HTML_FILE} (also {JUNIT_FILE}, allure-results/)")
+    return lines
+
+
+def check_json(c: Check) -> dict[str, Any]:
+    """A check as results.json holds it: a warning's start as an ISO time, like the phases."""
+    return {**asdict(c), "warnings": [{**asdict(w), "at": _iso(w.at)} for w in c.warnings]}
 
 
 def scenario_json(s: ScenarioResult) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class Plan:
     hold_s: float | None  # None: hold until every expected alert fired and was delivered
     fires: tuple[ExpectedAlert, ...]
     resolves: tuple[ExpectedAlert, ...]
-    quiet: tuple[str, ...]  # alerts that must stay silent in the baseline
+    quiet: dict[str, float]  # alerts that must stay silent in the baseline -> scaled `for`
     may_fire: tuple[str, ...] = ()  # may fire during the fault besides `fires`
     recovery_max_s: float | None = None  # default: the longest resolve budget
     mitigation: MitigationStep | None = None
@@ -113,6 +113,11 @@ def _hold_s(scenario: Scenario, scale: float) -> float | None:
     """A fixed hold when any fault states one (the longest wins), else hold on expectations."""
     fixed = [f.hold for f in scenario.faults if f.hold != UNTIL_EXPECTATIONS]
     return max(float(h) for h in fixed) / scale if fixed else None
+
+
+def _scaled_for(catalog: Catalog, name: str, timing: Timing) -> float:
+    alert = catalog.alert(name)
+    return alert.for_s / alert.effective_scale(timing)
 
 
 def _evidence(e: EvidenceExpect) -> EvidencePlan:
@@ -171,7 +176,7 @@ def build_plan(
         hold_s=_hold_s(scenario, scale),
         fires=fires,
         resolves=resolves,
-        quiet=scenario.expect.quiet_in_baseline,
+        quiet={n: _scaled_for(catalog, n, timing) for n in scenario.expect.quiet_in_baseline},
         may_fire=scenario.expect.may_fire,
         recovery_max_s=recovery_max / scale if recovery_max else None,
         evidence=_evidence(scenario.expect.evidence),

@@ -21,12 +21,12 @@ from harness.checks.alerts import (
     delivered_to_receiver,
     fires_within_budget,
     only_expected_fired,
-    quiet_in_baseline,
     resolves_under_mitigation,
     resolves_within_budget,
 )
 from harness.checks.dashboards import Windows, dashboard_checks
 from harness.checks.evidence import EvidenceSources, evidence_checks
+from harness.checks.quiet import Baseline, lookback_s, quiet_in_baseline
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.errors import HarnessError
@@ -104,10 +104,11 @@ class ScenarioRunner:
             self.progress(f"[{plan.scenario}] healthy baseline {plan.baseline_s:.1f} s")
             time.sleep(plan.baseline_s)
             b1 = time.time()
-            quiet = self._quiet_check(plan, b0, b1)
             f0, f1, lifecycles = self._fault_phase(plan)
             load_result = self._finish_load(load)
         end = time.time()
+        # Judged now, not at b1: the baseline's last evaluations may not be readable yet then.
+        quiet = self._quiet_check(plan, Baseline(b0, b1, load_start, self._tick))
         if self.live is not None:
             self.live.untrack()
         checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
@@ -120,7 +121,7 @@ class ScenarioRunner:
         if plan.dashboards is not None:
             windows = Windows(b0, b1, f0, f1)
             checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
-        result = ScenarioResult(plan.scenario, checks, phases, load_result, plan.quiet)
+        result = ScenarioResult(plan.scenario, checks, phases, load_result, tuple(plan.quiet))
         result.series = captured
         return result
 
@@ -144,13 +145,19 @@ class ScenarioRunner:
                 f"alerts still active before the scenario: {self.obs.watcher.current()}"
             )
 
-    def _quiet_check(self, plan: Plan, b0: float, b1: float) -> Check:
-        active = self.obs.prometheus.alerts_active_between(b0, b1)
+    @property
+    def _tick(self) -> float:
+        return self.timing.eval_interval_s
+
+    def _quiet_check(self, plan: Plan, window: Baseline) -> Check:
+        b0, b1 = window.start, window.end
+        since = b0 - lookback_s(plan.quiet, self._tick)
+        samples = self.obs.prometheus.alert_samples(since, b1)
         notified = sorted(
             {a.name for n in self.obs.receiver.notifications(since=b0) if n.received_at <= b1
              for a in n.alerts if a.status == "firing"}
         )  # fmt: skip
-        return quiet_in_baseline(plan.scenario, list(plan.quiet), active, notified, b1 - b0)
+        return quiet_in_baseline(plan.scenario, plan.quiet, samples, notified, window)
 
     def _slo_checks(self, plan: Plan, p: PhaseTimes, load: LoadResult | None) -> list[Check]:
         ctx = SloContext(

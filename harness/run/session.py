@@ -25,8 +25,7 @@ from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
-from harness.report.forms import HTML_FILE, JUNIT_FILE
-from harness.report.results import RunResult, new_run_id, write_results
+from harness.report.results import RunResult, new_run_id, summary_lines, write_results
 from harness.run.environment import RunEnvironment
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
@@ -218,20 +217,4 @@ class ConformanceSession:
             self.results_path = write_results(self.result, self.options.reports_dir)
 
     def summary_lines(self) -> list[str]:
-        r = self.result
-        checks = r.checks
-        failed = [c for c in checks if not c.passed]
-        head = "PASSED" if r.passed else "FAILED"
-        lines = [
-            f"WRK conformance {head}: {len(checks) - len(failed)}/{len(checks)} checks passed "
-            f"(run {r.run_id}, time scale {r.timing.time_scale:g}, "
-            f"stack cold start {r.cold_start_s or 0:.1f} s)",
-        ]
-        for c in checks:
-            lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.kind:<16} {c.message}")
-        lines += [f"  ERROR {e}" for e in r.errors]
-        lines.append(f"results: {self.results_path}")
-        if self.results_path is not None:
-            folder = self.results_path.parent
-            lines.append(f"report:  {folder / HTML_FILE} (also {JUNIT_FILE}, allure-results/)")
-        return lines
+        return summary_lines(self.result, self.results_path)

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.integration
 
 
 def _run(
-    report_dir: Path, scenario: str, *extra: str, scenarios: Path | None = None
+    report_dir: Path, scenario: str | None, *extra: str, scenarios: Path | None = None
 ) -> dict[str, Any]:
+    """`wrkh run` of one scenario (None: every scenario of the suite); it must fail."""
     args = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(report_dir),
-            "--scenario", scenario, *extra]  # fmt: skip
+            *(["--scenario", scenario] if scenario else []), *extra]  # fmt: skip
     if scenarios is not None:
         args += ["--scenarios", str(scenarios)]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
@@ -83,3 +84,45 @@ def test_a_raised_alert_threshold_means_the_alert_never_fires(tmp_path: Path) ->
     failed = _failed(_run(tmp_path / "reports", "wrk-platform-outage", scenarios=suite))
     assert "expected ApiHigh5xxRate firing within" in failed["alert_fires"]
     assert "never" in failed["alert_fires"]
+
+
+NOISY_SCENARIO = """
+name: {name}
+description: Healthy Studio reads; the catalogue's latency alert is true whenever there is traffic
+load: {{users: 2, rate_per_user: 5, mix: {{studio_read: 1}}}}
+phases: {{warmup: {warmup}, baseline: {baseline}}}
+expect: {{quiet_in_baseline: all}}
+"""
+
+
+def test_a_rule_true_throughout_a_healthy_baseline_fails_it_by_name(tmp_path: Path) -> None:
+    """ApiHighLatencyP95 made true under any traffic, with `for: 10m` (10 s at scale 60).
+    A baseline longer than `for` sees it fire. One shorter than half of it, after a warm-up
+    in which it went pending, sees it pending throughout: too short for the episode to reach
+    half of `for` by the baseline's end, and warm-up and baseline together shorter than `for`,
+    so it cannot fire."""
+    suite = tmp_path / "scenarios"
+    shutil.copytree(ROOT / "scenarios" / "catalog", suite / "catalog")
+    alerts = suite / "catalog" / "alerts.yaml"
+    text = alerts.read_text()
+    head, _, rest = text.partition("  - name: ApiHighLatencyP95\n")
+    own, _, tail = rest.partition("\n  - name: ")
+    latency = (
+        "      histogram_quantile(0.95,\n      sum by (le) "
+        '(rate(http_request_duration_seconds_bucket{job="edge"}[{{window}}]))) > 2\n'
+    )
+    traffic = '      sum(rate(http_request_count_total{job="edge"}[{{window}}])) > 0\n'
+    noisy = own.replace(latency, traffic).replace("    for: 5m\n", "    for: 10m\n")
+    assert noisy.count(traffic) == 1 and "for: 10m" in noisy, "ApiHighLatencyP95 changed"
+    alerts.write_text(f"{head}  - name: ApiHighLatencyP95\n{noisy}\n  - name: {tail}")
+    phases = {"longer-than-for": ("1m", "12m"), "shorter-than-for": ("3m", "1m")}
+    for name, (warmup, baseline) in phases.items():
+        scenario = NOISY_SCENARIO.format(name=name, warmup=warmup, baseline=baseline)
+        (suite / f"{name}.yaml").write_text(scenario)
+    results = _run(tmp_path / "reports", None, scenarios=suite)
+    quiet = {c["scenario"]: c for c in results["checks"] if c["kind"] == "baseline_quiet"}
+    longer, shorter = quiet["longer-than-for"], quiet["shorter-than-for"]
+    assert not longer["passed"] and not shorter["passed"], (longer, shorter)
+    assert "ApiHighLatencyP95 firing" in longer["message"]
+    assert "ApiHighLatencyP95 pending throughout the baseline" in shorter["message"]
+    assert "firing" not in shorter["message"]

@@ -85,6 +85,17 @@ def test_run_errors_are_in_the_summary() -> None:
     assert "run error: cleanup failed: boom" in _section(_page(run.to_json()), "verdict")
 
 
+def test_warnings_of_passing_checks_are_in_the_summary_and_beside_their_check() -> None:
+    html = _page()
+    top = _section(html, "verdict")
+    assert "1 warning(s)" in top
+    assert 'warning</b> baseline_quiet in healthy-baseline: DbPoolSaturated{job="core"}' in (
+        top.replace("&quot;", '"')
+    )
+    scenario = _section(html, "scenario-healthy-baseline").replace("&quot;", '"')
+    assert 'class="warn">warning</span> DbPoolSaturated{job="core"} pending' in scenario
+
+
 def test_time_to_alert_chart_has_a_bar_per_alert() -> None:
     section = _section(_page(), "time-to-alert")
     assert section.count('class="budget"') == 3

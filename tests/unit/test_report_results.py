@@ -11,7 +11,7 @@ import pytest
 
 from harness.report import forms, results
 from harness.report.html import NO_BASELINE_RUN
-from harness.report.results import write_results
+from harness.report.results import summary_lines, write_results
 from tests.report_fixtures import build_run
 
 
@@ -27,6 +27,27 @@ def test_writes_every_form_and_mirrors_latest(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["errors"] == [] and data["scenarios"][2]["phases"]["mitigation_start"]
     assert NO_BASELINE_RUN in (run_dir / "report.html").read_text()  # the ledger's first run
+
+
+def test_results_json_lists_each_warning_with_alert_time_and_duration(tmp_path: Path) -> None:
+    data = json.loads(write_results(build_run("run-a"), tmp_path).read_text())
+    assert data["summary"]["warnings"] == 1
+    quiet = next(c for c in data["checks"] if c["id"] == "healthy-baseline::baseline_quiet")
+    (warning,) = quiet["warnings"]
+    assert warning["kind"] == "pending_blip" and warning["alert"] == "DbPoolSaturated"
+    assert warning["at"].endswith("+00:00") and warning["offset_s"] == 5.2
+    assert warning["duration_s"] == 0.0
+    assert all(c["warnings"] == [] for c in data["checks"] if c is not quiet)
+
+
+def test_console_summary_shows_each_warning_under_its_check(tmp_path: Path) -> None:
+    run = build_run("run-a")
+    lines = summary_lines(run, write_results(run, tmp_path))
+    assert "1 warning(s)" in lines[0]
+    quiet = next(i for i, line in enumerate(lines) if "nothing fired" in line)
+    assert lines[quiet + 1].startswith("  WARN pending_blip")
+    assert 'DbPoolSaturated{job="core"} pending at 1 evaluation(s)' in lines[quiet + 1]
+    assert "08:00:15.200 UTC" in lines[quiet + 1]
 
 
 def test_second_run_gets_the_regressions_section(tmp_path: Path) -> None:
