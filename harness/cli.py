@@ -90,15 +90,21 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _report_diff(args: argparse.Namespace) -> int:
-    from harness.report.diff import DiffOptions, compare
+    from harness.report.diff import DiffOptions, compare, flaky, flaky_lines
     from harness.report.ledger import resolve_run
 
     before = resolve_run(args.before, args.ledger)
     after = resolve_run(args.after, args.ledger)
     found = compare(before, after, DiffOptions(args.ratio, args.min_growth))
-    print(f"{after.run_id} against {before.run_id}: {len(found)} regression(s)")
+    shaky = flaky(before, after)
+    print(
+        f"{after.run_id} against {before.run_id}: {len(found)} regression(s), "
+        f"{len(shaky)} flaky check(s)"
+    )
     for r in found:
         print(f"  REGRESSION {r.kind:<26} {r.message}")
+    for line in flaky_lines(after, shaky, args.ledger):
+        print(f"  FLAKY      {line}")
     return 1 if found else 0
 
 

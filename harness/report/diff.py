@@ -12,6 +12,10 @@ Kinds, each with a message naming the scenario and alert:
 - coverage_lost: an alert covered by the earlier run is not covered by the later one (only
   when the later run is complete: a run of selected scenarios proves no loss).
 - scenario_missing: a scenario of the earlier run did not run, in a complete later run.
+
+A check flaky on the later run's revision (it passed and failed on that revision, per the
+ledger's marks, or between the two runs when they share a revision) is not a regression: it is
+listed apart (`flaky`), since its verdict says nothing about the change between the runs.
 """
 
 from __future__ import annotations
@@ -26,11 +30,30 @@ from harness.report.ledger import (
     LedgerRun,
     Regression,
     append_run,
+    flaky_record,
+    load_ledger,
     previous_comparable,
 )
 
 DEFAULT_RATIO = 1.5
+# The check each alert regression is about: its verdict (or its time) regressed.
+_CHECK_OF = {
+    "alert_no_longer_fires": "alert_fires",
+    "alert_late": "alert_fires",
+    "time_to_alert_grew": "alert_fires",
+    "alert_no_longer_delivered": "alert_delivered",
+    "alert_no_longer_resolves": "alert_resolves",
+}
 DEFAULT_MIN_GROWTH_S = 2.0
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A run as the ledger took it: its regressions against the previous comparable run
+    (None: there was none to compare with) and its checks flaky on its revision."""
+
+    regressions: list[Regression] | None
+    flaky: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,7 @@ class DiffOptions:
 def compare(
     before: LedgerRun, after: LedgerRun, options: DiffOptions | None = None
 ) -> list[Regression]:
+    """What regressed from `before` to `after`; flaky checks (see `flaky`) left out."""
     opts = options or DiffOptions()
     found: list[Regression] = []
     for old in before.alerts:
@@ -51,14 +75,38 @@ def compare(
     found += _noise_regressions(before, after)
     if after.complete:
         found += _coverage_regressions(before, after)
-    return found
+    shaky = set(flaky(before, after))
+    return [r for r in found if r.check not in shaky]
 
 
-def record_run(reports_dir: Path, results: dict[str, Any]) -> list[Regression] | None:
-    """Append the run to `<reports>/ledger.json`; return its regressions against the previous
-    comparable run (same target and time scale), or None when there is none to compare with."""
+def flaky(before: LedgerRun, after: LedgerRun) -> list[str]:
+    """Checks of `after` flaky on its revision: marked so in the ledger, or with another
+    verdict in `before` when both runs share a revision."""
+    found = set(after.flaky)
+    if before.same_revision(after):
+        found |= {c for c, v in after.verdicts.items() if before.verdicts.get(c, v) != v}
+    return sorted(found)
+
+
+def flaky_lines(run: LedgerRun, checks: list[str], ledger_path: Path) -> list[str]:
+    """One line per flaky check: its id, and its record on the revision when the ledger
+    holds the run."""
+    ledger = load_ledger(ledger_path) if ledger_path.is_file() else Ledger()
+    known = any(r.run_id == run.run_id for r in ledger.runs)
+    where = run.revision.label if run.revision else "this revision"
+    lines = []
+    for check in checks:
+        passed, ran = flaky_record(ledger, run, check) if known else (0, 0)
+        record = f"passed {passed} of {ran} run(s)" if ran else "passed and failed"
+        lines.append(f"{check}: {record} of revision {where}")
+    return lines
+
+
+def record_run(reports_dir: Path, results: dict[str, Any]) -> Recorded:
+    """Append the run to `<reports>/ledger.json`, marking flaky checks; its regressions against
+    the previous comparable run (same target and time scale) and its flaky checks."""
     ledger, run = append_run(reports_dir, results)
-    return against_previous(ledger, run)
+    return Recorded(against_previous(ledger, run), run.flaky)
 
 
 def against_previous(ledger: Ledger, run: LedgerRun) -> list[Regression] | None:
@@ -69,8 +117,9 @@ def against_previous(ledger: Ledger, run: LedgerRun) -> list[Regression] | None:
 
 def _alert_regressions(old: AlertEntry, new: AlertEntry, opts: DiffOptions) -> list[Regression]:
     def regression(kind: str, message: str) -> Regression:
+        check = f"{old.scenario}::{_CHECK_OF[kind]}::{old.alert}"
         return Regression(
-            kind, old.scenario, old.alert, f"{old.alert} in {old.scenario}: {message}"
+            kind, old.scenario, old.alert, f"{old.alert} in {old.scenario}: {message}", check
         )
 
     out: list[Regression] = []
@@ -128,6 +177,7 @@ def _noise_regressions(before: LedgerRun, after: LedgerRun) -> list[Regression]:
                     old.scenario,
                     None,
                     f"{old.scenario} ({old.kind}) was quiet before; now: {new.message}",
+                    f"{old.scenario}::{old.kind}",
                 )
             )
     return out
@@ -140,6 +190,7 @@ def _coverage_regressions(before: LedgerRun, after: LedgerRun) -> list[Regressio
             None,
             alert,
             f"{alert} was covered by run {before.run_id}; not by {after.run_id}",
+            f"coverage::{alert}",
         )
         for alert in before.covered
         if alert not in after.covered

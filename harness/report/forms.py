@@ -8,14 +8,13 @@ then rename), so a failing writer never leaves half a report behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.diff import against_previous, record_run
-from harness.report.html import RegressionView, render_html
+from harness.report.diff import Recorded, against_previous, record_run
+from harness.report.html import render_html
 from harness.report.junit import render_junit
-from harness.report.ledger import Ledger, Regression, load_ledger, read_results
+from harness.report.ledger import Ledger, load_ledger, read_results
 from harness.report.model import RunView
 
 JUNIT_FILE = "junit.xml"
@@ -26,15 +25,17 @@ def write_junit(run_dir: Path, data: dict[str, Any]) -> Path:
     return write_atomic(run_dir / JUNIT_FILE, render_junit(RunView.from_json(data)))
 
 
-def write_html(
-    run_dir: Path, data: dict[str, Any], regressions: Sequence[RegressionView] | None
-) -> Path:
-    return write_atomic(run_dir / HTML_FILE, render_html(RunView.from_json(data), regressions))
+def write_html(run_dir: Path, data: dict[str, Any], recorded: Recorded | None) -> Path:
+    """report.html; `recorded` None: the ledger could not be read (no regressions shown)."""
+    regressions = recorded.regressions if recorded is not None else None
+    flaky = recorded.flaky if recorded is not None else ()
+    page = render_html(RunView.from_json(data), regressions, flaky)
+    return write_atomic(run_dir / HTML_FILE, page)
 
 
-def record_in_ledger(reports_dir: Path, data: dict[str, Any]) -> Sequence[RegressionView] | None:
-    """Append the run to the alert-coverage ledger; its regressions against the previous
-    comparable run, or None when there is no such run to compare with."""
+def record_in_ledger(reports_dir: Path, data: dict[str, Any]) -> Recorded:
+    """Append the run to the alert-coverage ledger: its regressions against the previous
+    comparable run (None when there is none) and its checks flaky on its revision."""
     return record_run(reports_dir, data)
 
 
@@ -42,15 +43,15 @@ def rebuild_html(run_dir: Path, ledger_path: Path) -> Path:
     """report.html again from a run folder's results.json (`wrkh report html`), with the
     regressions against the previous comparable run when the ledger holds this run."""
     data = read_results(run_dir)
-    regressions = None
+    recorded = None
     if ledger_path.is_file():
-        regressions = _regressions_of(load_ledger(ledger_path), str(data.get("run_id")))
-    return write_html(run_dir if run_dir.is_dir() else run_dir.parent, data, regressions)
+        recorded = _recorded(load_ledger(ledger_path), str(data.get("run_id")))
+    return write_html(run_dir if run_dir.is_dir() else run_dir.parent, data, recorded)
 
 
-def _regressions_of(ledger: Ledger, run_id: str) -> list[Regression] | None:
+def _recorded(ledger: Ledger, run_id: str) -> Recorded | None:
     run = next((r for r in ledger.runs if r.run_id == run_id), None)
-    return against_previous(ledger, run) if run is not None else None  # None: nothing to compare
+    return Recorded(against_previous(ledger, run), run.flaky) if run is not None else None
 
 
 def write_atomic(path: Path, text: str) -> Path:

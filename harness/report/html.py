@@ -52,14 +52,17 @@ class RegressionView(Protocol):
     def message(self) -> str: ...
 
 
-def render_html(run: RunView, regressions: Sequence[RegressionView] | None) -> str:
-    """The whole page. `regressions` None: there was no earlier run to compare with."""
+def render_html(
+    run: RunView, regressions: Sequence[RegressionView] | None, flaky: Sequence[str] = ()
+) -> str:
+    """The whole page. `regressions` None: there was no earlier run to compare with;
+    `flaky`: checks that passed and failed on this run's revision (from the ledger)."""
     verdict = "PASSED" if run.passed else "FAILED"
     body = [
         _summary(run),
         _budget_section(run),
         _slo_section(run.slo_checks),
-        _regressions_section(regressions),
+        _regressions_section(regressions, flaky),
         *[_scenario_section(s, run.checks_of(s.name)) for s in run.scenarios],
     ]
     return (
@@ -139,12 +142,13 @@ def _slo_section(checks: Sequence[CheckView]) -> str:
     )
 
 
-def _regressions_section(regressions: Sequence[RegressionView] | None) -> str:
+def _regressions_section(regressions: Sequence[RegressionView] | None, flaky: Sequence[str]) -> str:
     head = '<section id="regressions"><h2>Regressions since the previous run</h2>'
+    shaky = _flaky_list(flaky)
     if regressions is None:
-        return f'{head}<p class="none">{NO_BASELINE_RUN}</p></section>'
+        return f'{head}<p class="none">{NO_BASELINE_RUN}</p>{shaky}</section>'
     if not regressions:
-        return f'{head}<p class="ok">none</p></section>'
+        return f'{head}<p class="ok">none</p>{shaky}</section>'
     rows = "".join(
         f"<tr><td>{escape(r.kind)}</td><td>{escape(r.scenario or '')}</td>"
         f"<td>{escape(r.alert or '')}</td><td>{escape(r.message)}</td></tr>"
@@ -152,7 +156,18 @@ def _regressions_section(regressions: Sequence[RegressionView] | None) -> str:
     )
     return (
         f'{head}<p class="fail">{len(regressions)} regression(s)</p><table><tr><th>kind</th>'
-        f"<th>scenario</th><th>alert</th><th>what changed</th></tr>{rows}</table></section>"
+        f"<th>scenario</th><th>alert</th><th>what changed</th></tr>{rows}</table>{shaky}"
+        "</section>"
+    )
+
+
+def _flaky_list(flaky: Sequence[str]) -> str:
+    if not flaky:
+        return ""
+    items = "".join(f"<li><code>{escape(c)}</code></li>" for c in flaky)
+    return (
+        f'<p class="warn">{len(flaky)} flaky check(s): passed and failed on this revision '
+        f'(per the ledger); not counted as regressions</p><ul class="flaky">{items}</ul>'
     )
 
 

@@ -12,11 +12,12 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ReportError
+from harness.report.revision import Revision
 
 LEDGER_FILE = "ledger.json"
 LEDGER_VERSION = 1
@@ -62,6 +63,16 @@ class LedgerRun:
     uncovered: tuple[str, ...]
     alerts: tuple[AlertEntry, ...] = ()
     noise: tuple[NoiseEntry, ...] = ()
+    revision: Revision | None = None  # None: a run recorded before revisions were
+    verdicts: dict[str, bool] = field(default_factory=dict)  # every check id -> passed
+    flaky: tuple[str, ...] = ()  # checks that passed and failed on this run's revision
+
+    def same_revision(self, other: LedgerRun) -> bool:
+        """Same code, suite and conditions, on the same target at the same time scale."""
+        if self.revision is None or other.revision is None:
+            return False
+        mine = (self.revision.key, self.target, self.time_scale)
+        return mine == (other.revision.key, other.target, other.time_scale)
 
     def alert(self, scenario: str, alert: str) -> AlertEntry | None:
         return next((a for a in self.alerts if (a.scenario, a.alert) == (scenario, alert)), None)
@@ -78,6 +89,7 @@ class Regression:
     scenario: str | None
     alert: str | None
     message: str
+    check: str | None = None  # the id of the check whose verdict or time regressed
 
 
 @dataclass
@@ -113,6 +125,8 @@ def run_from_results(results: dict[str, Any]) -> LedgerRun:
                 for c in checks
                 if c["kind"] in NOISE_KINDS
             ),
+            revision=Revision(**results["revision"]) if results.get("revision") else None,
+            verdicts={str(c["id"]): bool(c["passed"]) for c in checks},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"not a results.json of schema v1: missing or bad {exc}") from exc
@@ -179,6 +193,8 @@ def _run_from_json(data: dict[str, Any]) -> LedgerRun:
     fields["uncovered"] = tuple(data["uncovered"])
     fields["alerts"] = tuple(AlertEntry(**a) for a in data["alerts"])
     fields["noise"] = tuple(NoiseEntry(**n) for n in data["noise"])
+    fields["revision"] = Revision(**data["revision"]) if data.get("revision") else None
+    fields["flaky"] = tuple(data.get("flaky", ()))
     return LedgerRun(**fields)
 
 
@@ -207,8 +223,31 @@ def append_run(reports_dir: Path, results: dict[str, Any]) -> tuple[Ledger, Ledg
     with _locked(path):
         ledger = load_ledger(path)
         ledger.runs = [r for r in ledger.runs if r.run_id != run.run_id] + [run]
+        mark_flaky(ledger, run)
         save_ledger(ledger, path)
-    return ledger, run
+    return ledger, ledger.runs[-1]
+
+
+def mark_flaky(ledger: Ledger, run: LedgerRun) -> None:
+    """Mark, in every run of `run`'s revision, each check that passed in one of them and
+    failed in another (marks stay: a check once flaky on a revision remains so)."""
+    group = [i for i, r in enumerate(ledger.runs) if r.same_revision(run) or r is run]
+    seen: dict[str, set[bool]] = {}
+    for i in group:
+        for check, passed in ledger.runs[i].verdicts.items():
+            seen.setdefault(check, set()).add(passed)
+    flaky = {c for c, verdicts in seen.items() if len(verdicts) > 1}
+    flaky |= {c for i in group for c in ledger.runs[i].flaky}
+    for i in group:
+        entry = ledger.runs[i]
+        ledger.runs[i] = replace(entry, flaky=tuple(sorted(flaky & set(entry.verdicts))))
+
+
+def flaky_record(ledger: Ledger, run: LedgerRun, check: str) -> tuple[int, int]:
+    """How many runs of `run`'s revision in the ledger passed `check`, of how many ran it."""
+    group = [r for r in ledger.runs if r.same_revision(run) or r.run_id == run.run_id]
+    verdicts = [r.verdicts[check] for r in group if check in r.verdicts]
+    return sum(verdicts), len(verdicts)
 
 
 def previous_comparable(ledger: Ledger, run: LedgerRun) -> LedgerRun | None:

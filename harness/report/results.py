@@ -28,6 +28,7 @@ from harness.report.forms import (
     write_html,
     write_junit,
 )
+from harness.report.revision import Revision
 from harness.spec.timescale import Timing
 
 SCHEMA_VERSION = 1
@@ -52,6 +53,7 @@ class RunResult:
     coverage: list[AlertCoverage] = field(default_factory=list)
     coverage_gated: bool = False  # a full run: uncovered alerts fail it
     errors: list[str] = field(default_factory=list)  # failures outside any check
+    revision: Revision | None = None  # the code and conditions that produced it
 
     @property
     def checks(self) -> list[Check]:
@@ -73,6 +75,7 @@ class RunResult:
             "passed": self.passed,
             "time_scale": self.timing.time_scale,
             "timing": asdict(self.timing),
+            "revision": asdict(self.revision) if self.revision else None,
             "stack": {"cold_start_s": self.cold_start_s},
             "summary": {
                 "checks": len(checks),
@@ -183,9 +186,9 @@ def write_results(result: RunResult, reports_dir: Path) -> Path:
 def _derived_forms(reports_dir: Path, run_dir: Path, data: dict[str, Any]) -> list[str]:
     """Ledger, JUnit and HTML; returns what failed instead of raising."""
     failures: list[str] = []
-    regressions = _guarded("ledger", lambda: record_in_ledger(reports_dir, data), failures)
+    recorded = _guarded("ledger", lambda: record_in_ledger(reports_dir, data), failures)
     _guarded(JUNIT_FILE, lambda: write_junit(run_dir, data), failures)
-    _guarded(HTML_FILE, lambda: write_html(run_dir, data, regressions), failures)
+    _guarded(HTML_FILE, lambda: write_html(run_dir, data, recorded), failures)
     return failures
 
 

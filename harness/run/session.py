@@ -26,6 +26,7 @@ from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
 from harness.report.results import RunResult, new_run_id, summary_lines, write_results
+from harness.report.revision import current_revision
 from harness.run.environment import RunEnvironment
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
@@ -60,6 +61,15 @@ class RunOptions:
     load_workers: int = 0  # > 0: Locust distributed mode, a master and this many workers
     preflight_stops: bool = True  # a gap blocking a chosen scenario stops the run
 
+    @property
+    def conditions(self) -> dict[str, object]:
+        """What changes verdicts on purpose (harness.report.revision hashes it)."""
+        return {
+            "without_faults": self.without_faults,
+            "fake_env": sorted(self.fake_env),
+            "load_workers": self.load_workers,
+        }
+
 
 class ConformanceSession:
     """Validated inputs first (`prepare`), infrastructure only on `start`."""
@@ -79,6 +89,7 @@ class ConformanceSession:
         scale = options.time_scale or DEFAULT_TIME_SCALE
         self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
+        self.result.revision = current_revision(options.catalog_dir.parent, options.conditions)
         self.results_path: Path | None = None
         live = self.progress if isinstance(self.progress, LiveProgress) else None
         self._env = RunEnvironment[NotificationReceiver](

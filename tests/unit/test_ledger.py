@@ -15,6 +15,7 @@ from harness.errors import ReportError
 from harness.report.diff import DiffOptions, compare, record_run
 from harness.report.ledger import LEDGER_FILE, load_ledger, run_from_results
 from harness.report.results import RunResult
+from harness.report.revision import Revision
 from harness.spec.timescale import Timing
 
 OUTAGE = "wrk-platform-outage"
@@ -41,6 +42,7 @@ def run(
     covered: bool = True,
     complete: bool = True,
     scale: float = 60.0,
+    revision: Revision | None = None,
 ) -> dict[str, object]:
     passed, firing = fires
     checks = [
@@ -50,7 +52,7 @@ def run(
         alert_check("alert_resolves", "ApiHigh5xxRate", True, firing),
     ]
     phases = PhaseTimes(0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
-    result = RunResult(run_id, Timing.for_scale(scale, 300.0), "local", 0.0)
+    result = RunResult(run_id, Timing.for_scale(scale, 300.0), "local", 0.0, revision=revision)
     result.scenarios = [ScenarioResult(OUTAGE, checks, phases, None, ("ApiHigh5xxRate",))]
     fired_in = (OUTAGE,) if covered else ()
     result.coverage = [AlertCoverage("ApiHigh5xxRate", fired_in, (OUTAGE,))]
@@ -97,10 +99,10 @@ def test_a_partial_run_proves_no_coverage_loss() -> None:
 
 
 def test_record_run_appends_and_compares_with_the_previous_comparable_run(tmp_path: Path) -> None:
-    assert record_run(tmp_path, run("r1")) is None  # nothing to compare with
-    assert record_run(tmp_path, run("r2", scale=30.0)) is None  # other scale: not comparable
-    assert record_run(tmp_path, run("r2b", scale=30.0)) == []
-    found = record_run(tmp_path, run("r3", fires=(False, None)))
+    assert record_run(tmp_path, run("r1")).regressions is None  # nothing to compare with
+    assert record_run(tmp_path, run("r2", scale=30.0)).regressions is None  # other scale
+    assert record_run(tmp_path, run("r2b", scale=30.0)).regressions == []
+    found = record_run(tmp_path, run("r3", fires=(False, None))).regressions
     assert found and found[0].kind == "alert_no_longer_fires"
     ledger = load_ledger(tmp_path / LEDGER_FILE)
     assert [r.run_id for r in ledger.runs] == ["r1", "r2", "r2b", "r3"]

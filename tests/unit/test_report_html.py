@@ -118,6 +118,16 @@ def test_regressions_section_three_states() -> None:
     assert "1 regression(s)" in found and "A1 fired before &amp; not now" in found
 
 
+def test_flaky_checks_are_listed_apart_from_regressions() -> None:
+    html = render_html(RunView.from_json(build_results()), [], ["healthy-baseline::baseline_quiet"])
+    section = _section(html, "regressions")
+    assert '<p class="ok">none</p>' in section
+    assert (
+        "1 flaky check(s)" in section and "<code>healthy-baseline::baseline_quiet</code>" in section
+    )
+    assert "flaky" not in _section(_page(), "regressions")
+
+
 def test_each_scenario_plots_every_series_grouped_by_kind() -> None:
     html = _page()
     baseline = _section(html, "scenario-healthy-baseline")
