@@ -1,6 +1,9 @@
 """`wrkh`: the command line of the conformance harness.
 
 wrkh run       run the conformance suite (pytest on the scenarios folder) and write reports
+wrkh stability --runs N [run options]   the suite N times: passes per check, flaky checks,
+               spread of time to firing (exit 0 stable and passed, 1 stable and failed,
+               3 a verdict differed between runs or a run could not run)
 wrkh validate  check the catalogue and scenario files without starting anything
 wrkh rules     write Prometheus rules (production durations by default) and Alertmanager config
 wrkh dashboards  write the Grafana dashboards of spec §4 (and, with --provisioning, Grafana's
@@ -44,22 +47,78 @@ def _run(args: argparse.Namespace) -> int:
         "no:cacheprovider",
         "-q",
         "-s",  # progress lines reach the terminal live
-        "--wrk-report-dir",
-        str(args.report_dir),
+    ]
+    options = _run_options(args) + ([("run-id", args.run_id)] if args.run_id else [])
+    argv += _command_line(options, prefix="--wrk-")
+    return int(pytest.main(argv + list(args.pytest_args)))
+
+
+def run_arguments(args: argparse.Namespace, *, masked: bool = False) -> list[str]:
+    """The `wrkh run` options of `args` as a command line (`masked`: --fake-env values
+    hidden, for reports); `wrkh stability` gives them to every run."""
+    argv = ["--scenarios", str(args.scenarios), *_command_line(_run_options(args, masked))]
+    return argv + (["--", *args.pytest_args] if args.pytest_args else [])
+
+
+def _run_options(args: argparse.Namespace, masked: bool = False) -> list[tuple[str, str | None]]:
+    """A run's options as (name, value) pairs, value None for a flag; the names are those of
+    `wrkh run` and, prefixed with `wrk-`, of the pytest plugin."""
+    options: list[tuple[str, str | None]] = [
+        ("report-dir", str(args.report_dir)),
+        ("target", args.target),
     ]
     if args.time_scale:
-        argv += ["--wrk-time-scale", str(args.time_scale)]
-    for name in args.scenario:
-        argv += ["--wrk-scenario", name]
+        options.append(("time-scale", str(args.time_scale)))
+    options += [("scenario", name) for name in args.scenario]
     if args.without_faults:
-        argv.append("--wrk-without-faults")
-    for kv in args.fake_env:
-        argv += ["--wrk-fake-env", kv]
-    argv += ["--wrk-target", args.target]
+        options.append(("without-faults", None))
+    options += [
+        ("fake-env", f"{kv.partition('=')[0]}=***" if masked else kv) for kv in args.fake_env
+    ]
     if args.load_workers:
-        argv += ["--wrk-load-workers", str(args.load_workers)]
-    argv += ["--wrk-preflight", args.preflight]
-    return int(pytest.main(argv + list(args.pytest_args)))
+        options.append(("load-workers", str(args.load_workers)))
+    return [*options, ("preflight", args.preflight)]
+
+
+def _command_line(options: list[tuple[str, str | None]], prefix: str = "--") -> list[str]:
+    return [part for name, value in options for part in (prefix + name, value) if part is not None]
+
+
+def _stability(args: argparse.Namespace) -> int:
+    from harness.run.stability import StabilityRequest, run_series
+
+    _refuse_bad_input(args)
+    request = StabilityRequest(
+        runs=args.runs,
+        run_args=tuple(run_arguments(args)),
+        shown_args=tuple(run_arguments(args, masked=True)),
+        report_dir=args.report_dir,
+    )
+    report = run_series(request)
+    return 130 if report.interrupted else report.exit_code
+
+
+def _refuse_bad_input(args: argparse.Namespace) -> None:
+    """What every run would reject, rejected once before the first starts."""
+    from harness.errors import ConfigError, Problem
+    from harness.spec.catalog import load_catalog
+    from harness.spec.discovery import scenario_files
+    from harness.spec.scenario import load_scenarios
+
+    catalog = load_catalog(args.scenarios / "catalog")
+    names = [s.name for s in load_scenarios(scenario_files(args.scenarios), catalog)]
+    problems = [
+        Problem("--scenario", name, f"no such scenario in {args.scenarios}: {', '.join(names)}")
+        for name in args.scenario
+        if name not in names
+    ]
+    problems += [
+        Problem("--fake-env", kv.partition("=")[0] or "?", "expected KEY=VALUE")
+        for kv in args.fake_env
+        if not kv.partition("=")[0] or "=" not in kv
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -229,12 +288,8 @@ def _add_sweep(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     sweep.set_defaults(func=_sweep)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="wrkh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the conformance suite")
+def _add_run_options(run: argparse.ArgumentParser) -> None:
+    """What a run of the suite takes; `run_arguments` turns them back into a command line."""
     run.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
     run.add_argument("--report-dir", type=Path, default=Path("reports"))
     run.add_argument("--time-scale", type=float, default=None)
@@ -268,7 +323,33 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario (default), or warn and run them anyway (proving the checks find it too)",
     )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wrkh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the conformance suite")
+    _add_run_options(run)
+    run.add_argument(
+        "--run-id", default=None, help="name of the run and its report folder (default: UTC "
+        "start time and process id)",
+    )  # fmt: skip
     run.set_defaults(func=_run)
+    stability = sub.add_parser(
+        "stability", help="run the suite N times and report how stable each verdict is"
+    )
+    stability.add_argument("--runs", type=_positive, required=True, metavar="N")
+    _add_run_options(stability)
+    stability.set_defaults(func=_stability)
     val = sub.add_parser("validate", help="validate catalogue and scenarios, start nothing")
     val.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
     val.set_defaults(func=_validate)

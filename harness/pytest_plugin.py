@@ -94,6 +94,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a preflight gap blocking a chosen scenario stops the run (default) or only warns",
     )
     group.addoption(
+        "--wrk-run-id",
+        default=None,
+        help="name of the run and its report folder (default: UTC start time and process id)",
+    )
+    group.addoption(
         "--wrk-without-faults",
         action="store_true",
         help="run scenarios with their faults left out (proves checks can fail)",
@@ -104,13 +109,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a scenario of the conformance suite")
     if _runs_scenarios(config) and not config.option.collectonly:
-        from harness.report.results import new_run_id
-
-        run_id = config.stash[_RUN_ID] = new_run_id()
+        run_id = config.stash[_RUN_ID] = _run_id(config)
         if getattr(config.option, "allure_report_dir", "") is None:  # not given by the user
             reports = Path(config.getoption("wrk_report_dir")).resolve()
             config.option.allure_report_dir = str(reports / run_id / ALLURE_DIR)
             config.stash[_OWN_ALLURE_DIR] = reports / run_id / ALLURE_DIR
+
+
+def _run_id(config: pytest.Config) -> str:
+    """The given run id, checked (it names a folder), or a new one."""
+    from harness.report.results import RESERVED_NAMES, RUN_ID_PATTERN, new_run_id
+
+    given: str | None = config.getoption("wrk_run_id")
+    if given is None:
+        return new_run_id()
+    if given in RESERVED_NAMES:
+        raise pytest.UsageError(f"--wrk-run-id {given!r}: that name is taken in the report folder")
+    if not RUN_ID_PATTERN.fullmatch(given):
+        raise pytest.UsageError(
+            f"--wrk-run-id {given!r}: letters, digits, '.', '_' and '-' only, starting with a "
+            "letter or digit"
+        )
+    if (Path(config.getoption("wrk_report_dir")) / given).exists():
+        raise pytest.UsageError(f"--wrk-run-id {given!r}: a run of that id already has reports")
+    return given
 
 
 def _discard_own_allure_dir(config: pytest.Config) -> None:

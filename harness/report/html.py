@@ -65,10 +65,16 @@ def render_html(
         _regressions_section(regressions, flaky),
         *[_scenario_section(s, run.checks_of(s.name)) for s in run.scenarios],
     ]
+    return page(f"WRK conformance {verdict} — {run.run_id}", body)
+
+
+def page(title: str, sections: Sequence[str]) -> str:
+    """A whole self-contained page: the report's style inline, no script."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>WRK conformance {verdict} — {escape(run.run_id)}</title>"
-        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
     )
 
 

@@ -104,6 +104,13 @@ class CheckView(_Model):
         return parts[2] if len(parts) == 3 else self.alert
 
     @property
+    def measured_over_floor(self) -> float | None:
+        """Time to firing beyond the alert's scaled `for` (it cannot fire sooner)."""
+        if self.time_to_firing_s is None or self.floor_s is None:
+            return None
+        return round(self.time_to_firing_s - self.floor_s, 3)
+
+    @property
     def measured_s(self) -> float | None:
         """The time this check judged, when it judged one."""
         if self.kind == "alert_fires":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,9 @@ from harness.report.revision import Revision
 from harness.spec.timescale import Timing
 
 SCHEMA_VERSION = 1
+# A run id names a folder beside `latest/` and `ledger.json`.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+RESERVED_NAMES = frozenset({"latest", "stability", "ledger.json", "README.md"})
 log = logging.getLogger("harness.report")
 T = TypeVar("T")
 
