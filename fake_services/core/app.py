@@ -12,7 +12,7 @@ import redis.asyncio as redis
 from fastapi import Depends, FastAPI, Request
 
 from fake_services import defects
-from fake_services.core import admin_api, api, fast_routes, flags_api, versions_api
+from fake_services.core import admin_api, api, flags_api, versions_api
 from fake_services.core.automations import AutomationRepository
 from fake_services.core.clients import clients_table
 from fake_services.core.domain_gauges import DomainGauges
@@ -168,6 +168,4 @@ def create_app(
     leak = defects.active(defects.Defect.LOG_SECRET)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(_log_credentials)] if leak else None)
-    if not leak:  # the fast lane has no per-request dependency to leak the credential from
-        fast_routes.install(app)
     return app

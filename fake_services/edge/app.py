@@ -3,7 +3,7 @@ to core, except the edge's own lever, /v1/admin/rate-limit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -19,7 +19,6 @@ from fake_services.edge.ratelimit import RateLimiter
 from fake_services.edge.settings import EdgeSettings
 from fake_services.observability import ErrorCode, ServiceError, Telemetry, create_service_app
 from fake_services.observability.edge_metrics import AuthFailureMetrics, RateLimitMetrics
-from fake_services.observability.fastlane import FastRequest
 
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -72,31 +71,18 @@ class Forwarding:
         self._forwarder = forwarder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.respond(scope, Request(scope, receive).body)
-        if response is not None:  # Starlette's body() raises on a disconnect instead
-            await response(scope, receive, send)
-
-    async def fast(self, request: FastRequest) -> Response | None:
-        """The same, reading the ASGI scope directly; None (the framework route then reports
-        it) when the client left before its body was read."""
-        return await self.respond(request.scope, request.body)
-
-    async def respond(
-        self, scope: Scope, read_body: Callable[[], Awaitable[bytes | None]]
-    ) -> Response | None:
         path: str = scope["path"]
         if not path.startswith("/v1/"):
             raise ServiceError(ErrorCode.NOT_FOUND, "no such route")
         headers = first_values(scope)
         grant = self._guard.admit(headers, scope)
         _enforce(self._limiter, self._metrics, grant.tenant_id, path)
-        body = await read_body()
-        if body is None:
-            return None
+        body = await Request(scope, receive).body()
         upstream = await self._forwarder.forward(
             scope["method"], _target(scope), body, headers, grant
         )
-        return Response(upstream.body, status_code=upstream.status, headers=upstream.headers)
+        response = Response(upstream.body, status_code=upstream.status, headers=upstream.headers)
+        await response(scope, receive, send)
 
 
 def create_app(
@@ -126,12 +112,8 @@ def create_app(
     )
     app.include_router(lever_router(guard, limiter, limit_metrics))
 
-    forwarding = Forwarding(guard, limiter, limit_metrics, forwarder)
     # A plain ASGI endpoint, not a FastAPI route: the forwarding path needs no dependency
-    # injection or response model, and skipping them is a large share of the edge's CPU.
+    # injection or response model. Every /v1/* request but the lever's comes here.
+    forwarding = Forwarding(guard, limiter, limit_metrics, forwarder)
     app.router.routes.append(Route("/{path:path}", forwarding, methods=FORWARDED_METHODS))
-    # The same endpoint in the fast lane, for every route but the edge's own lever (which
-    # FastAPI serves; its other methods still reach the forwarding route above).
-    forwarded = [t for t in routes.EDGE_ROUTES.patterns() if t != routes.EDGE_RATE_LIMIT]
-    app.add_fast_route(FORWARDED_METHODS, forwarded, forwarding.fast)
     return app

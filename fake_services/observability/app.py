@@ -1,13 +1,12 @@
 """The FastAPI app factory every HTTP service starts from.
 
-It installs the observability middleware, `/healthz`, `/metrics`, the fast lane, and the
-exception handlers that give every error the same JSON shape: {"error_code", "message",
-"request_id"}.
+It installs the observability middleware, `/healthz`, `/metrics`, and the exception handlers
+that give every error the same JSON shape: {"error_code", "message", "request_id"}.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -19,7 +18,6 @@ from starlette.types import Receive, Scope, Send
 
 from fake_services.observability import context
 from fake_services.observability.errors import ErrorCode, ServiceError
-from fake_services.observability.fastlane import JSON, FastHandler, FastLane
 from fake_services.observability.logs import get_logger
 from fake_services.observability.metrics import METRICS_CONTENT_TYPE, exposition
 from fake_services.observability.middleware import ObservabilityMiddleware, internal_error_body
@@ -28,6 +26,8 @@ from fake_services.observability.telemetry import Telemetry
 from fake_services.routes import RouteTable
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+JSON = "application/json"
 
 _log = get_logger(__name__)
 
@@ -81,11 +81,11 @@ async def healthz() -> dict[str, str]:
 
 
 class ServiceApp(FastAPI):
-    """FastAPI behind the observability middleware and a fast lane for hot routes.
+    """FastAPI behind the observability middleware.
 
-    The middleware is outermost rather than a FastAPI user middleware, so a request taking the
-    fast lane skips FastAPI's whole stack, not only its routing. Every other request, lifespan
-    and probe goes through FastAPI as usual.
+    The middleware is outermost rather than a FastAPI user middleware, so it also sees (logs,
+    counts, traces) the 500 that FastAPI's own error middleware answers for an unexpected
+    exception. Lifespan events go straight to FastAPI.
     """
 
     def __init__(
@@ -97,18 +97,12 @@ class ServiceApp(FastAPI):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.fast_lane = FastLane(routes, fallback=self._framework)
         self._observed = ObservabilityMiddleware(
-            self.fast_lane,
+            self._framework,
             telemetry=telemetry,
             routes=routes,
             trust_identity_headers=trust_identity_headers,
         )
-
-    def add_fast_route(
-        self, methods: Iterable[str], templates: Iterable[str], handler: FastHandler
-    ) -> None:
-        self.fast_lane.add(methods, templates, handler)
 
     async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)

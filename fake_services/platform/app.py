@@ -25,7 +25,6 @@ from fake_services.observability import (
     get_logger,
 )
 from fake_services.observability.domain_metrics import WebhookDeliveryMetrics
-from fake_services.observability.fastlane import FastRequest
 from fake_services.platform.admin import admin_router
 from fake_services.platform.faults import Answer, FaultInjector
 from fake_services.platform.run_events import RunEventSender
@@ -111,16 +110,4 @@ def create_app(
 
         return await injector.serve(deactivate)
 
-    async def create_workflow_fast(request: FastRequest) -> Response | None:
-        # Every workflow core creates comes this way; anything irregular (an over-long key, a
-        # body the model refuses) takes the route above, the one source of its errors.
-        key = request.header(b"idempotency-key")
-        if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
-            return None
-        body = await request.json_model(CreateWorkflow)
-        if body is None:
-            return None
-        return await create_workflow(body, key.decode("latin-1") if key is not None else None)
-
-    app.add_fast_route(["POST"], [routes.WORKFLOWS], create_workflow_fast)
     return app
