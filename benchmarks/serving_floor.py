@@ -2,8 +2,8 @@
 
 Runs the mixed load of fakes_throughput.py (same locustfile, users and rate) against two uvicorn
 processes with the fakes' settings (uvloop, httptools) that do no work at all (see
-serving_floor_apps.py): an edge forwarding with the edge's own client to a core answering one
-fixed body. No database, logs, spans or metrics. What the machine spends per request here is
+serving_floor_apps.py): an edge forwarding with the edge's client (httpx) to a core answering
+one fixed body. No database, logs, spans or metrics. What the machine spends per request here is
 spent by Locust, the kernel and two Python HTTP hops, and no fake can spend less.
 
     .venv/bin/python benchmarks/serving_floor.py --runs 3 --duration 20

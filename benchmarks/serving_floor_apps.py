@@ -1,8 +1,9 @@
 """The two ASGI apps of benchmarks/serving_floor.py: a serving skeleton with no work in it.
 
 `core` answers every request with one fixed JSON body the size of a listing; `edge` reads the
-request and forwards it to core with the edge's own HTTP client. Neither logs, traces, counts,
-authenticates or touches a database: what they cost is what the serving stack costs.
+request and forwards it to core with the client the edge uses (fake_services.sender, httpx).
+Neither logs, traces, counts, authenticates or touches a database: what they cost is what the
+serving stack costs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import uuid
 from typing import Any
 
-from fake_services.upstream import UpstreamClient
+from fake_services.sender import Sender
 
 _ITEM = {
     "id": str(uuid.uuid4()),
@@ -56,13 +57,13 @@ class _Edge:
     """Its client is made on the first request: it needs the server's running loop."""
 
     def __init__(self) -> None:
-        self._client: UpstreamClient | None = None
+        self._client: Sender | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         if self._client is None:
-            self._client = UpstreamClient(os.environ["FLOOR_CORE_URL"], timeout_s=10.0)
+            self._client = Sender(os.environ["FLOOR_CORE_URL"], 10.0, max_connections=200)
         body = await _read_body(receive)
         target = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
@@ -70,11 +71,11 @@ class _Edge:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         headers.pop("host", None)
         headers.pop("content-length", None)
-        answer = await self._client.request(scope["method"], target, headers, body)
-        dropped = (b"connection", b"date", b"server")
-        kept = [(k, v) for k, v in answer.headers if k.lower() not in dropped]
+        answer = await self._client.send(scope["method"], target, body, headers)
+        dropped = ("connection", "date", "server")
+        kept = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k not in dropped]
         await send({"type": "http.response.start", "status": answer.status, "headers": kept})
-        await send({"type": "http.response.body", "body": bytes(answer.body)})
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 edge = _Edge()

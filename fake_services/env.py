@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from fake_services.upstream import is_plain_http
-
 
 class ConfigError(Exception):
     """A missing or malformed environment variable; the message names it."""
@@ -63,14 +61,6 @@ def http_url(env: Mapping[str, str], name: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
-
-
-def upstream_url(env: Mapping[str, str], name: str) -> str:
-    """A URL the fakes' own HTTP client calls: http://host[:port] only (upstream.is_plain_http)."""
-    value = http_url(env, name)
-    if not is_plain_http(value):
-        raise ConfigError(f"{name} must be a plain http://host:port URL, got {value!r}")
-    return value
 
 
 def url_password(url: str) -> frozenset[str]:

@@ -1,9 +1,11 @@
-"""One upstream reached over HTTP, with the same answer and failures whatever carries it.
+"""One upstream reached over HTTP: a shared httpx client, and its failures as two exceptions.
 
-Services talk to their upstream through the small client of `upstream.py`; tests inject an
-httpx transport instead (an app in-process, or a handler that fails on purpose). Either way the
-caller gets a `Reply`, and a failure is an `UpstreamTimeoutError` (no answer in time) or another
-`UpstreamError` (unreachable, connection broken), which it maps to its own error codes.
+Each caller (the edge forwarding to core, core and the build worker calling the WRK Platform,
+core's platform probe) keeps one client for the life of the process: keep-alive connections are
+pooled and the timeouts are set once. Tests hand it an httpx transport (an app in-process, or a
+handler that fails on purpose); either way the caller gets a `Reply`, or an
+`UpstreamTimeoutError` (no answer in time) or another `UpstreamError` (unreachable, connection
+broken, answer cut short), which it maps to its own error codes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from dataclasses import dataclass
 
 import httpx
 
-from fake_services.upstream import UpstreamClient, UpstreamError, UpstreamTimeoutError
+# uvicorn closes a keep-alive connection idle for 5 s: ours are dropped first, so a request is
+# never written to a connection the server is closing.
+KEEPALIVE_S = 4.0
+
+
+class UpstreamError(Exception):
+    """The upstream could not be reached, broke the connection or cut its answer short."""
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """The upstream did not answer in time."""
 
 
 @dataclass(frozen=True)
@@ -23,55 +35,35 @@ class Reply:
 
 
 class Sender:
-    async def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-
-class _RawSender(Sender):
-    def __init__(self, base_url: str, timeout_s: float, max_connections: int) -> None:
-        self._client = UpstreamClient(base_url, timeout_s, max_connections)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
-        response = await self._client.request(method, target, headers, body)
-        decoded = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
-        return Reply(response.status, bytes(response.body), decoded)
-
-
-class _HttpxSender(Sender):
     def __init__(
-        self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport
+        self,
+        base_url: str,
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_connections: int,
     ) -> None:
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=httpx.Timeout(timeout_s), transport=transport
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_S,
+            ),
+            transport=transport,
+            trust_env=False,  # the configured upstream, never a proxy from the environment
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
+        """`target`: the path and query, as they go on the request line."""
         try:
             response = await self._client.request(method, target, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
+        except httpx.TimeoutException as exc:  # a RequestError too: first
             raise UpstreamTimeoutError(type(exc).__name__) from exc
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise UpstreamError(type(exc).__name__) from exc
         return Reply(response.status_code, response.content, dict(response.headers))
-
-
-def open_sender(
-    base_url: str,
-    timeout_s: float,
-    transport: httpx.AsyncBaseTransport | None = None,
-    *,
-    max_connections: int = 200,
-) -> Sender:
-    """The small client for `base_url`, or an httpx client over `transport` when one is given."""
-    if transport is None:
-        return _RawSender(base_url, timeout_s, max_connections)
-    return _HttpxSender(base_url, timeout_s, transport)

@@ -28,8 +28,7 @@ from fake_services.observability import (
     get_logger,
     outgoing_headers,
 )
-from fake_services.sender import Reply, open_sender
-from fake_services.upstream import UpstreamError, UpstreamTimeoutError
+from fake_services.sender import Reply, Sender, UpstreamError, UpstreamTimeoutError
 
 CREATE_WORKFLOW = "create_workflow"
 DEACTIVATE_WORKFLOW = "deactivate_workflow"
@@ -60,7 +59,7 @@ class PlatformClient:
         self._tracer = tracer
         self._metrics = metrics
         self._enabled = enabled
-        self._sender = open_sender(base_url, timeout_s, transport, max_connections=100)
+        self._sender = Sender(base_url, timeout_s, transport, max_connections=100)
 
     async def aclose(self) -> None:
         await self._sender.aclose()

@@ -3,8 +3,7 @@ is expected to be online"; RunEventsSilent is excused only while it reads 0).
 
 Every probe is a GET of the platform's /healthz at the address core calls it at
 (WRK_PLATFORM_URL, so through the same network path and proxy as the workflow calls), with a
-short timeout. It has its own connection (the services' small HTTP client, as for the workflow
-calls; an httpx client cost several ms of CPU per probe): a probe never queues behind workflow
+short timeout. It has its own client with one connection: a probe never queues behind workflow
 calls nor counts as one, and the `wrk_platform_calls` feature flag does not stop it (the flag says
 whether core calls the platform, not whether the platform is up).
 
@@ -22,8 +21,7 @@ import httpx
 
 from fake_services.observability import ErrorCode, get_logger
 from fake_services.observability.metrics import PlatformUpMetric
-from fake_services.sender import open_sender
-from fake_services.upstream import UpstreamError, UpstreamTimeoutError
+from fake_services.sender import Sender, UpstreamError, UpstreamTimeoutError
 
 HEALTH_PATH = "/healthz"
 DOWN_AFTER = 2
@@ -41,7 +39,7 @@ class PlatformProbe:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._metric = metric
-        self._sender = open_sender(base_url, timeout_s, transport, max_connections=1)
+        self._sender = Sender(base_url, timeout_s, transport, max_connections=1)
         self._failures = 0
         self._up: bool | None = None  # unknown until the first verdict
 

@@ -28,7 +28,7 @@ class CoreSettings:
     def from_env(cls, env: Mapping[str, str]) -> CoreSettings:
         return cls(
             database=DatabaseSettings.from_env(env),
-            platform_url=envvars.upstream_url(env, "WRK_PLATFORM_URL"),
+            platform_url=envvars.http_url(env, "WRK_PLATFORM_URL"),
             redis_url=redis_url_from_env(env),
             platform_timeout_s=envvars.positive_float(env, "WRK_PLATFORM_TIMEOUT_S", 2.0),
             refresh_interval_s=envvars.positive_float(env, "WRK_REFRESH_INTERVAL_S", 1.0),

@@ -1,9 +1,5 @@
-"""Forwarding to core over one pooled keep-alive client.
-
-One client for the life of the process: a client per request would pay a TCP handshake on
-every call and could not meet the edge's throughput target (see fake_services.sender; tests
-inject an httpx transport to stand in for core without a socket).
-"""
+"""Forwarding to core over one pooled keep-alive client (fake_services.sender; tests inject an
+httpx transport to stand in for core without a socket)."""
 
 from __future__ import annotations
 
@@ -27,14 +23,15 @@ from fake_services.observability.propagation import (
     TENANT_ID_HEADER,
     USER_ID_HEADER,
 )
-from fake_services.sender import Reply, open_sender
-from fake_services.upstream import UpstreamError, UpstreamTimeoutError
+from fake_services.sender import Reply, Sender, UpstreamError, UpstreamTimeoutError
 
 _log = get_logger(__name__)
 
 # Client headers core may see; Authorization stays at the edge.
 _PASSED_REQUEST_HEADERS = ("content-type", "accept")
 _PASSED_RESPONSE_HEADERS = ("content-type", "retry-after")
+# Requests in flight to core at once; more wait for a connection (within the timeout).
+MAX_CONNECTIONS = 200
 
 
 def error_code_of(status: int, content_type: str, body: bytes) -> str | None:
@@ -69,7 +66,7 @@ class CoreForwarder:
             (*_PASSED_REQUEST_HEADERS, "authorization") if leak else _PASSED_REQUEST_HEADERS
         )
         self._drop_request_id = defects.active(defects.Defect.NO_REQUEST_ID_PROPAGATION)
-        self._sender = open_sender(base_url, timeout_s, transport)
+        self._sender = Sender(base_url, timeout_s, transport, max_connections=MAX_CONNECTIONS)
 
     async def aclose(self) -> None:
         await self._sender.aclose()

@@ -57,7 +57,7 @@ class EdgeSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EdgeSettings:
         return cls(
-            core_url=envvars.upstream_url(env, "WRK_CORE_URL"),
+            core_url=envvars.http_url(env, "WRK_CORE_URL"),
             # Longer than core's own dependency timeouts, so core's 504s reach the client.
             core_timeout_s=envvars.positive_float(env, "WRK_CORE_TIMEOUT_S", 10.0),
             api_keys=_parse_api_keys(envvars.json_value(env, "WRK_API_KEYS")),

@@ -39,7 +39,7 @@ class WorkerSettings:
             lease_s=envvars.positive_float(env, "WRK_WORKER_LEASE_S", 10.0),
             defer_s=envvars.positive_float(env, "WRK_DEFER_S", 5.0),
             refresh_interval_s=envvars.positive_float(env, "WRK_REFRESH_INTERVAL_S", 1.0),
-            platform_url=envvars.upstream_url(env, "WRK_PLATFORM_URL") if needs_platform else None,
+            platform_url=envvars.http_url(env, "WRK_PLATFORM_URL") if needs_platform else None,
             platform_timeout_s=envvars.positive_float(env, "WRK_PLATFORM_TIMEOUT_S", 5.0),
         )
 

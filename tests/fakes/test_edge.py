@@ -228,8 +228,8 @@ def test_settings_from_env() -> None:
     ("env", "names"),
     [
         ({"WRK_API_KEYS": "{}"}, "WRK_CORE_URL"),
-        ({"WRK_CORE_URL": "https://c", "WRK_API_KEYS": "{}"}, "WRK_CORE_URL"),
-        ({"WRK_CORE_URL": "http://c/prefix", "WRK_API_KEYS": "{}"}, "WRK_CORE_URL"),
+        ({"WRK_CORE_URL": "ftp://c", "WRK_API_KEYS": "{}"}, "WRK_CORE_URL"),
+        ({"WRK_CORE_URL": "c:8000", "WRK_API_KEYS": "{}"}, "WRK_CORE_URL"),
         ({"WRK_CORE_URL": "http://c"}, "WRK_API_KEYS"),
         ({"WRK_CORE_URL": "http://c", "WRK_API_KEYS": "{not json"}, "WRK_API_KEYS"),
         ({"WRK_CORE_URL": "http://c", "WRK_API_KEYS": '{"k-secret-1": {}}'}, "WRK_API_KEYS"),
