@@ -16,7 +16,7 @@ RUN pip install \
     "uvicorn>=0.29" \
     "httptools>=0.6" \
     "uvloop>=0.19" \
-    "asyncpg>=0.29" \
+    "asyncpg>=0.32" \
     "redis>=8.1" \
     "prometheus-client>=0.20" \
     "opentelemetry-api>=1.24"

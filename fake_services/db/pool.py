@@ -1,21 +1,22 @@
-"""The Postgres pool, and the one place where driver failures become error codes.
+"""The Postgres pool (asyncpg's), and the one place where driver failures become error codes.
 
 Every query goes through `Database.query(operation, table)`, which times it (metric + span) and
 maps connection failures to `db_unavailable` (503) and timeouts to `db_timeout` (504). Row locks
 taken before a status change go through `Database.lock_row`, which measures the lock wait.
+
+The pool gauges are read from the pool at scrape time: in use = open connections less idle ones
+(`get_size() - get_idle_size()`: acquired and not yet released), size = `get_max_size()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from types import TracebackType
 from typing import Any
 
 import asyncpg
 
-from fake_services.db.connections import ConnectionPool
 from fake_services.observability import (
     DbMetrics,
     ErrorCode,
@@ -26,7 +27,8 @@ from fake_services.observability import (
     get_logger,
 )
 
-POOL_MIN_SIZE = 2
+# Opened at start (the database is reachable once the pool exists); more as load needs them.
+POOL_INIT_SIZE = 2
 POOL_MAX_SIZE = 10
 _RETRY_PAUSE_S = 0.5
 
@@ -37,6 +39,9 @@ _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # The driver lost track of the connection's state: seen when the server ends a backend
+    # while a statement's timeout is cancelling it (the next statement then fails with it).
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
@@ -49,23 +54,31 @@ class DatabaseUnreachableError(Exception):
     """The database could not be reached within the startup deadline."""
 
 
-async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str) -> ConnectionPool:
+async def _no_session_state(_: asyncpg.Connection) -> None:
+    """The pool's reset on release. The services leave no session state (no SET, LISTEN, cursor
+    or advisory lock), so asyncpg's default reset query, a round trip per release, would undo
+    nothing; the pool still rolls back a transaction left open before calling this."""
+
+
+async def open_pool(
+    dsn: str, timeout_s: float, deadline_s: float, address: str, max_size: int = POOL_MAX_SIZE
+) -> asyncpg.Pool:
     """Connect, retrying until `deadline_s`: the database may start after us."""
     deadline = time.monotonic() + deadline_s
-    # The services keep no session state (no SET, LISTEN or session-level advisory lock), so a
-    # connection needs no reset between uses.
-    connect = functools.partial(
-        asyncpg.connect,
-        dsn,
-        timeout=timeout_s,  # connection establishment
-        command_timeout=timeout_s,  # each statement
-    )
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await ConnectionPool.open(
-                connect, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                dsn,
+                init_size=min(POOL_INIT_SIZE, max_size),
+                # No floor: asyncpg would re-open it in the background during an outage, and
+                # log each failure; a connection is opened when a query needs one instead.
+                min_size=0,
+                max_size=max_size,
+                reset=_no_session_state,
+                timeout=timeout_s,  # connection establishment
+                command_timeout=timeout_s,  # each statement
             )
         except _CONNECT_FAILURES as exc:
             if time.monotonic() >= deadline:
@@ -83,11 +96,13 @@ async def open_pool(dsn: str, timeout_s: float, deadline_s: float, address: str)
                 database=address,
             )
             await asyncio.sleep(min(_RETRY_PAUSE_S, max(0.0, deadline - time.monotonic())))
+        else:
+            return pool
 
 
 class Database:
     def __init__(
-        self, pool: ConnectionPool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
+        self, pool: asyncpg.Pool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
     ) -> None:
         self.pool = pool
         self.timeout_s = timeout_s
@@ -96,7 +111,12 @@ class Database:
         self.metrics.track_pool(lambda: pool.get_size() - pool.get_idle_size(), pool.get_max_size())
 
     async def close(self) -> None:
-        await self.pool.close(self.timeout_s * 2)
+        """Wait for leased connections to come back (`2 * timeout_s` at most), then close them
+        all; what is still out then is terminated."""
+        try:
+            await asyncio.wait_for(self.pool.close(), self.timeout_s * 2)
+        except TimeoutError:
+            self.pool.terminate()
 
     def query(self, operation: str, table: str) -> Query:
         """`async with db.query(op, table) as conn:` a pooled connection for one logical query,
@@ -117,15 +137,16 @@ class Database:
 
 
 class Query:
-    """`Database.query`'s context manager, as a class: every query of every service passes
-    here, and a generator-based manager costs about twice as much per use."""
+    """`Database.query`'s context manager: the span, the pool's acquire and release, the
+    timing, and the mapping of driver failures."""
 
-    __slots__ = ("_db", "_lease", "_operation", "_span", "_started", "_table")
+    __slots__ = ("_acquired", "_db", "_operation", "_span", "_started", "_table")
 
     def __init__(self, db: Database, operation: str, table: str) -> None:
         self._db = db
         self._operation = operation
         self._table = table
+        self._acquired: Any = None  # asyncpg's acquire context, once it holds a connection
 
     async def __aenter__(self) -> asyncpg.Connection:
         db = self._db
@@ -140,12 +161,14 @@ class Query:
             },
         )
         self._span.__enter__()
-        self._lease = db.pool.acquire(db.timeout_s)
+        acquiring = db.pool.acquire(timeout=db.timeout_s)
         try:
-            return await self._lease.__aenter__()
+            conn = await acquiring.__aenter__()
         except BaseException as exc:
             await self.__aexit__(type(exc), exc, exc.__traceback__)  # raises it mapped, if so
             raise
+        self._acquired = acquiring
+        return conn
 
     async def __aexit__(
         self,
@@ -154,15 +177,26 @@ class Query:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._lease.__aexit__(exc_type, exc, tb)
+            await self._release()
         finally:
             elapsed = time.perf_counter() - self._started
             self._db.metrics.observe_query(self._operation, self._table, elapsed)
+            # The span records the driver's own exception (an event), the status ERROR.
+            self._span.__exit__(exc_type, exc, tb)
         mapped = _mapped(exc)
-        failure = mapped or exc
-        self._span.__exit__(type(failure) if failure else None, failure, None)
         if mapped is not None:
             raise mapped from exc
+
+    async def _release(self) -> None:
+        acquired, self._acquired = self._acquired, None
+        if acquired is None:
+            return
+        try:
+            await acquired.__aexit__(None, None, None)
+        except Exception as exc:
+            # The pool could not make the connection ready for reuse (its reset or a pending
+            # cancellation failed) and terminated it: the query's own outcome stands.
+            _log.warning("database connection dropped on release", error_type=type(exc).__name__)
 
 
 def _mapped(exc: BaseException | None) -> ServiceError | None:

@@ -93,7 +93,7 @@ def test_a_statement_over_the_timeout_is_db_timeout(
 
 def test_a_closed_pool_is_db_unavailable(postgres: _postgres.Postgres, tmp_path: Path) -> None:
     async def body(db: Database, registry: CollectorRegistry) -> None:
-        await db.pool.close(1)
+        await db.pool.close()
         with pytest.raises(ServiceError) as raised:
             async with db.query("insert", "things"):
                 pass
