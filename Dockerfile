@@ -19,7 +19,8 @@ RUN pip install \
     "asyncpg>=0.32" \
     "redis>=8.1" \
     "prometheus-client>=0.20" \
-    "opentelemetry-api>=1.24"
+    "opentelemetry-api>=1.24" \
+    "opentelemetry-sdk>=1.24"
 
 WORKDIR /app
 COPY fake_services/ /app/fake_services/

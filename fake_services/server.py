@@ -70,13 +70,16 @@ def run_service(service: str, routes: RouteTable, build: Builder) -> NoReturn:
     try:
         injected = defects.configure(env)  # first: metrics, logs and clients are built below
         settings = ServerSettings.from_env(env)
-        telemetry = create_telemetry(service, routes, span_file_from_env(env))
+        span_file = span_file_from_env(env)
+        telemetry = create_telemetry(service, routes, span_file, Redactor.from_env(env))
         built = build(env, telemetry)
     except envvars.ConfigError as exc:
         _log.error(f"invalid configuration: {exc}")
         sys.stderr.write(f"{service}: invalid configuration: {exc}\n")
         sys.exit(EXIT_CONFIG_ERROR)
-    configure_logging(service, Redactor.from_env(env, built.secrets), settings.log_level)
+    redactor = Redactor.from_env(env, built.secrets)
+    configure_logging(service, redactor, settings.log_level)
+    telemetry.tracing.redact_with(redactor)
     if injected:
         _log.warning("defects injected (WRK_DEFECTS)", defects=sorted(injected))
     sys.exit(serve(built.app, settings))

@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from fake_services.observability.metrics import HttpMetrics, new_registry
+from fake_services.observability.redaction import Redactor
 from fake_services.observability.tracing import Tracing, create_tracing
 from fake_services.routes import RouteTable
 
@@ -24,13 +25,18 @@ class Telemetry:
         self.tracing.shutdown()
 
 
-def create_telemetry(service: str, routes: RouteTable, span_file: Path | None = None) -> Telemetry:
+def create_telemetry(
+    service: str,
+    routes: RouteTable,
+    span_file: Path | None = None,
+    redactor: Redactor | None = None,
+) -> Telemetry:
     registry = new_registry()
     return Telemetry(
         service=service,
         registry=registry,
         http=HttpMetrics(registry, known_routes=routes.templates),
-        tracing=create_tracing(service, span_file),
+        tracing=create_tracing(service, span_file, redactor),
     )
 
 

@@ -1,8 +1,8 @@
-"""OpenTelemetry tracing with W3C trace context across HTTP hops (and later queue payloads).
+"""OpenTelemetry tracing (the SDK) with W3C trace context across HTTP hops and queue payloads.
 
-Each service owns its tracer (observability.tracer) instead of installing the process-global
-provider, so several services can live in one test process. Spans are written as JSON lines to
-WRK_SPAN_FILE when it is set; otherwise spans still exist (their trace ids reach logs and
+Each service owns its TracerProvider instead of installing the process-global one, so several
+services can live in one test process. Spans are written as JSON lines to WRK_SPAN_FILE when it
+is set (observability.span_file); otherwise spans still exist (their trace ids reach logs and
 `traceparent`) but go nowhere.
 """
 
@@ -17,25 +17,51 @@ from pathlib import Path
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from fake_services.observability.tracer import LeanTracer, SpanSink
+from fake_services.observability.redaction import Redactor
+from fake_services.observability.span_file import SpanFileExporter
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+# Spans reach the file within this delay: the harness reads traces shortly after requests.
+EXPORT_DELAY_MS = 200
+# Finished spans waiting for the export thread; more are dropped. The SDK's 2048 is a few
+# seconds of a busy service's spans: a stalled disk or a GC pause must not cost a trace.
+EXPORT_QUEUE = 65536
 
 
 @dataclass(frozen=True)
 class Tracing:
+    provider: TracerProvider
     tracer: trace.Tracer
-    sink: SpanSink
+    exporter: SpanFileExporter | None
+
+    def redact_with(self, redactor: Redactor) -> None:
+        """The redactor for what spans carry from outside (exception messages)."""
+        if self.exporter is not None:
+            self.exporter.redactor = redactor
 
     def shutdown(self) -> None:
-        self.sink.shutdown()
+        self.provider.shutdown()  # exports what is still queued
 
 
-def create_tracing(service: str, span_file: Path | None) -> Tracing:
-    sink = SpanSink(span_file, service)
-    return Tracing(tracer=LeanTracer(sink), sink=sink)
+def create_tracing(
+    service: str, span_file: Path | None, redactor: Redactor | None = None
+) -> Tracing:
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporter = None
+    if span_file is not None:
+        exporter = SpanFileExporter(span_file, service, redactor or Redactor())
+        # Batched on the SDK's own thread: file writes stay off the event loop.
+        processor = BatchSpanProcessor(
+            exporter, max_queue_size=EXPORT_QUEUE, schedule_delay_millis=EXPORT_DELAY_MS
+        )
+        provider.add_span_processor(processor)
+    tracer = provider.get_tracer("fake_services")
+    return Tracing(provider=provider, tracer=tracer, exporter=exporter)
 
 
 class _HeaderGetter(Getter[Mapping[str, str]]):

@@ -205,7 +205,10 @@ def test_jobs_submitted_together_go_in_one_transaction_each_with_its_own_span(
         assert (span["kind"], span["status"]) == ("PRODUCER", "UNSET")
         assert span["end_unix_ns"] >= span["start_unix_ns"]
         assert span["attributes"]["job_id"] == job.id
-        assert job.traceparent == f"00-{span['trace_id']}-{span['span_id']}-01"
+        assert job.traceparent is not None
+        version, trace_id, span_id, flags = job.traceparent.split("-")
+        assert (version, trace_id, span_id) == ("00", span["trace_id"], span["span_id"])
+        assert int(flags, 16) & 1  # sampled
 
 
 def test_jobs_submitted_together_fail_together_as_queue_unavailable(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The fakes' tracer: what reaches the span file, parent-based sampling, status rules."""
+"""The fakes' tracing (the OpenTelemetry SDK, spans exported to the span file): what reaches
+the file, exception records, parent-based sampling, status rules."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from fake_services.observability import Redactor
 from fake_services.observability.tracing import create_tracing, extract, inject, untraced
 
 from ._spans import read_spans
@@ -17,7 +19,7 @@ from ._spans import read_spans
 def test_parent_and_child_reach_the_span_file_with_their_ids(tmp_path: Path) -> None:
     tracing = create_tracing("core", tmp_path / "spans.jsonl")
     with tracing.tracer.start_as_current_span(
-        "GET /v1/x", kind=SpanKind.SERVER, attributes={"http.method": "GET", "skipped": None}
+        "GET /v1/x", kind=SpanKind.SERVER, attributes={"http.method": "GET"}
     ) as server:
         with tracing.tracer.start_as_current_span("db select t", kind=SpanKind.CLIENT):
             trace.get_current_span().set_attribute("db.lock_table", "t")
@@ -37,14 +39,42 @@ def test_parent_and_child_reach_the_span_file_with_their_ids(tmp_path: Path) -> 
     assert int(str(child["end_unix_ns"])) <= int(str(parent["end_unix_ns"]))
 
 
-def test_an_exception_marks_the_span_failed_and_still_ends_it(tmp_path: Path) -> None:
-    tracing = create_tracing("core", tmp_path / "spans.jsonl")
+def test_an_exception_marks_the_span_failed_is_recorded_and_still_ends_it(tmp_path: Path) -> None:
+    tracing = create_tracing(
+        "core", tmp_path / "spans.jsonl", Redactor(frozenset({"s3cr3t-v4lue"}))
+    )
     with pytest.raises(KeyError), tracing.tracer.start_as_current_span("work"):
-        raise KeyError("boom")
+        raise KeyError("boom with s3cr3t-v4lue and password=hunter2")
     assert not trace.get_current_span().get_span_context().is_valid  # context restored
     tracing.shutdown()
     (span,) = read_spans(tmp_path / "spans.jsonl")
     assert span["status"] == "ERROR"
+    (event,) = span["events"]
+    assert event["name"] == "exception"
+    assert event["time_unix_ns"] >= span["start_unix_ns"]
+    attributes = event["attributes"]
+    assert attributes["exception.type"] == "KeyError"
+    assert "boom with [REDACTED]" in attributes["exception.message"]
+    assert "raise KeyError" in attributes["exception.stacktrace"]
+    text = (tmp_path / "spans.jsonl").read_text()
+    assert "s3cr3t-v4lue" not in text and "hunter2" not in text
+
+
+def test_events_and_links_reach_the_span_file(tmp_path: Path) -> None:
+    tracing = create_tracing("core", tmp_path / "spans.jsonl")
+    with tracing.tracer.start_as_current_span("first") as first:
+        pass
+    link = trace.Link(first.get_span_context(), {"why": "retry"})
+    with tracing.tracer.start_as_current_span("second", links=[link]) as second:
+        second.add_event("job deferred", {"retry_in_s": 2.5})
+    tracing.shutdown()
+    _, written = read_spans(tmp_path / "spans.jsonl")
+    assert [(e["name"], e["attributes"]) for e in written["events"]] == [
+        ("job deferred", {"retry_in_s": 2.5})
+    ]
+    (linked,) = written["links"]
+    assert linked["span_id"] == format(first.get_span_context().span_id, "016x")
+    assert linked["attributes"] == {"why": "retry"}
 
 
 def test_status_rules_follow_opentelemetry(tmp_path: Path) -> None:
@@ -104,7 +134,7 @@ def test_an_ended_span_changes_no_more(tmp_path: Path) -> None:
     assert written["attributes"] == {} and written["status"] == "UNSET"
 
 
-def test_no_span_is_lost_while_the_sink_writes_concurrently(tmp_path: Path) -> None:
+def test_no_span_is_lost_while_the_exporter_writes_concurrently(tmp_path: Path) -> None:
     tracing = create_tracing("core", tmp_path / "spans.jsonl")
     per_thread, threads = 3000, 4
 
@@ -115,8 +145,8 @@ def test_no_span_is_lost_while_the_sink_writes_concurrently(tmp_path: Path) -> N
     workers = [threading.Thread(target=produce) for _ in range(threads)]
     for worker in workers:
         worker.start()
-    while any(worker.is_alive() for worker in workers):
-        tracing.sink.flush()  # beside the sink's own thread: two writers racing the producers
+    for worker in workers:
+        worker.join()
     tracing.shutdown()
     spans = read_spans(tmp_path / "spans.jsonl")
     assert len(spans) == per_thread * threads
