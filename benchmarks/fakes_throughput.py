@@ -19,8 +19,9 @@ starts per 10 ms, 1 for Poisson arrivals, more when requests come in bursts.
 
     .venv/bin/python benchmarks/fakes_throughput.py --runs 3 --duration 20
 
-Targets (2 cores, Locust on the same machine): >= 500 req/s at p95 < 50 ms through edge and
-core, without failures; all fakes <= 600 MB RSS. The last line says in how many runs each was met.
+Targets (2 cores, Locust on the same machine, `--system whole`): >= 300 req/s at p95 < 100 ms
+through edge and core, without failures; all fakes <= 600 MB RSS. The last line says in how many
+runs each was met. The history of the figures is in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ SYSTEMS = {
     "whole": System(ALL_FAKES, (), run_events=True),
 }
 # The targets (2 cores, Locust on the same machine).
-TARGET_RPS = 500
-TARGET_P95_MS = 50
+TARGET_RPS = 300
+TARGET_P95_MS = 100
 TARGET_RSS_MB = 600
 
 
@@ -369,10 +370,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--spawn-rate", type=int, default=40)
     parser.add_argument(
-        "--rate-per-user", type=float, default=13.5,
+        "--rate-per-user", type=float, default=8.1,
         help="requests/s per user (0 = closed loop, as fast as possible); the default offers"
-        " 540 req/s: Locust's count takes in the users' start, and 20 s of Poisson arrivals"
-        " vary by about 1 %%, so 520 offered read under 500 in about one run in ten",
+        " 324 req/s: Locust's count takes in the users' start, and 20 s of Poisson arrivals"
+        " vary by about 1 %%, so offering the target itself reads under it",
     )  # fmt: skip
     parser.add_argument(
         "--arrivals", choices=ARRIVALS, default="poisson",
@@ -380,7 +381,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         " paced (Locust's constant_throughput: fixed periods, users fall into step)",
     )  # fmt: skip
     parser.add_argument(
-        "--system", choices=SYSTEMS, default="api",
+        "--system", choices=SYSTEMS, default="whole",
         help="api: platform, core and edge under load, the other fakes started after it;"
         " whole: all eight fakes under load, run events streaming",
     )  # fmt: skip

@@ -31,7 +31,7 @@ JSON = "application/json"
 
 _log = get_logger(__name__)
 
-_HTTP_STATUS_CODES = {
+_HTTP_STATUS_CODES: dict[int, ErrorCode] = {
     HTTPStatus.NOT_FOUND: ErrorCode.NOT_FOUND,
     HTTPStatus.METHOD_NOT_ALLOWED: ErrorCode.METHOD_NOT_ALLOWED,
 }

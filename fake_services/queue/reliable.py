@@ -32,7 +32,7 @@ class RetryPolicy:
 
     def delay_s(self, attempts: int) -> float:
         """Exponential backoff with full jitter on the upper half, so retries do not align."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempts - 1))
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempts - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -44,6 +44,9 @@ class QueueDepth:
 
 
 class ReliableQueue:
+    """Jobs travel as the bytes they were pushed as (the client does not decode answers);
+    redis-py annotates list values as str, hence the ignores where the bytes go back."""
+
     def __init__(self, client: redis.Redis, queue: str, worker_id: str, lease_s: float) -> None:
         self._redis = client
         self.queue = queue
@@ -66,7 +69,11 @@ class ReliableQueue:
     async def fetch(self, block_s: float) -> bytes | None:
         """The next job's raw bytes, now held in this worker's processing list."""
         raw = await self._redis.blmove(
-            names.ready_key(self.queue), self._processing, block_s, "RIGHT", "LEFT"
+            names.ready_key(self.queue),
+            self._processing,
+            block_s,  # type: ignore[arg-type]  # typed int; Redis >= 6 takes decimal seconds
+            "RIGHT",
+            "LEFT",
         )
         if raw is None:
             return None
@@ -74,25 +81,26 @@ class ReliableQueue:
 
     async def ack(self, raw: bytes) -> bool:
         """False when the job was no longer ours (reaped after a lease expiry)."""
-        removed = await self._redis.lrem(self._processing, 1, raw)
+        removed = await self._redis.lrem(self._processing, 1, raw)  # type: ignore[arg-type]
         return bool(removed)
 
     async def schedule(self, raw: bytes, job: Job, delay_s: float) -> None:
         """Replace the held job by `job` (an updated copy) in the delayed set, due in `delay_s`."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(names.delayed_key(self.queue), {job.encode(): time.time() + delay_s})
-            pipe.lrem(self._processing, 1, raw)
+            pipe.lrem(self._processing, 1, raw)  # type: ignore[arg-type]
             await pipe.execute()
 
     async def dead_letter(self, raw: bytes, dead: bytes) -> None:
         """Replace the held job by `dead` (the job with its failure noted) in `<queue>:dead`."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.lpush(names.dead_key(self.queue), dead)
-            pipe.lrem(self._processing, 1, raw)
+            pipe.lrem(self._processing, 1, raw)  # type: ignore[arg-type]
             await pipe.execute()
 
     async def held(self) -> list[bytes]:
-        return list(await self._redis.lrange(self._processing, 0, -1))
+        held = await self._redis.lrange(self._processing, 0, -1)
+        return [raw if isinstance(raw, bytes) else raw.encode() for raw in held]
 
     async def release(self, raw: bytes) -> bool:
         """Hand a held job back to the front of the ready list (nobody is working on it)."""
