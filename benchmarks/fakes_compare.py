@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.fakes_throughput import unwind_on_sigterm  # noqa: E402
 
 THROUGHPUT = ROOT / "benchmarks" / "fakes_throughput.py"
-FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms")
-CPU = ("core", "edge", "postgres", "locust", "machine")
+FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms", "failures", "rss_all_fakes_mb")
+CPU = ("core", "edge", "platform", "webhook", "workers", "postgres", "locust", "machine")
 
 
 @dataclass
@@ -83,7 +83,9 @@ def run_once(side: Side, duration: int, out: Path) -> None:
     (run,) = json.loads(out.read_text())
     side.runs.append(run)
     cpu = " ".join(f"{key} {_figure(run, key):.2f}" for key in CPU)
+    rss = _figure(run, "rss_all_fakes_mb")
     print(f"{side.name:<6} {_figure(run, 'rps'):7.1f} req/s  p95 {_figure(run, 'p95_ms'):4.0f} ms"
+          f"  failures {_figure(run, 'failures'):.0f}  RSS {rss:.0f} MB"
           f"  cpu ms/req {cpu}", flush=True)  # fmt: skip
 
 
