@@ -15,13 +15,13 @@ def run(rps: float, p95_ms: float, rss_mb: float, failures: int = 0) -> RunResul
 
 def test_a_run_meets_the_speed_target_only_with_the_rate_the_p95_and_no_failure() -> None:
     results = [
-        run(510, 45, 512),
-        run(490, 30, 512),
-        run(520, 50, 512),
-        run(500, 49, 601),
-        run(530, 20, 512, failures=1),
+        run(310, 95, 512),
+        run(290, 60, 512),
+        run(320, 100, 512),
+        run(300, 99, 601),
+        run(330, 40, 512, failures=1),
     ]
     assert verdict(results) == (
-        "target >= 500 req/s at p95 < 50 ms without failures: met in 2 of 5 runs;"
+        "target >= 300 req/s at p95 < 100 ms without failures: met in 2 of 5 runs;"
         " all fakes <= 600 MB: met in 4 of 5 runs"
     )
