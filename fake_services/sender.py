@@ -17,6 +17,11 @@ import httpx
 # uvicorn closes a keep-alive connection idle for 5 s: ours are dropped first, so a request is
 # never written to a connection the server is closing.
 KEEPALIVE_S = 4.0
+# Idle connections kept for reuse. httpcore looks at every pooled connection on each request
+# (a poll of each idle socket, and a count of all for each): with the 40 a burst leaves behind,
+# the edge spent 1.1 ms of CPU per forwarded request, with 8 0.65 ms (the handshakes of the
+# connections a burst opens anew included). More in flight at once is still allowed.
+IDLE_CONNECTIONS = 8
 
 
 class UpstreamError(Exception):
@@ -48,7 +53,7 @@ class Sender:
             timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(
                 max_connections=max_connections,
-                max_keepalive_connections=max_connections,
+                max_keepalive_connections=min(IDLE_CONNECTIONS, max_connections),
                 keepalive_expiry=KEEPALIVE_S,
             ),
             transport=transport,
