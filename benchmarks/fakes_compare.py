@@ -7,6 +7,9 @@ load, same Locust), in alternating order. Prints each run, then per side the med
 ratio working tree / base. Locust is the same code on both sides: its ratio shows the noise.
 
     .venv/bin/python benchmarks/fakes_compare.py --base HEAD~1 --rounds 3 --duration 20
+
+`--head REV` puts a second revision in place of the working tree (a worktree of its own), to
+weigh one commit of a series against its parent.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ def _figure(run: dict[str, object], key: str) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def add_worktree(base: str, folder: Path) -> Path:
-    tree = folder / "base"
+def add_worktree(base: str, folder: Path, name: str = "base") -> Path:
+    tree = folder / name
     subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), base],
         check=True,
@@ -100,6 +103,7 @@ def report(base: Side, head: Side) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", required=True, help="the git revision to compare against")
+    parser.add_argument("--head", help="a git revision instead of the working tree")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per run")
     args = parser.parse_args(argv)
@@ -107,8 +111,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="fakes-compare-") as tmp:
         folder = Path(tmp)
         base = Side("base", add_worktree(args.base, folder))
+        head = Side("tree", ROOT)
         try:
-            head = Side("tree", ROOT)
+            if args.head:
+                head = Side("tree", add_worktree(args.head, folder, "head"))
             for round_ in range(args.rounds):
                 # Alternate who goes first: a drift in the machine's load favours neither.
                 order = (base, head) if round_ % 2 == 0 else (head, base)
@@ -116,6 +122,8 @@ def main(argv: list[str]) -> int:
                     run_once(side, args.duration, folder / f"{side.name}-{round_}.json")
         finally:
             remove_worktree(base.tree)
+            if head.tree != ROOT:
+                remove_worktree(head.tree)
     report(base, head)
     return 0
 
