@@ -4,8 +4,8 @@ Every query goes through `Database.query(operation, table)`, which times it (met
 maps connection failures to `db_unavailable` (503) and timeouts to `db_timeout` (504). Row locks
 taken before a status change go through `Database.lock_row`, which measures the lock wait.
 
-The pool gauges are read from the pool at scrape time: in use = open connections less idle ones
-(`get_size() - get_idle_size()`: acquired and not yet released), size = `get_max_size()`.
+The pool gauges are read from the pool at scrape time: size = `get_max_size()`, in use = the
+slots taken (`slots_in_use`).
 """
 
 from __future__ import annotations
@@ -100,6 +100,17 @@ async def open_pool(
             return pool
 
 
+def slots_in_use(pool: asyncpg.Pool) -> int:
+    """Slots of the pool that are taken: acquired and not yet back, their connection open or
+    being opened. The pool's own queue holds the free ones. The public `get_size() -
+    get_idle_size()` counts open connections only, so a slot whose connection is being opened
+    (through a slow network, for seconds) reads as free: under 1.2 s of database latency core
+    read 9 of 10 with all ten taken, below the alert's 90 %. (asyncpg has no public count of
+    free slots; test_connection_pool holds this one to the pool's behaviour.)"""
+    free: int = pool._queue.qsize()
+    return int(pool.get_max_size()) - free
+
+
 class Database:
     def __init__(
         self, pool: asyncpg.Pool, timeout_s: float, tracer: Tracer, metrics: DbMetrics
@@ -108,7 +119,7 @@ class Database:
         self.timeout_s = timeout_s
         self.tracer = tracer
         self.metrics = metrics
-        self.metrics.track_pool(lambda: pool.get_size() - pool.get_idle_size(), pool.get_max_size())
+        self.metrics.track_pool(lambda: slots_in_use(pool), pool.get_max_size())
 
     async def close(self) -> None:
         """Wait for leased connections to come back (`2 * timeout_s` at most), then close them

@@ -46,6 +46,12 @@ class Toxiproxy:
         response.raise_for_status()
         assert response.json()["enabled"] is enabled
 
+    def add_latency(self, name: str, latency_ms: int) -> None:
+        """Every packet from the upstream delayed by `latency_ms`: slow answers, slow connects."""
+        body = {"type": "latency", "stream": "downstream", "attributes": {"latency": latency_ms}}
+        url = f"{self.api}/proxies/{name}/toxics"
+        httpx.post(url, json=body, timeout=API_TIMEOUT_S).raise_for_status()
+
     def stop(self) -> None:
         stop_process(self.proc)
 

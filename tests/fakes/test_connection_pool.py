@@ -64,6 +64,27 @@ def test_the_gauges_count_the_connections_held(postgres: _postgres.Postgres) -> 
     run_with_db(postgres.admin_url, body)
 
 
+def test_a_slot_whose_connection_is_being_opened_counts_as_in_use(
+    postgres: _postgres.Postgres, toxiproxy: _toxiproxy.Toxiproxy
+) -> None:
+    """Through a slow network a new connection takes seconds to open: its slot is taken all
+    that time (the next query waits), and the gauge says so."""
+    port = toxiproxy.create_proxy("slow", postgres.port)
+    url = f"postgresql://{_postgres.PG_USER}@127.0.0.1:{port}/postgres"
+
+    async def body(db: Database) -> None:
+        assert (db.pool.get_size(), in_use(db)) == (2, 0)  # two opened at start, of three
+        await asyncio.to_thread(toxiproxy.add_latency, "slow", 400)
+        queries = [asyncio.create_task(backend_pid(db)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        assert db.pool.get_size() == 2  # the third connection is still being opened
+        assert in_use(db) == 3
+        await asyncio.gather(*queries)
+        assert in_use(db) == 0
+
+    run_with_db(url, body, max_size=3, timeout_s=5.0)
+
+
 def test_a_full_pool_makes_a_waiter_time_out_as_db_timeout(postgres: _postgres.Postgres) -> None:
     async def body(db: Database) -> None:
         async with db.query("select", "t"), db.query("select", "t"):
