@@ -16,7 +16,7 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
                              (core.flags_api)
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
-                             redaction (edge.forward, core.app, `log_unredacted` below)
+                             redaction (edge.forward, core.app, observability.logs.write_unredacted)
 
 Each is looked up when the object it changes is built (the metric families, the log
 formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
@@ -25,13 +25,8 @@ it around building an app, and `configure({})` restores a defect-free process.
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
-import time
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 from fake_services import env as envvars
 
@@ -73,27 +68,3 @@ def active(defect: Defect) -> bool:
 
 def enabled() -> frozenset[Defect]:
     return frozenset(_active)
-
-
-def log_unredacted(service: str, message: str, **fields: Any) -> None:
-    """One INFO log line written straight to stdout, past the redactor (log_secret only)."""
-    # Imported here, not at the top: the observability modules import this one.
-    from fake_services.observability import context
-    from fake_services.observability.logs import rfc3339_utc
-
-    doc: dict[str, Any] = {
-        "timestamp": rfc3339_utc(time.time()),
-        "level": "INFO",
-        "service": service,
-        "message": message,
-        "logger": __name__,
-    }
-    ctx = context.current()
-    if ctx is not None:
-        doc.update(ctx.log_fields())
-    doc.update(fields)
-    # The root logger's handlers share stdout: flush theirs first so lines never interleave.
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    sys.stdout.write(json.dumps(doc, default=str, separators=(",", ":")) + "\n")
-    sys.stdout.flush()

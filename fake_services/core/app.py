@@ -31,6 +31,7 @@ from fake_services.observability import (
     PlatformCallMetrics,
     Telemetry,
     create_service_app,
+    write_unredacted,
 )
 from fake_services.observability.domain_metrics import FeatureFlagMetrics
 from fake_services.observability.metrics import PlatformUpMetric
@@ -112,7 +113,7 @@ def _refreshers(
 
 async def _log_credentials(request: Request) -> None:
     """Defect log_secret (fake_services.defects): the raw credential, once per request."""
-    defects.log_unredacted(
+    write_unredacted(
         "core", "request credentials", authorization=request.headers.get("authorization")
     )
 

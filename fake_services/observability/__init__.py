@@ -18,7 +18,12 @@ from prometheus_client import CollectorRegistry
 from fake_services.observability.app import ServiceApp, create_service_app
 from fake_services.observability.context import RequestContext, current
 from fake_services.observability.errors import ErrorCode, ServiceError, error_body
-from fake_services.observability.logs import StructuredLogger, configure_logging, get_logger
+from fake_services.observability.logs import (
+    StructuredLogger,
+    configure_logging,
+    get_logger,
+    write_unredacted,
+)
 from fake_services.observability.metrics import (
     LATENCY_BUCKETS,
     DbMetrics,
@@ -62,4 +67,5 @@ __all__ = [
     "get_logger",
     "outgoing_headers",
     "span_file_from_env",
+    "write_unredacted",
 ]

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from fake_services.observability import context
+from fake_services.observability.context import current
 from fake_services.observability.errors import ErrorCode, ServiceError
 from fake_services.observability.logs import get_logger
 from fake_services.observability.metrics import METRICS_CONTENT_TYPE, exposition
@@ -69,7 +69,7 @@ async def _on_http_error(_: Request, exc: Exception) -> Response:
 async def _on_unexpected(_: Request, exc: Exception) -> Response:
     """FastAPI's last-resort 500 is plain text; give it the JSON error shape (the middleware
     outside still logs the exception and counts the 500)."""
-    ctx = context.current()
+    ctx = current()
     if ctx is not None:
         ctx.error_code = ErrorCode.INTERNAL_ERROR
     body = internal_error_body(ctx.request_id if ctx is not None else None)

@@ -7,6 +7,7 @@ through the redactor last, so nothing a caller passes can bypass it.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from fake_services import defects
-from fake_services.observability import context, json_lines
+from fake_services.observability.context import current
+from fake_services.observability.json_lines import encode
 from fake_services.observability.redaction import Redactor
 
 # The spec names WARN, not Python's WARNING; CRITICAL is folded into ERROR.
@@ -88,7 +90,7 @@ class JsonFormatter(logging.Formatter):
             "message": message,
             "logger": logger,
         }
-        ctx = context.current()
+        ctx = current()
         if ctx is not None:
             doc.update(ctx.log_fields())
         if fields:
@@ -98,7 +100,7 @@ class JsonFormatter(logging.Formatter):
             doc["exception"] = exception
         if self._drop_tenant:
             doc.pop("tenant_id", None)
-        return json_lines.encode(self._redacted(doc))
+        return encode(self._redacted(doc))
 
     def _redacted(self, doc: dict[str, Any]) -> dict[str, Any]:
         safe = {k: doc.pop(k) for k in _UNREDACTED}
@@ -204,3 +206,24 @@ def configure_logging(
     for noisy in _NOISY_LIBRARIES:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
+
+
+def write_unredacted(service: str, message: str, **fields: Any) -> None:
+    """One INFO line straight to stdout, past the redactor: the log_secret defect's leak
+    (fake_services.defects), which only core calls, and only with that defect on."""
+    doc: dict[str, Any] = {
+        "timestamp": rfc3339_utc(time.time()),
+        "level": "INFO",
+        "service": service,
+        "message": message,
+        "logger": "fake_services.defects",
+    }
+    ctx = current()
+    if ctx is not None:
+        doc.update(ctx.log_fields())
+    doc.update(fields)
+    # The root logger's handlers share stdout: flush theirs first so lines never interleave.
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.write(json.dumps(doc, default=str, separators=(",", ":")) + "\n")
+    sys.stdout.flush()

@@ -16,11 +16,11 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fake_services.observability import context, tracing
-from fake_services.observability.context import RequestContext
+from fake_services.observability.context import RequestContext, accept_request_id, bound
 from fake_services.observability.errors import ErrorCode, error_body
 from fake_services.observability.logs import get_logger
 from fake_services.observability.telemetry import Telemetry
+from fake_services.observability.tracing import extract
 from fake_services.routes import RouteTable
 
 # Probes and scrapes are not traffic: they are neither counted, traced nor access-logged.
@@ -75,10 +75,10 @@ class ObservabilityMiddleware:
         ctx = self._new_context(scope, headers)
         method = scope["method"]
         with (
-            context.bound(ctx),
+            bound(ctx),
             self.telemetry.tracing.tracer.start_as_current_span(
                 f"{method} {ctx.route}",
-                context=tracing.extract(headers),
+                context=extract(headers),
                 kind=SpanKind.SERVER,
                 attributes={"http.method": method, "http.route": ctx.route or ""},
                 record_exception=False,
@@ -91,7 +91,7 @@ class ObservabilityMiddleware:
 
     def _new_context(self, scope: Scope, headers: dict[str, str]) -> RequestContext:
         ctx = RequestContext(
-            request_id=context.accept_request_id(headers.get("x-request-id")),
+            request_id=accept_request_id(headers.get("x-request-id")),
             route=self.routes.resolve(scope["path"]),
         )
         if self.trust_identity_headers:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fake_services.observability import context, tracing
+from fake_services.observability.context import current
+from fake_services.observability.tracing import inject
 
 REQUEST_ID_HEADER = "X-Request-ID"
 TENANT_ID_HEADER = "X-Tenant-ID"
@@ -12,8 +13,8 @@ USER_ID_HEADER = "X-User-ID"
 def outgoing_headers() -> dict[str, str]:
     """X-Request-ID of the current request and `traceparent` of the current span."""
     headers: dict[str, str] = {}
-    ctx = context.current()
+    ctx = current()
     if ctx is not None:
         headers[REQUEST_ID_HEADER] = ctx.request_id
-    tracing.inject(headers)
+    inject(headers)
     return headers

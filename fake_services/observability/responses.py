@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from fastapi.responses import JSONResponse
 
-from fake_services.observability import context
+from fake_services.observability.context import current
 from fake_services.observability.errors import ErrorCode, error_body
 
 
@@ -14,7 +14,7 @@ def error_response(
     code: ErrorCode, message: str, status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """An error response that also tells the access log which error code it carried."""
-    ctx = context.current()
+    ctx = current()
     if ctx is not None:
         ctx.error_code = code
     request_id = ctx.request_id if ctx is not None else None

@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from fake_services.observability import json_lines
+from fake_services.observability.json_lines import encode
 from fake_services.observability.redaction import Redactor
 
 
@@ -67,9 +67,7 @@ class SpanFileExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         redactor = self.redactor
-        lines = "".join(
-            json_lines.encode(span_record(s, self._service, redactor)) + "\n" for s in spans
-        )
+        lines = "".join(encode(span_record(s, self._service, redactor)) + "\n" for s in spans)
         try:
             with self._lock, self._path.open("a", encoding="utf-8") as out:
                 out.write(lines)

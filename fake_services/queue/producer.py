@@ -21,7 +21,7 @@ from fake_services.observability import (
     tracing,
 )
 from fake_services.observability.context import new_request_id
-from fake_services.queue import job_runs
+from fake_services.queue.job_runs import queued as queued_rows
 from fake_services.queue.jobs import Job, new_job_id
 from fake_services.queue.names import ready_key
 from fake_services.queue.payloads import QUEUE_OF, JobKind
@@ -94,7 +94,7 @@ class Producer:
             ]
         )
         if conn is not None:
-            await job_runs.queued(conn, jobs)
+            await queued_rows(conn, jobs)
         return jobs
 
     async def enqueue(

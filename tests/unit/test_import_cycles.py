@@ -124,7 +124,7 @@ def test_deferred_and_relative_imports_count(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("package", ["harness"])
+@pytest.mark.parametrize("package", ["harness", "fake_services"])
 def test_no_import_cycle(package: str) -> None:
     edges = graph(package)
     found = [f"{', '.join(c)} (e.g. {' -> '.join(one_cycle(c, edges))})" for c in tangles(edges)]
