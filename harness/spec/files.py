@@ -3,8 +3,10 @@
 Catalogue and scenario files are validated before anything starts. A user fixing a file should
 see all of its problems in one run, each as `file: field.path[0]: reason`, so this module:
 
-- reads YAML and reports syntax errors with their line and column, and duplicate mapping keys
-  (PyYAML silently keeps the last one, which would hide a typo such as two `for:` keys);
+- reads YAML within limits (size here; depth, aliases and values in
+  `harness.spec.yaml_limits`) and reports syntax errors with their line and column, and
+  duplicate mapping keys (PyYAML silently keeps the last one, which would hide a typo such as
+  two `for:` keys);
 - converts a pydantic `ValidationError` into `Problem`s with dotted paths written as the user
   wrote them (aliases, list indexes), without pydantic's internal path segments.
 
@@ -14,18 +16,21 @@ against the metric contract in `harness.spec.vocabulary`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Final, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import Problem
+from harness.spec.yaml_limits import InputLimitExceeded, LimitedLoader
 
 ROOT_FIELD = "(root)"
 FILE_FIELD = "(file)"
+# The largest shipped input (alerts.yaml) is 33 KB; PyYAML reads about 0.5 MB a second here.
+MAX_FILE_BYTES: Final = 256 * 1024
 
 
 def display_path(path: Path) -> str:
@@ -36,33 +41,25 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class _DuplicateKeyLoader(yaml.SafeLoader):
-    """SafeLoader that records duplicate mapping keys instead of silently keeping the last."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[object, int]] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable) and key in seen:
-                self.duplicates.append((key, key_node.start_mark.line + 1))
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_yaml(path: Path) -> tuple[object, list[Problem]]:
-    """Load one YAML document; problems instead of exceptions (file unreadable, bad syntax)."""
+    """Load one YAML document within the input limits (size here, the rest in
+    `harness.spec.yaml_limits`); problems instead of exceptions (unreadable, too large, bad
+    syntax, past a limit, duplicate keys)."""
     file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)  # never more, whatever the file holds
+        if len(raw) > MAX_FILE_BYTES:
+            reason = f"larger than {MAX_FILE_BYTES // 1024} KiB, the most an input file may be"
+            return None, [Problem(file, FILE_FIELD, reason)]
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(file, FILE_FIELD, f"cannot read: {exc}")]
-    loader = _DuplicateKeyLoader(text)
+        return None, [Problem(file, FILE_FIELD, _unreadable(path, exc))]
+    loader = LimitedLoader(text)
     try:
         data = loader.get_single_data()
+    except InputLimitExceeded as exc:
+        return None, [Problem(file, _where(exc), str(exc.problem))]
     except yaml.YAMLError as exc:
         return None, [_syntax_problem(file, exc)]
     finally:
@@ -73,12 +70,21 @@ def read_yaml(path: Path) -> tuple[object, list[Problem]]:
     return data, problems
 
 
+def _unreadable(path: Path, exc: Exception) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"cannot read: a link to {path.readlink()}, which does not exist"
+    return f"cannot read: {exc}"
+
+
+def _where(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark
+    return ROOT_FIELD if mark is None else f"line {mark.line + 1}, column {mark.column + 1}"
+
+
 def _syntax_problem(file: str, exc: yaml.YAMLError) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}"
         what = " ".join(part for part in (exc.context, exc.problem) if part)
-        return Problem(file, where, f"YAML syntax error: {what}")
+        return Problem(file, _where(exc), f"YAML syntax error: {what}")
     return Problem(file, ROOT_FIELD, f"YAML syntax error: {exc}")
 
 

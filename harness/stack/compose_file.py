@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError, Problem
+from harness.spec.files import read_yaml
 
 CONDITIONS = ("service_healthy", "service_started")
 _KNOWN_KEYS = {
@@ -169,10 +168,9 @@ def parse_duration(text: str | int | float) -> float:
 def load_compose(path: Path, env: Mapping[str, str] | None = None) -> ComposeFile:
     """Read and validate the file; raises ConfigError listing every problem at once."""
     where = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem(where, "-", f"cannot read: {exc}")]) from exc
+    raw, problems = read_yaml(path)
+    if problems:
+        raise ConfigError(problems)
     return compose_from_data(raw, path, env, where)
 
 
