@@ -25,8 +25,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # the session pulls in the whole harness: imported only when needed
+    from harness.run.session import ConformanceSession
 
 __all__ = [
     "build_parser",
@@ -34,6 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_SCENARIOS = Path("scenarios")
+EXIT_BAD_INPUT = 2  # as for any HarnessError: the run could not start as asked
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -50,7 +55,13 @@ def _run(args: argparse.Namespace) -> int:
     ]
     options = _run_options(args) + ([("run-id", args.run_id)] if args.run_id else [])
     argv += _command_line(options, prefix="--wrk-")
-    return int(pytest.main(argv + list(args.pytest_args)))
+    code = pytest.main(argv + list(args.pytest_args))
+    if code == pytest.ExitCode.USAGE_ERROR:  # pytest printed the problems
+        return EXIT_BAD_INPUT
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print(f"wrkh: nothing to run: no scenario collected from {args.scenarios}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return int(code)
 
 
 def run_arguments(args: argparse.Namespace, *, masked: bool = False) -> list[str]:
@@ -67,7 +78,7 @@ def _run_options(args: argparse.Namespace, masked: bool = False) -> list[tuple[s
         ("report-dir", str(args.report_dir)),
         ("target", args.target),
     ]
-    if args.time_scale:
+    if args.time_scale is not None:
         options.append(("time-scale", str(args.time_scale)))
     options += [("scenario", name) for name in args.scenario]
     if args.without_faults:
@@ -101,47 +112,64 @@ def _stability(args: argparse.Namespace) -> int:
 def _refuse_bad_input(args: argparse.Namespace) -> None:
     """What every run would reject, rejected once before the first starts."""
     from harness.errors import ConfigError, Problem
-    from harness.spec.catalog import load_catalog
-    from harness.spec.discovery import scenario_files
-    from harness.spec.scenario import load_scenarios
 
-    catalog = load_catalog(args.scenarios / "catalog")
-    names = [s.name for s in load_scenarios(scenario_files(args.scenarios), catalog)]
     problems = [
-        Problem("--scenario", name, f"no such scenario in {args.scenarios}: {', '.join(names)}")
-        for name in args.scenario
-        if name not in names
-    ]
-    problems += [
         Problem("--fake-env", kv.partition("=")[0] or "?", "expected KEY=VALUE")
         for kv in args.fake_env
         if not kv.partition("=")[0] or "=" not in kv
     ]
+    try:
+        _prepared(args, selected=args.scenario)
+    except ConfigError as exc:
+        problems = exc.problems + problems
     if problems:
         raise ConfigError(problems)
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from harness.spec.catalog import load_catalog
+def _prepared(args: argparse.Namespace, selected: list[str]) -> ConformanceSession:
+    """What `wrkh run` checks before it starts anything (the plugin, at collection): every
+    file, the selection, the time scale, the target's proxies; ConfigError with every problem."""
+    from harness.errors import ConfigError, Problem
+    from harness.run.session import ConformanceSession, RunOptions
     from harness.spec.discovery import scenario_files
-    from harness.spec.scenario import load_scenarios
+    from harness.spec.feasibility import selection_problems
 
-    catalog = load_catalog(args.scenarios / "catalog")
-    scenarios = load_scenarios(scenario_files(args.scenarios), catalog)
-    print(f"ok: {len(catalog.alerts)} alert(s), {len(scenarios)} scenario(s) valid")
+    files = scenario_files(args.scenarios) if args.scenarios.is_dir() else []
+    if not files:  # `wrkh run` would have nothing to run
+        reason = "no scenario file (*.yaml beside catalog/): nothing to run"
+        raise ConfigError([Problem(str(args.scenarios), "(file)", reason)])
+    options = RunOptions(
+        catalog_dir=args.scenarios / "catalog",
+        reports_dir=Path("reports"),  # not written: nothing runs
+        time_scale=args.time_scale,
+        target=args.target,
+    )
+    session = ConformanceSession.prepare(options, files)
+    problems = selection_problems(selected, [s.name for s in session.scenarios.values()])
+    if problems:
+        raise ConfigError(problems)
+    return session
+
+
+def _validate(args: argparse.Namespace) -> int:
+    session = _prepared(args, selected=[])
+    alerts, scenarios = len(session.catalog.alerts), len(session.scenarios)
+    target, scale = args.target, session.timing.time_scale
+    print(f"ok: {alerts} alert(s), {scenarios} scenario(s) valid for the {target} target at "
+          f"time scale {scale:g}")  # fmt: skip
     return 0
 
 
 def _rules(args: argparse.Namespace) -> int:
     from harness.spec.catalog import load_catalog
+    from harness.spec.feasibility import COMMAND_LINE, checked_timing
     from harness.spec.rules import render_alertmanager_config, render_rules
-    from harness.spec.timescale import Timing
 
     catalog = load_catalog(args.scenarios / "catalog")
+    timing = checked_timing(catalog, args.scale, COMMAND_LINE, "--scale")
     args.out.mkdir(parents=True, exist_ok=True)
     rules = args.out / "wrk-copilot-alerts.rules.yml"
-    rules.write_text(render_rules(catalog, args.scale))
-    timing = Timing.for_scale(args.scale, catalog.shortest_window_s())
+    rules.write_text(render_rules(catalog, timing))
     am = args.out / "alertmanager.yml"
     am.write_text(render_alertmanager_config(catalog, args.receiver_url, timing))
     print(f"wrote {rules} and {am} (time scale {args.scale:g})")
@@ -292,7 +320,6 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     """What a run of the suite takes; `run_arguments` turns them back into a command line."""
     run.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
     run.add_argument("--report-dir", type=Path, default=Path("reports"))
-    run.add_argument("--time-scale", type=float, default=None)
     run.add_argument("--scenario", action="append", default=[], help="scenario name to run")
     run.add_argument("--without-faults", action="store_true")
     run.add_argument(
@@ -302,12 +329,7 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="extra environment for every fake service (e.g. WRK_DEFECTS=... to inject a defect)",
     )
-    run.add_argument(
-        "--target",
-        choices=["local", "compose"],
-        default="local",
-        help="local: the stack as local processes; compose: docker-compose.yml (needs Docker)",
-    )
+    _add_run_inputs(run)
     run.add_argument(
         "--load-workers",
         type=int,
@@ -323,6 +345,22 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "scenario (default), or warn and run them anyway (proving the checks find it too)",
     )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+
+
+def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
+    """Options `run` and `validate` share: what the scenarios are checked against."""
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="compress the catalogue's durations by this factor (default 60)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=["local", "compose"],
+        default="local",
+        help="local: the stack as local processes; compose: docker-compose.yml (needs Docker)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -352,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     stability.set_defaults(func=_stability)
     val = sub.add_parser("validate", help="validate catalogue and scenarios, start nothing")
     val.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
+    _add_run_inputs(val)
     val.set_defaults(func=_validate)
     rules = sub.add_parser("rules", help="write Prometheus rules and Alertmanager config")
     rules.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
@@ -383,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.func(args)
     except HarnessError as exc:
         print(f"wrkh: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     return code
 
 

@@ -14,12 +14,12 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from harness.errors import ConfigError, HarnessError
-from harness.spec.discovery import SCENARIO_SUFFIXES, find_catalog_dir
+from harness.spec.discovery import SCENARIO_SUFFIXES, find_catalog_dir, scenario_files
 
 __all__ = [
     "ScenarioFailed",
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
 _SESSION = pytest.StashKey["ConformanceSession"]()
 _RUN_ID = pytest.StashKey[str]()
 _OWN_ALLURE_DIR = pytest.StashKey[Path]()
+_REJECTED = pytest.StashKey[bool]()
 ALLURE_DIR = "allure-results"
 
 
@@ -143,15 +144,29 @@ def _discard_own_allure_dir(config: pytest.Config) -> None:
             folder.rmdir()
 
 
+def _reject(config: pytest.Config, message: str) -> NoReturn:
+    """Stop a run before anything started: no run folder, no session, pytest's usage error."""
+    _discard_own_allure_dir(config)
+    with contextlib.suppress(KeyError):
+        del config.stash[_SESSION]
+    config.stash[_REJECTED] = True
+    raise pytest.UsageError(message)
+
+
+def _args(config: pytest.Config) -> list[Path]:
+    return [Path(arg.split("::")[0]) for arg in config.args]
+
+
+def _scenario_dirs(config: pytest.Config) -> list[Path]:
+    """Scenarios folders (a `catalog/` beside the files) the command line names."""
+    return [p for p in _args(config) if p.is_dir() and (p / "catalog" / "alerts.yaml").is_file()]
+
+
 def _runs_scenarios(config: pytest.Config) -> bool:
     """The command line names a scenarios folder or scenario file (collection comes later)."""
-    for arg in config.args:
-        path = Path(arg.split("::")[0])
-        if path.is_dir() and (path / "catalog" / "alerts.yaml").is_file():
-            return True
-        if path.is_file() and path.suffix in SCENARIO_SUFFIXES and find_catalog_dir(path):
-            return True
-    return False
+    return bool(_scenario_dirs(config)) or any(
+        p.is_file() and p.suffix in SCENARIO_SUFFIXES and find_catalog_dir(p) for p in _args(config)
+    )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -208,20 +223,29 @@ class ScenarioFailed(Exception):
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Validate every collected scenario file at once, then apply --wrk-scenario."""
+    """Validate every collected scenario file at once (and every file pytest cannot collect,
+    such as a dangling link), then apply --wrk-scenario; any problem stops the run here."""
     scenario_items = [i for i in items if isinstance(i, ScenarioItem)]
-    if not scenario_items:
+    unreadable = [p for d in _scenario_dirs(config) for p in scenario_files(d) if not p.is_file()]
+    if not scenario_items and not unreadable:
         return
     from harness.run.session import ConformanceSession
+    from harness.spec.feasibility import selection_problems
 
-    options = _options(config, scenario_items[0].path)
+    catalog = find_catalog_dir(scenario_items[0].path) if scenario_items else None
+    options = _options(config, catalog or unreadable[0].parent / "catalog")
+    wanted = config.getoption("wrk_scenario")
     try:
-        conformance = ConformanceSession.prepare(options, [i.path for i in scenario_items])
+        conformance = ConformanceSession.prepare(
+            options, [*(i.path for i in scenario_items), *unreadable]
+        )
+        known = [conformance.scenario_name(i.path) for i in scenario_items]
+        problems = selection_problems(wanted, known)
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as exc:
-        _discard_own_allure_dir(config)
-        raise pytest.UsageError(str(exc)) from None
+        _reject(config, str(exc))
     config.stash[_SESSION] = conformance
-    wanted = set(config.getoption("wrk_scenario"))
     if wanted:
         conformance.selected = frozenset(wanted)
         keep = [
@@ -233,12 +257,24 @@ def pytest_collection_modifyitems(
         items[:] = keep
 
 
-def _options(config: pytest.Config, first: Path) -> RunOptions:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A conformance run whose selection (-k, -m, --wrk-scenario) leaves no scenario would
+    pass on nothing: refuse it."""
+    config = session.config
+    if config.stash.get(_REJECTED, False):  # runs even when collection failed: say it once
+        return
+    if _runs_scenarios(config) and not any(isinstance(i, ScenarioItem) for i in session.items):
+        _reject(
+            config,
+            "nothing to run: no scenario is selected (no scenario file, or every one was "
+            "deselected); a conformance run that runs no scenario proves nothing",
+        )
+
+
+def _options(config: pytest.Config, catalog: Path) -> RunOptions:
     from harness.report.results import new_run_id
     from harness.run.session import RunOptions
 
-    catalog = find_catalog_dir(first)
-    assert catalog is not None  # collected only when a catalogue is beside the file
     return RunOptions(
         catalog_dir=catalog,
         reports_dir=Path(config.getoption("wrk_report_dir")).resolve(),

@@ -27,7 +27,6 @@ from harness.contract.model import (
     TracePathTerm,
 )
 from harness.dashboards.model import RATE_INTERVAL
-from harness.gameday.config import scenario_proxies
 from harness.observe.traces import SPEC_PATHS, Hop, SpanMatch
 from harness.spec.alerts import Receiver
 from harness.spec.burn_rate import BurnRateAlert
@@ -234,7 +233,7 @@ def _needs(catalog: Catalog, scenario: Scenario, levers: Sequence[Lever]) -> Sce
         metrics=tuple(n for n in catalog.metrics if n in metrics),
         alerts=alerts,
         slos=slos,
-        proxies=tuple(dict.fromkeys(scenario_proxies(scenario))),
+        proxies=scenario.proxies,
         levers=tuple(lv.name for lv in levers if any(lv.used_by(c) for c in calls)),
         error_codes=evidence.error_codes,
         traces=evidence.traces,

@@ -72,10 +72,11 @@ def _external(
 ) -> PreflightReport:
     from harness.contract.preflight import Expectations, run_preflight
     from harness.gameday.config import load_config
-    from harness.spec.timescale import Timing
+    from harness.spec.feasibility import checked_timing
+    from harness.spec.files import display_path
 
     config = load_config(config_file)
-    timing = Timing.for_scale(config.time_scale, catalog.shortest_window_s())
+    timing = checked_timing(catalog, config.time_scale, display_path(config_file), "time_scale")
     expect = Expectations.of(catalog, scenarios, levers, timing)
     return run_preflight(config.target(), expect, config.proxy)
 
@@ -90,8 +91,9 @@ def _stack(
     from harness.contract.preflight import Expectations, run_preflight
     from harness.report.results import new_run_id
     from harness.sandbox.start import start_stack
+    from harness.spec.feasibility import COMMAND_LINE, checked_timing
 
-    timing = catalog.timing(args.time_scale)
+    timing = checked_timing(catalog, args.time_scale, COMMAND_LINE, "--time-scale")
     run_id = new_run_id()
     started = start_stack(
         args.target, catalog, timing, stack_dir=args.work_dir / run_id, run_id=run_id

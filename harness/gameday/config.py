@@ -30,6 +30,7 @@ from harness.errors import ConfigError, Problem
 from harness.spec.alerts import Severity
 from harness.spec.catalog import Catalog
 from harness.spec.faults import HttpFaultSpec, LoadFaultSpec
+from harness.spec.feasibility import closest
 from harness.spec.fields import StrictModel
 from harness.spec.files import display_path, load_model
 from harness.spec.scenario import Scenario
@@ -37,12 +38,19 @@ from harness.spec.slo import AvailabilitySlo
 from harness.stack.target import Credentials, Target
 
 EDGE = "edge"
+MAX_PORT = 65535
 
 
 def _http_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL with a host: {url!r}")
+    try:
+        port = parts.port
+    except ValueError:  # urllib's own check: not a number, or above 65535
+        port = -1
+    if port is not None and not 1 <= port <= MAX_PORT:
+        raise ValueError(f"port of {url!r} is not a TCP port (1-{MAX_PORT})")
     return url.rstrip("/")
 
 
@@ -81,7 +89,9 @@ class GamedayConfig(StrictModel):
     alertmanager: str
     toxiproxy: str
     services: dict[str, str]
-    proxies: dict[str, str] = {}  # scenario proxy name -> deployed proxy name (default: same)
+    proxies: dict[str, str] = {}
+    """Scenario proxy name -> deployed proxy name: the proxies the deployment has, so every
+    proxy a scenario breaks must be listed (`name: name` when the deployment uses it as is)."""
     api_keys: tuple[ApiKey, ...] = Field(min_length=1)
     abort_on: AbortOn = AbortOn()
     time_scale: float = Field(default=1.0, gt=0)
@@ -100,6 +110,7 @@ class GamedayConfig(StrictModel):
         return {name: _http_url(url) for name, url in services.items()}
 
     def proxy(self, scenario_proxy: str) -> str:
+        """The deployed name of a proxy (a scenario's own must be listed: `check_against`)."""
         return self.proxies.get(scenario_proxy, scenario_proxy)
 
     def target(self) -> Target:
@@ -148,6 +159,17 @@ def check_against(config: GamedayConfig, path: Path, catalog: Catalog, scenario:
             Problem(file, "services", f"fault {fault.name!r} needs service {s!r}")
             for s in sorted(needed - set(config.services))
         ]
+    problems += [
+        Problem(
+            file,
+            "proxies",
+            f"the scenario breaks proxy {name!r}{closest(name, config.proxies)}, which is not "
+            f"listed; add `{name}: <its name in the deployment>` (listed: "
+            f"{', '.join(sorted(config.proxies)) or 'none'})",
+        )
+        for name in scenario.proxies
+        if name not in config.proxies
+    ]
     mitigation = scenario.mitigation
     if mitigation is not None:
         needed = {c.service for c in (*mitigation.apply, *mitigation.rollback)}
@@ -157,8 +179,3 @@ def check_against(config: GamedayConfig, path: Path, catalog: Catalog, scenario:
         ]
     if problems:
         raise ConfigError(problems)
-
-
-def scenario_proxies(scenario: Scenario) -> list[str]:
-    """The Toxiproxy proxies the scenario's faults use, by their scenario names."""
-    return [f.proxy for f in scenario.faults if not isinstance(f, HttpFaultSpec | LoadFaultSpec)]

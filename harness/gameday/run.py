@@ -22,7 +22,7 @@ from harness.contract.preflight import Expectations, run_preflight, write_report
 from harness.errors import ConfigError, FaultError, HarnessError, ObserveError, Problem
 from harness.gameday.abort import AbortPolicy
 from harness.gameday.budget import BudgetMeter
-from harness.gameday.config import GamedayConfig, check_against, load_config, scenario_proxies
+from harness.gameday.config import GamedayConfig, check_against, load_config
 from harness.gameday.monitor import AbortMonitor
 from harness.gameday.postmortem import render_postmortem
 from harness.gameday.timeline import CheckLine, Impact, Kind, Timeline, render_markdown
@@ -38,6 +38,8 @@ from harness.run.runner import MITIGATION_APPLIED, ScenarioRunner
 from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import find_catalog_dir, scenario_files
+from harness.spec.feasibility import checked_timing, timing_problems
+from harness.spec.files import display_path
 from harness.spec.scenario import Scenario, load_scenario, load_scenarios
 from harness.spec.slo import AsyncSlo, AvailabilitySlo
 from harness.spec.timescale import Timing
@@ -74,17 +76,17 @@ class Prepared:
     timing: Timing
 
 
-def resolve_scenario(request: GamedayRequest) -> tuple[Catalog, Scenario]:
+def resolve_scenario(request: GamedayRequest) -> tuple[Catalog, Path, Scenario]:
     path = Path(request.scenario)
     if path.is_file():
         folder = request.catalog_dir or find_catalog_dir(path) or request.scenarios_dir / "catalog"
         catalog = load_catalog(folder)
-        return catalog, load_scenario(path, catalog)
+        return catalog, path, load_scenario(path, catalog)
     catalog = load_catalog(request.catalog_dir or request.scenarios_dir / "catalog")
     files = scenario_files(request.scenarios_dir)
     for file, scenario in zip(files, load_scenarios(files, catalog), strict=True):
         if request.scenario in (scenario.name, file.stem):
-            return catalog, scenario
+            return catalog, file, scenario
     raise ConfigError(
         [
             Problem(
@@ -97,9 +99,14 @@ def resolve_scenario(request: GamedayRequest) -> tuple[Catalog, Scenario]:
 def prepare(request: GamedayRequest) -> Prepared:
     """Validate every input; ConfigError naming file, field and reason otherwise."""
     config = load_config(request.config_file)
-    catalog, scenario = resolve_scenario(request)
+    catalog, path, scenario = resolve_scenario(request)
     check_against(config, request.config_file, catalog, scenario)
-    timing = Timing.for_scale(config.time_scale, catalog.shortest_window_s())
+    timing = checked_timing(
+        catalog, config.time_scale, display_path(request.config_file), "time_scale"
+    )
+    problems = timing_problems(display_path(path), scenario, timing)
+    if problems:
+        raise ConfigError(problems)
     plan = external_plan(build_plan(scenario, catalog, timing), config)
     return Prepared(config, catalog, scenario, plan, timing)
 
@@ -213,7 +220,7 @@ class GameDay:
         am = AlertmanagerClient(cfg.alertmanager)
         env.defer(am.close)
         prometheus, api = env.connect(self.target)
-        proxies = [cfg.proxy(p) for p in scenario_proxies(self.p.scenario)]
+        proxies = [cfg.proxy(p) for p in self.p.scenario.proxies]
         self._preflight(prometheus, am, api, proxies)
         self.progress(f"game day {self.request.gameday_id}: {plan.scenario} on {cfg.name}")
         deliveries = self.deliveries = AlertmanagerDeliveries(am).start()

@@ -19,7 +19,7 @@ from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Secret
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
@@ -31,12 +31,19 @@ from harness.run.environment import RunEnvironment
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
 from harness.run.runner import Observers
-from harness.sandbox.start import make_stack
+from harness.sandbox.start import make_stack, stack_proxies
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import scenario_files
+from harness.spec.feasibility import (
+    COMMAND_LINE,
+    checked_timing,
+    proxy_problems,
+    timing_or_problem,
+    timing_problems,
+)
+from harness.spec.files import display_path
 from harness.spec.rules import render_alertmanager_config, render_rules
-from harness.spec.scenario import Scenario, load_scenarios
-from harness.spec.timescale import Timing
+from harness.spec.scenario import Scenario, read_scenarios
 from harness.stack.base import Stack
 from harness.stack.target import Target
 
@@ -71,6 +78,13 @@ class RunOptions:
         }
 
 
+TIME_SCALE = "time scale"
+
+
+def _scale(options: RunOptions) -> float:
+    return DEFAULT_TIME_SCALE if options.time_scale is None else options.time_scale
+
+
 class ConformanceSession:
     """Validated inputs first (`prepare`), infrastructure only on `start`."""
 
@@ -86,8 +100,7 @@ class ConformanceSession:
         self.levers = levers
         self.selected: frozenset[str] | None = None  # scenario names to run (None: all)
         self.progress = progress if progress is not None else LiveProgress()
-        scale = options.time_scale or DEFAULT_TIME_SCALE
-        self.timing = Timing.for_scale(scale, catalog.shortest_window_s())
+        self.timing = checked_timing(catalog, _scale(options), COMMAND_LINE, TIME_SCALE)
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
         self.result.revision = current_revision(options.catalog_dir.parent, options.conditions)
         self.results_path: Path | None = None
@@ -99,11 +112,23 @@ class ConformanceSession:
 
     @classmethod
     def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
-        """Load and validate the catalogue and every scenario; raises ConfigError with all."""
+        """Load and validate the catalogue and every scenario, and check that they can run on
+        the target at the time scale; raises ConfigError with every problem."""
         catalog = load_catalog(options.catalog_dir)
-        scenarios = load_scenarios(scenario_files, catalog)
-        by_file = dict(zip(scenario_files, scenarios, strict=True))
-        return cls(options, catalog, by_file, levers=load_levers(options.catalog_dir))
+        scenarios, problems = read_scenarios(scenario_files, catalog)
+        timing, more = timing_or_problem(catalog, _scale(options), COMMAND_LINE, TIME_SCALE)
+        problems = more + problems
+        uses_proxies = any(s.proxies for s in scenarios.values())
+        proxies = stack_proxies(options.target) if uses_proxies else None
+        for path, scenario in scenarios.items():
+            file = display_path(path)
+            if timing is not None:
+                problems += timing_problems(file, scenario, timing)
+            if proxies is not None:
+                problems += proxy_problems(file, scenario, proxies, f"the {options.target} target")
+        if problems:
+            raise ConfigError(problems)
+        return cls(options, catalog, scenarios, levers=load_levers(options.catalog_dir))
 
     @property
     def started(self) -> bool:

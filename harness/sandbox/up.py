@@ -30,6 +30,7 @@ from harness.errors import ConfigError, HarnessError, Problem
 from harness.report.results import new_run_id
 from harness.sandbox.start import StartedStack, start_stack
 from harness.spec.catalog import load_catalog
+from harness.spec.feasibility import COMMAND_LINE, checked_timing
 from harness.stack.signals import TRAP
 from harness.stack.target import Target
 
@@ -97,7 +98,7 @@ def up(request: UpRequest) -> int:
         reason = f"a `wrkh up` is already running from this folder (see {state / STATE_FILE})"
         raise ConfigError([Problem(str(state), "(folder)", reason)])
     catalog = load_catalog(request.catalog_dir)
-    timing = catalog.timing(request.time_scale)
+    timing = checked_timing(catalog, request.time_scale, COMMAND_LINE, "--time-scale")
     run_id = new_run_id()
     state.mkdir(parents=True, exist_ok=True)
     trapped = TRAP.acquire()

@@ -54,7 +54,13 @@ from harness.spec.fields import StrictModel
 from harness.spec.files import display_path, read_yaml, validate_data
 from harness.spec.metrics import METRICS_FILE, Metric, load_metrics, vocabulary_of
 from harness.spec.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
-from harness.spec.timescale import AlertBudget, Timing, format_duration, parse_duration
+from harness.spec.timescale import (
+    AlertBudget,
+    Timing,
+    format_duration,
+    parse_duration,
+    scale_problem,
+)
 from harness.spec.vocabulary import SeriesVocabulary
 
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "catalog"
@@ -141,7 +147,11 @@ class Catalog(StrictModel):
         return min(windows)
 
     def timing(self, scale: float) -> Timing:
-        """The run's intervals at `scale` (what the session uses; rules render with it)."""
+        """The run's intervals at `scale` (what the session uses; rules render with it);
+        ValueError saying the range when the run could not honour `scale`."""
+        problem = scale_problem(scale, self.shortest_window_s())
+        if problem is not None:
+            raise ValueError(problem)
         return Timing.for_scale(scale, self.shortest_window_s())
 
     def compressed(self, timing: Timing) -> tuple[str, ...]:

@@ -17,5 +17,10 @@ def find_catalog_dir(scenario_file: Path) -> Path | None:
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    """The scenario files of a scenarios folder, in a stable order."""
-    return sorted(p for p in folder.iterdir() if p.suffix in SCENARIO_SUFFIXES and p.is_file())
+    """The scenario files of a scenarios folder, in a stable order; a link among them is kept
+    even when it leads nowhere, so that reading it reports it instead of skipping it."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in SCENARIO_SUFFIXES and (p.is_file() or p.is_symlink())
+    )

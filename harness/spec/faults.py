@@ -6,20 +6,33 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import BeforeValidator, Field, JsonValue, NonNegativeInt, PositiveInt
+from pydantic import BeforeValidator, Field, JsonValue
 
-from harness.spec.fields import ServiceName, Slug, StrictModel, to_seconds
+from harness.spec.fields import ServiceName, Slug, StrictModel, bounded, to_seconds, within
 from harness.spec.traffic import Load
 
 UNTIL_EXPECTATIONS: Final = "until_expectations"
 
+# Milliseconds of a toxic (latency, jitter, timeout): never time-scaled; a response held
+# longer than ten minutes is no longer slow but gone (that is the `timeout` kind).
+MAX_TOXIC_MS = 600_000
+MAX_RATE_KB_S = 1_000_000  # 1 GB/s: no limit at all on loopback
+# A scenario's phases and fixed holds, real scale: a game day at scale 1 runs for hours, not days.
+MAX_PHASE_S = 86400.0
+
 ProxyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ToxicMs = Annotated[int, within(0, MAX_TOXIC_MS), Field(ge=0, le=MAX_TOXIC_MS)]
 
 
 def _hold(value: object) -> object:
     """One validator for the whole union, so an error names `hold`, not a union branch."""
-    return value if value == UNTIL_EXPECTATIONS else to_seconds(value)
+    if value == UNTIL_EXPECTATIONS:
+        return value
+    seconds = to_seconds(value)
+    if seconds <= 0:
+        raise ValueError(f"must be longer than 0s (or {UNTIL_EXPECTATIONS!r})")
+    return bounded(seconds, MAX_PHASE_S)
 
 
 Hold = Annotated[float | Literal["until_expectations"], BeforeValidator(_hold)]
@@ -35,14 +48,14 @@ class _FaultBase(StrictModel):
     or its budget ran out) or a duration, REAL scale."""
 
 
-class _ProxyFault(_FaultBase):
+class ProxyFault(_FaultBase):
     """A fault on a Toxiproxy proxy of the target."""
 
     proxy: ProxyName
     """A Toxiproxy proxy of the target, e.g. `wrk_platform` (checked against the target)."""
 
 
-class _ToxicBase(_ProxyFault):
+class _ToxicBase(ProxyFault):
     """Fields every Toxiproxy toxic has."""
 
     direction: Literal["downstream", "upstream"] = "downstream"
@@ -51,7 +64,7 @@ class _ToxicBase(_ProxyFault):
     """Share of connections affected."""
 
 
-class OutageFault(_ProxyFault):
+class OutageFault(ProxyFault):
     """The proxy is disabled: connections are refused."""
 
     kind: Literal["outage"]
@@ -61,8 +74,8 @@ class LatencyFault(_ToxicBase):
     """Every response is delayed by latency_ms ± jitter_ms."""
 
     kind: Literal["latency"]
-    latency_ms: PositiveInt
-    jitter_ms: NonNegativeInt = 0
+    latency_ms: Annotated[int, within(1, MAX_TOXIC_MS), Field(ge=1, le=MAX_TOXIC_MS)]
+    jitter_ms: ToxicMs = 0
 
     @property
     def toxiproxy_attributes(self) -> dict[str, int]:
@@ -74,7 +87,7 @@ class TimeoutFault(_ToxicBase):
     """Data stops flowing; the connection closes after timeout_ms (0: never)."""
 
     kind: Literal["timeout"]
-    timeout_ms: NonNegativeInt
+    timeout_ms: ToxicMs
 
     @property
     def toxiproxy_attributes(self) -> dict[str, int]:
@@ -86,7 +99,7 @@ class BandwidthFault(_ToxicBase):
     """Throughput limited to rate_kb_s kilobytes per second."""
 
     kind: Literal["bandwidth"]
-    rate_kb_s: PositiveInt
+    rate_kb_s: Annotated[int, within(1, MAX_RATE_KB_S), Field(ge=1, le=MAX_RATE_KB_S)]
 
     @property
     def toxiproxy_attributes(self) -> dict[str, int]:
@@ -98,7 +111,7 @@ class ResetPeerFault(_ToxicBase):
     """Connections are reset (TCP RST) after timeout_ms."""
 
     kind: Literal["reset_peer"]
-    timeout_ms: NonNegativeInt = 0
+    timeout_ms: ToxicMs = 0
 
     @property
     def toxiproxy_attributes(self) -> dict[str, int]:

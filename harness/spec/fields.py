@@ -2,6 +2,10 @@
 
 Durations are written with a unit (`30s`, `5m`) and percentages with `%` (`99.5%`): a bare
 YAML number is ambiguous, so it is refused with a message saying how to write it.
+
+Every number is bounded to what the harness can honour, and the message states the bound:
+floats are finite (no `.inf`, no `.nan`), durations at most `MAX_DURATION_S` (tighter where a
+model says so, with `at_most`), counts and rates by the fields' own limits.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from harness.spec.timescale import parse_duration
+from harness.spec.timescale import format_duration, parse_duration
+
+# No duration of the spec is longer than an SLO period (30d); a year bounds every sum of them.
+MAX_DURATION_S = 365 * 86400.0
 
 
 class StrictModel(BaseModel):
@@ -22,7 +29,11 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        allow_inf_nan=False,  # `.inf` users or a `.nan` ratio would pass every `>` check
     )
 
 
@@ -33,22 +44,47 @@ def to_seconds(value: object) -> float:
     return parse_duration(value)
 
 
-def _positive(seconds: float) -> float:
+def positive(seconds: float) -> float:
     if seconds <= 0:
         raise ValueError("must be longer than 0s")
     return seconds
 
 
-def _finite(seconds: float) -> float:
-    if not math.isfinite(seconds):
-        raise ValueError("duration is too large")
+def bounded(seconds: float, limit_s: float) -> float:
+    """`seconds`, or a ValueError stating the bound it passes."""
+    if not seconds <= limit_s:  # also catches an overflow to inf
+        raise ValueError(f"longer than {format_duration(limit_s)}, the most allowed here")
     return seconds
 
 
+def at_most(limit_s: float) -> AfterValidator:
+    """A validator bounding a duration in seconds (see `bounded`)."""
+    return AfterValidator(lambda seconds: bounded(seconds, limit_s))
+
+
 # A duration written as text (`30s`, `5m`, `1h30m`, `250ms`) and held as seconds.
-Seconds = Annotated[float, BeforeValidator(to_seconds), AfterValidator(_finite)]
+Seconds = Annotated[float, BeforeValidator(to_seconds), at_most(MAX_DURATION_S)]
 # The same, strictly positive (range windows: `rate(x[0s])` is invalid PromQL).
-PositiveSeconds = Annotated[Seconds, AfterValidator(_positive)]
+PositiveSeconds = Annotated[Seconds, AfterValidator(positive)]
+
+
+def within(low: float, high: float) -> BeforeValidator:
+    """A number's range, checked before pydantic converts it, so the message states the range
+    for any number written (`1.0e+23` users would otherwise fail as "not an integer"). Pair
+    it with the same `Field(ge=, le=)`, which also bounds numbers written as strings."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value  # pydantic's own checks name what it is instead
+        if not low <= value <= high:  # also refuses nan
+            raise ValueError(f"must be from {_plain(low)} to {_plain(high)}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def to_fraction(value: object) -> float:

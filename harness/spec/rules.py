@@ -60,9 +60,8 @@ def render_rules(
 
 def _timing(catalog: Catalog, scale: float | Timing) -> Timing:
     if isinstance(scale, Timing):
-        _check_scale(scale.time_scale)
+        catalog.timing(scale.time_scale)  # the same checks as for a number
         return scale
-    _check_scale(scale)
     return catalog.timing(scale)
 
 
@@ -88,11 +87,6 @@ def _rule(alert: Alert, timing: Timing) -> dict[str, Any]:
         "labels": alert.rule_labels(),
         "annotations": alert.rule_annotations(),
     }
-
-
-def _check_scale(scale: float) -> None:
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"time scale must be a positive number, got {scale}")
 
 
 def render_alertmanager_config(catalog: Catalog, receiver_base_url: str, timing: Timing) -> str:

@@ -23,16 +23,31 @@ from harness.errors import ConfigError, Problem
 from harness.observe.traces import SPEC_PATHS
 from harness.spec.catalog import Catalog
 from harness.spec.faults import (
+    MAX_PHASE_S,
     UNTIL_EXPECTATIONS,
     FaultSpec,
     HttpCalls,
     HttpMethod,
+    ProxyFault,
 )
-from harness.spec.fields import PositiveSeconds, Seconds, ServiceName, Slug, StrictModel
+from harness.spec.fields import (
+    Seconds,
+    ServiceName,
+    Slug,
+    StrictModel,
+    at_most,
+    positive,
+    to_seconds,
+)
 from harness.spec.files import display_path, load_model
 from harness.spec.traffic import Load
 
 ALL_ALERTS: Final = "all"
+# Onset is not time-scaled: it is added as it is to every budget of the scenario.
+MAX_ONSET_S = 600.0
+
+PhaseSeconds = Annotated[float, BeforeValidator(to_seconds), at_most(MAX_PHASE_S)]
+PositivePhaseSeconds = Annotated[PhaseSeconds, AfterValidator(positive)]
 
 
 def _catalog(info: ValidationInfo) -> Catalog | None:
@@ -88,11 +103,11 @@ ResolvingAlertName = Annotated[str, AfterValidator(_known("alert")), AfterValida
 class PhaseLengths(StrictModel):
     """Lengths of the timeline's fixed phases, REAL scale."""
 
-    warmup_s: Seconds = Field(alias="warmup")
+    warmup_s: PhaseSeconds = Field(alias="warmup")
     """Load runs, nothing is checked: windows fill with healthy traffic."""
-    baseline_s: PositiveSeconds = Field(alias="baseline")
+    baseline_s: PositivePhaseSeconds = Field(alias="baseline")
     """Healthy window: the alerts of expect.quiet_in_baseline must not fire."""
-    recovery_max_s: PositiveSeconds | None = Field(default=None, alias="recovery_max")
+    recovery_max_s: PositivePhaseSeconds | None = Field(default=None, alias="recovery_max")
     """Upper bound on waiting for resolution after the faults are removed; by default the
     longest resolve budget of the alerts in expect.resolves."""
 
@@ -183,7 +198,7 @@ class Expect(StrictModel):
     """Must resolve within its resolve budget after the faults are removed (subset of fires)."""
     resolves_under_mitigation: tuple[ResolvingAlertName, ...] = ()
     """Must resolve within its resolve budget after the mitigation, faults still active."""
-    onset: Seconds = 0.0
+    onset: Annotated[Seconds, at_most(MAX_ONSET_S)] = 0.0
     """How long the fault needs to produce its symptom, NOT time-scaled (a 1.2 s database
     latency saturates a pool only after requests have waited that long). Added to the budget
     of every alert in `fires`; reported with it."""
@@ -208,6 +223,11 @@ class Scenario(StrictModel):
     mitigation: Mitigation | None = None
     expect: Expect
 
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        """The Toxiproxy proxies the faults break, by the scenario's names, in order."""
+        return tuple(dict.fromkeys(f.proxy for f in self.faults if isinstance(f, ProxyFault)))
+
     def without_faults(self) -> Scenario:
         """The same scenario with no fault injected: its `fires` expectations must fail."""
         return self.model_copy(update={"faults": ()})
@@ -220,7 +240,18 @@ def load_scenario(path: Path, catalog: Catalog) -> Scenario:
 
 def load_scenarios(paths: Iterable[Path], catalog: Catalog) -> list[Scenario]:
     """Load every file, in order; one ConfigError with every problem of every file."""
-    scenarios: list[Scenario] = []
+    scenarios, problems = read_scenarios(paths, catalog)
+    if problems:
+        raise ConfigError(problems)
+    return list(scenarios.values())
+
+
+def read_scenarios(
+    paths: Iterable[Path], catalog: Catalog
+) -> tuple[dict[Path, Scenario], list[Problem]]:
+    """Every file that is a valid scenario (by path, in order), and every problem of every
+    file, so later checks of the valid ones can be reported in the same run."""
+    scenarios: dict[Path, Scenario] = {}
     problems: list[Problem] = []
     first_file: dict[str, str] = {}
     for path in paths:
@@ -229,11 +260,9 @@ def load_scenarios(paths: Iterable[Path], catalog: Catalog) -> list[Scenario]:
         if scenario is not None:
             found += _semantic_problems(file, scenario)
             found += _duplicate_name(file, scenario.name, first_file)
-            scenarios.append(scenario)
+            scenarios[path] = scenario
         problems += found
-    if problems:
-        raise ConfigError(problems)
-    return scenarios
+    return scenarios, problems
 
 
 def _semantic_problems(file: str, scenario: Scenario) -> list[Problem]:

@@ -80,6 +80,31 @@ def format_duration(seconds: float) -> str:
     return f"{s}s"
 
 
+def max_time_scale(shortest_window_s: float) -> float:
+    """The largest scale a run can honour: its shortest window still holds
+    MIN_SAMPLES_PER_WINDOW samples at the fastest interval, MIN_INTERVAL_S."""
+    return shortest_window_s / (MIN_SAMPLES_PER_WINDOW * MIN_INTERVAL_S)
+
+
+def scale_problem(scale: float, shortest_window_s: float) -> str | None:
+    """Why a run cannot use `scale`, with the range it can; None when it can."""
+    top = max_time_scale(shortest_window_s)
+    allowed = f"give a time scale from {PRODUCTION_SCALE:g} (real durations) to {top:g}"
+    if not math.isfinite(scale):
+        return f"{scale} is not a finite number; {allowed}"
+    if scale < PRODUCTION_SCALE:
+        return f"{scale:g} is below {PRODUCTION_SCALE:g}; {allowed}"
+    if scale > top:
+        window = format_duration(shortest_window_s)
+        return (
+            f"{scale:g} is above {top:g}: the shortest window ({window}) would last "
+            f"{shortest_window_s / scale:.3g} s, less than {MIN_SAMPLES_PER_WINDOW} samples at "
+            f"the fastest scrape interval ({MIN_INTERVAL_S:g} s), so no rate could be trusted; "
+            f"{allowed}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Timing:
     """Intervals one run uses; all in seconds."""
@@ -94,8 +119,8 @@ class Timing:
     @classmethod
     def for_scale(cls, scale: float, shortest_window_s: float) -> Timing:
         """Pick intervals so the shortest scaled window holds enough samples."""
-        if scale <= 0:
-            raise ValueError(f"time scale must be positive, got {scale}")
+        if not (scale > 0 and math.isfinite(scale)):
+            raise ValueError(f"time scale must be a positive number, got {scale}")
         window = shortest_window_s / scale
         # Whole milliseconds, rounded down: rounding up could leave a window one sample short.
         interval = math.floor(window / MIN_SAMPLES_PER_WINDOW * 1000) / 1000

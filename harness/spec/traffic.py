@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field
 
-from harness.spec.fields import StrictModel
+from harness.spec.fields import StrictModel, within
+
+# One Locust process offers about 5-9k requests/s on 2 cores (DESIGN.md); users are greenlets.
+MAX_USERS = 10_000
+MAX_RATE_PER_USER = 1000.0  # a request every millisecond
+MIN_RATE_PER_USER = 0.001  # a request every 1000 s
+# Locust repeats a task `weight` times in every user's task list.
+MAX_WEIGHT = 100
 
 
 class Task(StrEnum):
@@ -25,9 +33,15 @@ class Task(StrEnum):
 class Load(StrictModel):
     """Constant-throughput Locust load, running from warm-up to the end of recovery."""
 
-    users: PositiveInt
+    users: Annotated[int, within(1, MAX_USERS), Field(ge=1, le=MAX_USERS)]
     """Number of Locust users."""
-    rate_per_user: PositiveFloat
+    rate_per_user: Annotated[
+        float,
+        within(MIN_RATE_PER_USER, MAX_RATE_PER_USER),
+        Field(ge=MIN_RATE_PER_USER, le=MAX_RATE_PER_USER),
+    ]
     """Requests per second each user sends (constant throughput)."""
-    mix: dict[Task, PositiveInt] = Field(min_length=1)
+    mix: dict[Task, Annotated[int, within(1, MAX_WEIGHT), Field(ge=1, le=MAX_WEIGHT)]] = Field(
+        min_length=1
+    )
     """Task weights, e.g. {studio_read: 4, studio_write: 1}."""

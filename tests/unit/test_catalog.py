@@ -620,7 +620,13 @@ def test_metric_problems(tmp_path: Path) -> None:
             series: b_seconds_bucket
             type: histogram
             labels: []
-            buckets: [0.5, 0.1, .inf]
+            buckets: [0.5, 0.1]
+            spec_ref: §2.2
+          e_seconds:
+            series: e_seconds_bucket
+            type: histogram
+            labels: []
+            buckets: [0.5, .inf]
             spec_ref: §2.2
           c_total:
             series: c_total
@@ -639,6 +645,7 @@ def test_metric_problems(tmp_path: Path) -> None:
     fields = by_field(problems_of(write_catalog(tmp_path, [alert_data()], metrics_text=metrics)))
     assert "must list its buckets" in fields["metrics.a_seconds"]
     assert "strictly increasing" in fields["metrics.b_seconds"]
+    assert "finite number" in fields["metrics.e_seconds.buckets[1]"]
     assert "only a histogram has buckets" in fields["metrics.c_total"]
     assert "['queu']" in fields["metrics.c_total"]
     assert "not a valid Prometheus label name" in fields["metrics.d.labels[0]"]

@@ -153,15 +153,19 @@ def _run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _scenarios_dir(tmp_path: Path) -> Path:
-    """A scenarios folder with the real catalogue and no scenario: configures, starts nothing."""
+    """A scenarios folder with the real catalogue and one scenario (run with --setup-only:
+    configures, starts nothing)."""
     folder = tmp_path / "scenarios"
     shutil.copytree(ROOT / "scenarios" / "catalog", folder / "catalog")
+    shutil.copy(ROOT / "scenarios" / "platform_outage.yaml", folder)
     return folder
 
 
 def test_scenario_runs_write_allure_results_into_the_run_folder(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    _run_pytest(str(_scenarios_dir(tmp_path)), "--wrk-report-dir", str(reports))
+    args = ("--wrk-report-dir", str(reports), "--setup-only")
+    proc = _run_pytest(str(_scenarios_dir(tmp_path)), *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = reports.iterdir()
     assert (run_dir / "allure-results").is_dir()
 
@@ -169,7 +173,9 @@ def test_scenario_runs_write_allure_results_into_the_run_folder(tmp_path: Path) 
 def test_alluredir_given_by_the_user_wins(tmp_path: Path) -> None:
     mine, reports = tmp_path / "mine", tmp_path / "reports"
     folder = _scenarios_dir(tmp_path)
-    _run_pytest(str(folder), "--wrk-report-dir", str(reports), "--alluredir", str(mine))
+    args = ("--wrk-report-dir", str(reports), "--alluredir", str(mine), "--setup-only")
+    proc = _run_pytest(str(folder), *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert mine.is_dir() and not reports.exists()
 
 

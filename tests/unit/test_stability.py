@@ -226,7 +226,7 @@ def test_bad_input_is_refused_before_any_run(
     )  # fmt: skip
     assert code == 2
     err = capsys.readouterr().err
-    assert "--scenario: no-such: no such scenario" in err and "NOVALUE" in err
+    assert "command line: scenario: no scenario is named 'no-such'" in err and "NOVALUE" in err
     assert not reports.exists()
     with pytest.raises(SystemExit):
         main(["stability", "--runs", "0"])
