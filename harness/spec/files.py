@@ -155,13 +155,19 @@ def field_path(loc: Sequence[int | str], data: object, missing: bool = False) ->
             parts.append(f"[{seg}]")
             node = node[seg] if isinstance(node, list) and -len(node) <= seg < len(node) else None
         elif isinstance(node, dict) and seg in node:
-            parts.append(f".{seg}")
+            parts.append(_key(seg))
             node = node[seg]
         elif seg == "[key]" or not last or (not missing and _is_tag(node, seg)):
             continue
         else:
-            parts.append(f".{seg}")
+            parts.append(_key(seg))
     return "".join(parts).lstrip(".") or ROOT_FIELD
+
+
+def _key(key: str) -> str:
+    """`.key`, or `['key']` quoted when it would not read as one on one line."""
+    plain = key.strip() == key != "" and key.isprintable() and not any(c in key for c in ".[]'\":")
+    return f".{key}" if plain else f"[{key!r}]"
 
 
 def _is_tag(node: object, seg: str) -> bool:

@@ -302,7 +302,8 @@ def _duplicate_names(file: str, data: object) -> list[Problem]:
     if not isinstance(items, list):
         return []
     names = [i.get("name") if isinstance(i, dict) else None for i in items]
-    twice = {n for n, c in Counter(n for n in names if isinstance(n, str)).items() if c > 1}
+    names = [n if isinstance(n, str) else None for n in names]  # others are reported as types
+    twice = {n for n, c in Counter(n for n in names if n is not None).items() if c > 1}
     return [
         Problem(file, f"slos[{i}].name", f"duplicate SLO name {n!r}")
         for i, n in enumerate(names)

@@ -13,7 +13,8 @@ import yaml
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.gameday.config import load_config
-from harness.spec.files import MAX_FILE_BYTES, read_yaml
+from harness.spec.files import MAX_FILE_BYTES, load_model, read_yaml
+from harness.spec.scenario import Scenario
 from harness.spec.yaml_limits import MAX_ALIASES, MAX_DEPTH, MAX_VALUES
 from harness.stack.compose_file import load_compose
 
@@ -166,3 +167,12 @@ def test_the_compose_file_goes_through_the_same_loader(tmp_path: Path) -> None:
         load_compose(path)
     (problem,) = err.value.problems
     assert "values once aliases are expanded" in problem.reason
+
+
+def test_a_key_that_would_break_its_problem_line_is_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text('name: x\n"a\\rb": 1\n"c: d": 2\npanel title: 3\n')
+    _, problems = load_model(Scenario, path)
+    fields = {p.field for p in problems}
+    assert {"['a\\rb']", "['c: d']", "panel title"} <= fields
+    assert all(len(str(p).splitlines()) == 1 for p in problems)
