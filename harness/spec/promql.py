@@ -52,6 +52,10 @@ COMPARISON_OPS = frozenset({">", "<", ">=", "<=", "==", "!="})
 _TIME_FUNCTIONS = frozenset({"time", "timestamp", "predict_linear", "day_of_month"})
 # Sentinel windows: far from any real one, whole seconds (the printer drops milliseconds).
 _SENTINEL_BASE_S = 10_000_019
+MAX_EXPR_CHARS = 2000
+MAX_OPERATORS = 64
+_OPERATOR_CHARS = frozenset("([{+-*/%^=!<>")
+_BINARY_WORDS = frozenset({"and", "or", "unless", "atan2"})
 
 
 class PromQLError(ValueError):
@@ -69,8 +73,26 @@ class PromQLError(ValueError):
         return f"PromQL syntax error{where}: {self.reason}"
 
 
+class PromQLTooComplex(PromQLError):
+    """An expression past the bounds the parser is run within (see `parse`)."""
+
+    def __str__(self) -> str:
+        return f"PromQL expression refused: {self.reason}"
+
+
 def parse(expr: str) -> pp.Expr:
-    """The syntax tree of `expr`; PromQLError (with its position, if found) otherwise."""
+    """The syntax tree of `expr`; PromQLError (with its position, if found) otherwise.
+
+    Bounded first: promql-parser crashes the whole process (a native stack overflow) on a few
+    thousand nested operators, and reading its tree slows with about the cube of its depth
+    (measured: 100 levels 0.2 s, 200 levels 1.1 s). No expression of the catalogue comes near:
+    the largest rendered rule has 373 characters and 21 operators and brackets.
+    """
+    if len(expr) > MAX_EXPR_CHARS:
+        raise PromQLTooComplex(f"longer than {MAX_EXPR_CHARS} characters, the most allowed")
+    if _operators(expr) > MAX_OPERATORS:
+        reason = f"more than {MAX_OPERATORS} operators and brackets, the most allowed"
+        raise PromQLTooComplex(reason)
     try:
         return pp.parse(expr)
     except ValueError as exc:
@@ -79,6 +101,34 @@ def parse(expr: str) -> pp.Expr:
             raise PromQLError(str(exc)) from None
         line, column, reason = found
         raise PromQLError(reason, line, column) from None
+
+
+def _operators(expr: str) -> int:
+    """Operators, opening brackets and set operators (`and`, `or`, `unless`, `atan2`) outside
+    string literals and label matchers: an upper bound on how deep the expression's tree is."""
+    count, quote, escaped, word, in_braces = 0, "", False, "", False
+    for char in expr + " ":
+        if quote:  # inside a string: only its end matters
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote != "`":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'`":
+            quote = char
+        elif in_braces:  # label matchers add no depth
+            in_braces = char != "}"
+        elif char.isalnum() or char == "_":
+            word += char
+            continue
+        elif char in _OPERATOR_CHARS:
+            count += 1
+            in_braces = char == "{"
+        count += word.lower() in _BINARY_WORDS
+        word = ""
+    return count
 
 
 def _promtool_position(expr: str) -> tuple[int, int, str] | None:

@@ -8,7 +8,6 @@ harness run differs from the file where it does).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.errors import ConfigError, Problem
+from harness.spec.files import ROOT_FIELD, display_path, read_yaml
 from harness.stack.compose_file import ComposeFile, Healthcheck
 from harness.stack.ports import HOST
 from harness.stack.target import Proxy
@@ -181,13 +182,34 @@ def _on_host_network(
 
 
 def read_proxies(compose: ComposeFile) -> dict[str, Proxy]:
-    """Toxiproxy's proxies as the file configures them (deploy/toxiproxy.json)."""
-    mount = next(m for m in compose.services["toxiproxy"].volumes if m.target == TOXIPROXY_CONFIG)
-    entries = json.loads((compose.directory / mount.source).read_text())
+    """Toxiproxy's proxies as the file configures them (deploy/toxiproxy.json); ConfigError
+    when the file mounts no such configuration or it is not a list of proxies."""
+    toxiproxy = compose.services.get("toxiproxy")
+    volumes = toxiproxy.volumes if toxiproxy is not None else ()
+    mount = next((m for m in volumes if m.target == TOXIPROXY_CONFIG), None)
+    if mount is None:
+        reason = f"no volume mounts Toxiproxy's configuration at {TOXIPROXY_CONFIG}"
+        raise ConfigError([Problem(str(compose.path), "services.toxiproxy.volumes", reason)])
+    path = compose.directory / mount.source
+    entries, problems = read_yaml(path)  # JSON is YAML: the same loader and limits
+    if problems:
+        raise ConfigError(problems)
+    if not isinstance(entries, list) or not all(map(_is_proxy, entries)):
+        reason = "expected a list of {name, listen: host:port, upstream}"
+        raise ConfigError([Problem(display_path(path), ROOT_FIELD, reason)])
     return {
         e["name"]: Proxy(e["name"], f"toxiproxy:{e['listen'].rsplit(':', 1)[1]}", e["upstream"])
         for e in entries
     }
+
+
+def _is_proxy(entry: object) -> bool:
+    keys = ("name", "listen", "upstream")
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), str) for k in keys)
+        and (":" in entry["listen"])
+    )
 
 
 def create_kwargs(plan: ContainerPlan) -> dict[str, Any]:

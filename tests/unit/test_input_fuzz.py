@@ -96,7 +96,9 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     odd_text,
     st.sampled_from(["5m", "0s", "1e38h", "9" * 40 + "h", "99.5%", "nan%", "-1", "all",
-                     "until_expectations", "\u202e\u0000", "ApiHigh5xxRate", "wrk_platform"]),
+                     "until_expectations", "\u202e\u0000", "ApiHigh5xxRate", "wrk_platform",
+                     "sum(rate(x[{{window}}])) > 1", "(" * 3000 + "1" + ")" * 3000,
+                     "1+" * 600 + "1", 'x{job="edge"} ) or']),
 )  # fmt: skip
 values = st.recursive(
     scalars, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(odd_text, kids, max_size=3)

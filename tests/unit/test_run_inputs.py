@@ -20,6 +20,8 @@ from harness.cli import main
 from harness.errors import ConfigError
 from harness.gameday.run import GamedayRequest, prepare
 from harness.spec.feasibility import selection_problems
+from harness.stack.compose_file import load_compose
+from harness.stack.compose_plan import read_proxies
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTAGE = ROOT / "scenarios" / "platform_outage.yaml"
@@ -296,3 +298,55 @@ def test_a_game_day_time_scale_the_harness_cannot_honour_is_bad_input(tmp_path: 
     code, err = gameday(tmp_path, time_scale=1e9)
     assert code == 2
     assert "gameday.yaml: time_scale: 1e+09 is above 187.5" in err
+
+
+# -- case 4: PromQL, and the compose target's proxies ---------------------------------------
+
+
+def test_a_promql_syntax_error_in_the_catalogue_is_named_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = suite(tmp_path)
+    alerts = folder / "catalog" / "alerts.yaml"
+    text = alerts.read_text()
+    assert "> 0.01\n" in text, "the catalogue changed; update this test"
+    alerts.write_text(text.replace("> 0.01\n", "> 0.01 )\n", 1))
+    shutil.copy(OUTAGE, folder)
+    code, err = validate(capsys, "--scenarios", str(folder))
+    assert code == 2
+    assert f"{alerts}: alerts[0].expr: alert ApiHigh5xxRate: PromQL syntax error" in err
+    assert "unexpected right parenthesis" in err
+
+
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [
+        ("(" * 5000 + "1" + ")" * 5000, "longer than 2000 characters"),  # crashed the parser
+        ("1+" * 500 + "1", "more than 64 operators and brackets"),  # minutes to read its tree
+    ],
+)
+def test_a_promql_expression_past_the_parser_bounds_is_refused_not_a_crash(
+    tmp_path: Path, expr: str, reason: str
+) -> None:
+    folder = suite(tmp_path)
+    alerts = folder / "catalog" / "alerts.yaml"
+    doc = yaml.safe_load(alerts.read_text())
+    doc["alerts"][0]["expr"] = expr
+    alerts.write_text(yaml.safe_dump(doc, width=1_000_000))
+    shutil.copy(OUTAGE, folder)
+    proc = run("-m", "harness.cli", "validate", "--scenarios", str(folder))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"{alerts}: alerts[0].expr: " in proc.stderr
+    assert f"alert ApiHigh5xxRate: PromQL expression refused: {reason}" in proc.stderr
+
+
+@pytest.mark.parametrize("proxies", ["[{name: postgres}]", "{postgres: 1}", "[" * 100])
+def test_a_broken_toxiproxy_configuration_is_named(tmp_path: Path, proxies: str) -> None:
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
+    (tmp_path / "deploy" / "toxiproxy.json").write_text(proxies)
+    compose = load_compose(tmp_path / "docker-compose.yml")
+    with pytest.raises(ConfigError) as err:
+        read_proxies(compose)
+    (problem,) = err.value.problems
+    assert problem.file.endswith("deploy/toxiproxy.json")
