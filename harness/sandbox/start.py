@@ -18,7 +18,7 @@ from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.timescale import Timing
 from harness.stack.base import Stack
 from harness.stack.compose import DEFAULT_COMPOSE_FILE, ComposeStack, ComposeStackConfig
-from harness.stack.compose_file import load_compose
+from harness.stack.compose_override import compose_files, load_merged
 from harness.stack.compose_plan import read_proxies
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService, ProxyRoute, with_env
 from harness.stack.local import LocalStack, LocalStackConfig
@@ -75,9 +75,9 @@ def make_stack(
 
 def stack_proxies(kind: str, wiring: Wiring | None = None) -> frozenset[str]:
     """The Toxiproxy proxies of the stack `kind` names, known before it starts: the compose
-    file's (deploy/toxiproxy.json), or the local stack's routes."""
+    files' (deploy/toxiproxy.json, as the compose stack reads them), or the local routes."""
     if kind == "compose":
-        return frozenset(read_proxies(load_compose(DEFAULT_COMPOSE_FILE)))
+        return frozenset(read_proxies(load_merged(compose_files(DEFAULT_COMPOSE_FILE))))
     return frozenset(route.name for route in (wiring or Wiring()).proxies)
 
 

@@ -41,10 +41,12 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_yaml(path: Path) -> tuple[object, list[Problem]]:
+def read_yaml(
+    path: Path, loader_class: type[LimitedLoader] = LimitedLoader
+) -> tuple[object, list[Problem]]:
     """Load one YAML document within the input limits (size here, the rest in
     `harness.spec.yaml_limits`); problems instead of exceptions (unreadable, too large, bad
-    syntax, past a limit, duplicate keys)."""
+    syntax, past a limit, duplicate keys). `loader_class` may add tags (Compose's `!reset`)."""
     file = display_path(path)
     try:
         with path.open("rb") as stream:
@@ -55,7 +57,7 @@ def read_yaml(path: Path) -> tuple[object, list[Problem]]:
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, FILE_FIELD, _unreadable(path, exc))]
-    loader = LimitedLoader(text)
+    loader = loader_class(text)
     try:
         data = loader.get_single_data()
     except InputLimitExceeded as exc:

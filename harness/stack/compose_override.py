@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 
 from harness.errors import ConfigError, Problem
+from harness.spec.files import read_yaml
+from harness.spec.yaml_limits import LimitedLoader
 from harness.stack.compose_file import ComposeFile, compose_from_data
 
 OVERRIDE_NAME = "docker-compose.override.yml"
@@ -38,8 +40,8 @@ class _Override:
     value: Any
 
 
-class _ComposeLoader(yaml.SafeLoader):
-    """SafeLoader that knows Compose's merge tags."""
+class _ComposeLoader(LimitedLoader):
+    """The input loader (limits included), knowing Compose's merge tags."""
 
 
 def _reset(loader: yaml.SafeLoader, node: yaml.Node) -> _Reset:
@@ -59,10 +61,10 @@ _ComposeLoader.add_constructor("!override", _override)
 
 
 def _read(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(), Loader=_ComposeLoader)  # a SafeLoader subclass
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem(str(path), "-", f"cannot read: {exc}")]) from exc
+    data, problems = read_yaml(path, _ComposeLoader)
+    if problems:
+        raise ConfigError(problems)
+    return data
 
 
 def merge(base: Any, over: Any, key: str = "") -> Any:

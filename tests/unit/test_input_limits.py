@@ -17,6 +17,7 @@ from harness.spec.files import MAX_FILE_BYTES, load_model, read_yaml
 from harness.spec.scenario import Scenario
 from harness.spec.yaml_limits import MAX_ALIASES, MAX_DEPTH, MAX_VALUES
 from harness.stack.compose_file import load_compose
+from harness.stack.compose_override import OVERRIDE_NAME, load_merged
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "scenarios" / "churn_risk.yaml"
@@ -176,3 +177,25 @@ def test_a_key_that_would_break_its_problem_line_is_quoted(tmp_path: Path) -> No
     fields = {p.field for p in problems}
     assert {"['a\\rb']", "['c: d']", "panel title"} <= fields
     assert all(len(str(p).splitlines()) == 1 for p in problems)
+
+
+@pytest.mark.parametrize("command", ["import-rules", "import-slos"])
+def test_imported_files_go_through_the_same_loader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    source = tmp_path / "source.yml"
+    source.write_text(alias_bomb(6) + "\n")
+    assert main([command, str(source), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{source}: line " in err and "values once aliases are expanded" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_compose_override_goes_through_the_same_loader(tmp_path: Path) -> None:
+    override = tmp_path / OVERRIDE_NAME
+    override.write_text(f"services: {nested(5000)}\n")
+    with pytest.raises(ConfigError) as err:
+        load_merged([ROOT / "docker-compose.yml", override])
+    (problem,) = err.value.problems
+    assert (problem.file, problem.reason) == (str(override), f"nested deeper than {MAX_DEPTH} "
+                                              "levels, the most allowed")  # fmt: skip
