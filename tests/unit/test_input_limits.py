@@ -3,7 +3,6 @@ alias bomb, deep nesting and oversized files at parse time with a `file: field: 
 
 from __future__ import annotations
 
-import shutil
 import tracemalloc
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from harness.spec.scenario import Scenario
 from harness.spec.yaml_limits import MAX_ALIASES, MAX_DEPTH, MAX_VALUES
 from harness.stack.compose_file import load_compose
 from harness.stack.compose_override import OVERRIDE_NAME, load_merged
+from tests.input_suites import ROOT, suite, validate
 
-ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "scenarios" / "churn_risk.yaml"
 BODY = "json: {name: Globex (top tier), tier: top, health_status: Healthy}"
 
@@ -37,20 +36,9 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def suite(tmp_path: Path, **scenarios: str) -> Path:
-    """A scenarios folder with the real catalogue and these scenario files (name: text)."""
-    folder = tmp_path / "scenarios"
-    shutil.copytree(ROOT / "scenarios" / "catalog", folder / "catalog")
-    for name, text in scenarios.items():
-        (folder / f"{name}.yaml").write_text(text)
-    return folder
-
-
-def validate(folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    """`wrkh validate`: its exit code and its problem lines (`file: field: reason`)."""
-    code = main(["validate", "--scenarios", str(folder)])
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
+def problem_lines(folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """`wrkh validate` of `folder`: its exit code and its problem lines (`file: field: reason`)."""
+    code, err = validate(capsys, "--scenarios", str(folder))
     return code, [line.removeprefix("  - ") for line in err.splitlines()[1:]]
 
 
@@ -69,7 +57,7 @@ def test_an_alias_bomb_in_a_json_body_is_refused_at_parse_time(
     folder = suite(tmp_path, churn=with_body(bomb))
     tracemalloc.start()
     try:
-        code, problems = validate(folder, capsys)
+        code, problems = problem_lines(folder, capsys)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -84,7 +72,7 @@ def test_a_5000_deep_nesting_is_one_line_not_a_recursion_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = suite(tmp_path, churn=with_body(f"json: {nested(5000)}"))
-    code, problems = validate(folder, capsys)
+    code, problems = problem_lines(folder, capsys)
     assert code == 2
     assert problems == [
         f"{folder / 'churn.yaml'}: line 19, column {15 + MAX_DEPTH}: "
@@ -145,7 +133,7 @@ def test_the_catalogue_goes_through_the_same_loader(
     folder = suite(tmp_path, churn=CHURN.read_text())
     alerts = folder / "catalog" / "alerts.yaml"
     alerts.write_text(alias_bomb(5) + "\n" + alerts.read_text())
-    code, problems = validate(folder, capsys)
+    code, problems = problem_lines(folder, capsys)
     assert code == 2
     assert [p.split(": ")[0] for p in problems] == [str(alerts)]
     assert "values once aliases are expanded" in problems[0]

@@ -22,8 +22,8 @@ from harness.gameday.run import GamedayRequest, prepare
 from harness.spec.feasibility import selection_problems
 from harness.stack.compose_file import load_compose
 from harness.stack.compose_plan import read_proxies
+from tests.input_suites import ROOT, suite, validate
 
-ROOT = Path(__file__).resolve().parents[2]
 OUTAGE = ROOT / "scenarios" / "platform_outage.yaml"
 TYPO = "wrk-platfrom-outage"
 USAGE_ERROR = 4  # pytest's exit code for bad input
@@ -49,25 +49,10 @@ def pytest_scenarios(tmp_path: Path, *args: str, folder: Path = ROOT / "scenario
     return proc.stderr
 
 
-def suite(tmp_path: Path, **scenarios: str) -> Path:
-    folder = tmp_path / "scenarios"
-    shutil.copytree(ROOT / "scenarios" / "catalog", folder / "catalog")
-    for name, text in scenarios.items():
-        (folder / f"{name}.yaml").write_text(text)
-    return folder
-
-
 def outage(old: str, new: str, name: str = "wrk-platform-outage") -> str:
     text = OUTAGE.read_text()
     assert old in text, "the scenario changed; update this test"
     return text.replace(old, new, 1).replace("name: wrk-platform-outage", f"name: {name}")
-
-
-def validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(["validate", *args])
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return code, err
 
 
 # -- case 1: a selection that matches nothing --------------------------------------------
