@@ -127,28 +127,16 @@ def _refuse_bad_input(args: argparse.Namespace) -> None:
 
 
 def _prepared(args: argparse.Namespace, selected: list[str]) -> ConformanceSession:
-    """What `wrkh run` checks before it starts anything (the plugin, at collection): every
-    file, the selection, the time scale, the target's proxies; ConfigError with every problem."""
-    from harness.errors import ConfigError, Problem
+    """What `wrkh run` checks before it starts anything (the plugin, at collection)."""
     from harness.run.session import ConformanceSession, RunOptions
-    from harness.spec.discovery import scenario_files
-    from harness.spec.feasibility import selection_problems
 
-    files = scenario_files(args.scenarios) if args.scenarios.is_dir() else []
-    if not files:  # `wrkh run` would have nothing to run
-        reason = "no scenario file (*.yaml beside catalog/): nothing to run"
-        raise ConfigError([Problem(str(args.scenarios), "(file)", reason)])
     options = RunOptions(
         catalog_dir=args.scenarios / "catalog",
         reports_dir=Path("reports"),  # not written: nothing runs
         time_scale=args.time_scale,
         target=args.target,
     )
-    session = ConformanceSession.prepare(options, files)
-    problems = selection_problems(selected, [s.name for s in session.scenarios.values()])
-    if problems:
-        raise ConfigError(problems)
-    return session
+    return ConformanceSession.prepare_suite(options, selected)
 
 
 def _validate(args: argparse.Namespace) -> int:

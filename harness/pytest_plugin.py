@@ -230,24 +230,17 @@ def pytest_collection_modifyitems(
     if not scenario_items and not unreadable:
         return
     from harness.run.session import ConformanceSession
-    from harness.spec.feasibility import selection_problems
 
     catalog = find_catalog_dir(scenario_items[0].path) if scenario_items else None
     options = _options(config, catalog or unreadable[0].parent / "catalog")
     wanted = config.getoption("wrk_scenario")
+    paths = [*(i.path for i in scenario_items), *unreadable]
     try:
-        conformance = ConformanceSession.prepare(
-            options, [*(i.path for i in scenario_items), *unreadable]
-        )
-        known = [conformance.scenario_name(i.path) for i in scenario_items]
-        problems = selection_problems(wanted, known)
-        if problems:
-            raise ConfigError(problems)
+        conformance = ConformanceSession.prepare(options, paths, selected=wanted)
     except ConfigError as exc:
         _reject(config, str(exc))
     config.stash[_SESSION] = conformance
     if wanted:
-        conformance.selected = frozenset(wanted)
         keep = [
             i
             for i in items

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Secret
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError, HarnessError, Problem
 from harness.load.runner import LoadIdentity
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
@@ -38,10 +38,11 @@ from harness.spec.feasibility import (
     COMMAND_LINE,
     checked_timing,
     proxy_problems,
+    selection_problems,
     timing_or_problem,
     timing_problems,
 )
-from harness.spec.files import display_path
+from harness.spec.files import FILE_FIELD, display_path
 from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.scenario import Scenario, read_scenarios
 from harness.stack.base import Stack
@@ -111,11 +112,16 @@ class ConformanceSession:
         self._ran: set[Path] = set()
 
     @classmethod
-    def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
+    def prepare(
+        cls, options: RunOptions, scenario_files: list[Path], selected: Sequence[str] = ()
+    ) -> ConformanceSession:
         """Load and validate the catalogue and every scenario, and check that they can run on
-        the target at the time scale; raises ConfigError with every problem."""
+        the target at the time scale and that `selected` names some of them; raises
+        ConfigError with every problem."""
         catalog = load_catalog(options.catalog_dir)
         scenarios, problems = read_scenarios(scenario_files, catalog)
+        if not problems:  # a name may be that of a file that did not load
+            problems = selection_problems(selected, [s.name for s in scenarios.values()])
         timing, more = timing_or_problem(catalog, _scale(options), COMMAND_LINE, TIME_SCALE)
         problems = more + problems
         uses_proxies = any(s.proxies for s in scenarios.values())
@@ -128,7 +134,20 @@ class ConformanceSession:
                 problems += proxy_problems(file, scenario, proxies, f"the {options.target} target")
         if problems:
             raise ConfigError(problems)
-        return cls(options, catalog, scenarios, levers=load_levers(options.catalog_dir))
+        session = cls(options, catalog, scenarios, levers=load_levers(options.catalog_dir))
+        session.selected = frozenset(selected) or None
+        return session
+
+    @classmethod
+    def prepare_suite(cls, options: RunOptions, selected: Sequence[str] = ()) -> ConformanceSession:
+        """`prepare` for every scenario file beside the catalogue; none is a problem too (a
+        run would have nothing to run)."""
+        folder = options.catalog_dir.parent
+        files = scenario_files(folder) if folder.is_dir() else []
+        if not files:
+            reason = "no scenario file (*.yaml beside catalog/): nothing to run"
+            raise ConfigError([Problem(str(folder), FILE_FIELD, reason)])
+        return cls.prepare(options, files, selected)
 
     @property
     def started(self) -> bool:
