@@ -40,6 +40,10 @@ DEFAULT_SCENARIOS = Path("scenarios")
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
+    from harness.report.output import check_reports_dir
+
+    check_reports_dir(args.report_dir)  # bad input: exit 2 before pytest starts anything
+
     argv = [
         str(args.scenarios),
         "-p",

@@ -19,8 +19,10 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 from harness.checks.evidence import EvidenceSources
+from harness.checks.secrets import Masker, Secret
 from harness.errors import HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
@@ -54,6 +56,8 @@ class RunEnvironment(Generic[Deliveries]):
         self.identity: LoadIdentity | None = None
         self.observers: Observers[Deliveries] | None = None
         self.runner: ScenarioRunner | None = None
+        self.secrets: tuple[Secret, ...] = ()  # every secret the run knows, once connected
+        self.masker = Masker()  # hides them in whatever a report copies
 
     def defer(self, step: Callable[[], None]) -> None:
         """Run `step` at `close`, before every step deferred earlier."""
@@ -68,6 +72,8 @@ class RunEnvironment(Generic[Deliveries]):
         self.defer(self.toxiproxy.close)
         canary = f"wrk-canary-{secrets.token_hex(12)}"
         self.identity = LoadIdentity(target.credentials[0].api_key, canary)
+        self.secrets = run_secrets(target, canary)
+        self.masker = Masker(self.secrets)
         return self.prometheus, self.toxiproxy
 
     def start_runner(
@@ -117,3 +123,24 @@ class RunEnvironment(Generic[Deliveries]):
                 failures.append(f"cleanup failed: {exc}")
         self.runner = None
         return failures
+
+
+def run_secrets(target: Target, canary: str) -> tuple[Secret, ...]:
+    """Every secret a run against `target` knows: the API keys, the webhook secret, the load's
+    canary and any password written into one of the target's URLs."""
+    found = [Secret(f"API key of {c.tenant_id}", c.api_key) for c in target.credentials]
+    found.append(Secret("payload canary", canary))
+    if target.webhook_secret:
+        found.append(Secret("webhook secret", target.webhook_secret))
+    urls = {
+        "database": target.database_url,
+        "Prometheus": target.prometheus_url,
+        "Alertmanager": target.alertmanager_url,
+        "Toxiproxy": target.toxiproxy_url,
+        **target.services,
+    }
+    for name, url in urls.items():
+        password = urlsplit(url).password if url else None
+        if password:
+            found.append(Secret(f"password in the {name} URL", password))
+    return tuple(found)

@@ -16,15 +16,15 @@ from pathlib import Path
 from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
-from harness.checks.secrets import Secret
+from harness.checks.secrets import Masker
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
-from harness.errors import HarnessError
-from harness.load.runner import LoadIdentity
+from harness.errors import HarnessError, ReportError
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
 from harness.observe.traces import SpanStore
+from harness.report.output import check_reports_dir
 from harness.report.results import RunResult, new_run_id, summary_lines, write_results
 from harness.report.revision import current_revision
 from harness.run.environment import RunEnvironment
@@ -38,6 +38,7 @@ from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.scenario import Scenario, load_scenarios
 from harness.spec.timescale import Timing
 from harness.stack.base import Stack
+from harness.stack.signals import TRAP
 from harness.stack.target import Target
 
 __all__ = [
@@ -91,6 +92,10 @@ class ConformanceSession:
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
         self.result.revision = current_revision(options.catalog_dir.parent, options.conditions)
         self.results_path: Path | None = None
+        self.report_error: str | None = None  # the reports could not be written: why
+        self.stopped: HarnessError | None = None  # what ended the run early, if anything did
+        self._attempted = False  # start() was called: from then on the run writes reports
+        self._closed = False
         live = self.progress if isinstance(self.progress, LiveProgress) else None
         self._env = RunEnvironment[NotificationReceiver](
             self.timing, self.run_dir, self.progress, live
@@ -99,7 +104,9 @@ class ConformanceSession:
 
     @classmethod
     def prepare(cls, options: RunOptions, scenario_files: list[Path]) -> ConformanceSession:
-        """Load and validate the catalogue and every scenario; raises ConfigError with all."""
+        """Load and validate the catalogue and every scenario, and check that the reports can
+        be written; raises ConfigError with every problem."""
+        check_reports_dir(options.reports_dir)
         catalog = load_catalog(options.catalog_dir)
         scenarios = load_scenarios(scenario_files, catalog)
         by_file = dict(zip(scenario_files, scenarios, strict=True))
@@ -108,6 +115,11 @@ class ConformanceSession:
     @property
     def started(self) -> bool:
         return self._env.runner is not None
+
+    @property
+    def attempted(self) -> bool:
+        """Start was called: the run writes its reports, whatever happens next."""
+        return self._attempted
 
     @property
     def target(self) -> Target | None:
@@ -127,10 +139,22 @@ class ConformanceSession:
         return self.scenarios[path].name
 
     def start(self) -> None:
+        """Start the stack and the runner. A start that fails ends the run: what was started
+        is torn down at once, the reports (at `close`) say why, and calling again raises the
+        same error."""
+        if self.stopped is not None:
+            raise self.stopped
+        self._attempted = True
         try:
             self._start()
-        except BaseException:
-            self.close()
+        except HarnessError as exc:
+            self.stopped = exc
+            self.result.errors.append(f"the run could not start: {exc}")
+            self._teardown()
+            raise
+        except KeyboardInterrupt as exc:
+            self.result.errors.append(f"interrupted while the stack started ({exc})")
+            self._teardown()
             raise
 
     def _start(self) -> None:
@@ -155,8 +179,7 @@ class ConformanceSession:
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
         self._preflight(target)
         prometheus, _ = env.connect(target)
-        assert env.identity is not None  # set by connect
-        evidence = self._evidence_sources(target, prometheus, env.identity)
+        evidence = self._evidence_sources(target, prometheus)
         env.start_runner(receiver, evidence=evidence)
 
     def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
@@ -186,20 +209,14 @@ class ConformanceSession:
         for line in report.lines(chosen)[1:] if blocking else ():
             self.progress(f"preflight (run goes on, --preflight warn): {line.strip()}")
 
-    def _evidence_sources(
-        self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity
-    ) -> EvidenceSources:
-        secrets_ = [Secret(f"API key of {c.tenant_id}", c.api_key) for c in target.credentials]
-        secrets_.append(Secret("payload canary", identity.canary))
-        if target.webhook_secret:
-            secrets_.append(Secret("webhook secret", target.webhook_secret))
+    def _evidence_sources(self, target: Target, prometheus: PrometheusClient) -> EvidenceSources:
         return EvidenceSources(
             logs=LogStore(target.log_dir) if target.log_dir else None,
             spans=SpanStore(target.span_dir) if target.span_dir else None,
             query=prometheus.query,
             metrics=self.catalog.metrics,
             jobs=set(target.services),
-            secrets=tuple(secrets_),
+            secrets=self._env.secrets,
         )
 
     def run_file(self, path: Path) -> ScenarioResult:
@@ -212,20 +229,62 @@ class ConformanceSession:
             load = dataclasses.replace(plan.load, workers=self.options.load_workers)
             plan = dataclasses.replace(plan, load=load)
         self.progress(f"scenario {scenario.name}")
-        result = runner.run(plan)
+        try:
+            result = runner.run(plan)
+        except HarnessError as exc:  # an error verdict of the run, never a pass
+            self.result.errors.append(f"scenario {scenario.name} could not run: {exc}")
+            raise
+        except KeyboardInterrupt as exc:
+            self.result.errors.append(f"scenario {scenario.name} interrupted ({exc})")
+            raise
         self.result.scenarios.append(result)
         self._ran.add(path.resolve())
         return result
 
     def close(self) -> None:
-        """Tear down everything started, newest first; write the results if any ran."""
-        self.result.errors += self._env.close()
-        if self.result.scenarios and self.results_path is None:
-            self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
-            suite = set(scenario_files(self.options.catalog_dir.parent))
-            self.result.coverage_gated = suite <= self._ran
-            self.result.finished_at = time.time()
-            self.results_path = write_results(self.result, self.options.reports_dir)
+        """Tear down everything started, newest first, then write the reports of a run that
+        started (errors included); no signal cuts it short. Idempotent."""
+        if self._closed:
+            return
+        with TRAP.shielded():
+            self._teardown()
+            if self._attempted:
+                self._write_reports()
+            self._closed = True
+
+    def _teardown(self) -> None:
+        """Stop everything started, newest first; again, nothing is left to stop."""
+        with TRAP.shielded():
+            self.result.errors += self._env.close()
+
+    def _write_reports(self) -> None:
+        self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
+        suite = set(scenario_files(self.options.catalog_dir.parent))
+        self.result.coverage_gated = suite <= self._ran
+        self.result.finished_at = time.time()
+        try:
+            self.results_path = write_results(
+                self.result, self.options.reports_dir, self._env.masker
+            )
+        except ReportError as exc:
+            self.report_error = str(exc)
+
+    @property
+    def passed(self) -> bool:
+        """Every check passed, none errored, and the reports were written."""
+        return self.result.passed and self.report_error is None
 
     def summary_lines(self) -> list[str]:
-        return summary_lines(self.result, self.results_path)
+        """The run in one screen (secrets masked): verdict, every check, errors, where the
+        reports are."""
+        lines = summary_lines(self.result, self.results_path, self.report_error)
+        return [self._env.masker.text(line) for line in lines]
+
+    @property
+    def masker(self) -> Masker:
+        """Hides every secret the run knows (none before the stack is up)."""
+        return self._env.masker
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret the run knows masked."""
+        return self._env.masker.text(text)

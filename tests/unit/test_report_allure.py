@@ -161,9 +161,18 @@ def _scenarios_dir(tmp_path: Path) -> Path:
 
 def test_scenario_runs_write_allure_results_into_the_run_folder(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    _run_pytest(str(_scenarios_dir(tmp_path)), "--wrk-report-dir", str(reports))
+    folder = _scenarios_dir(tmp_path)
+    (folder / "test_custom.py").write_text("def test_custom():\n    assert True\n")
+    _run_pytest(str(folder), "--wrk-report-dir", str(reports))
     (run_dir,) = reports.iterdir()
-    assert (run_dir / "allure-results").is_dir()
+    assert list((run_dir / "allure-results").glob("*-result.json"))
+
+
+def test_a_run_that_starts_nothing_leaves_no_run_folder(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    proc = _run_pytest(str(_scenarios_dir(tmp_path)), "--wrk-report-dir", str(reports))
+    assert proc.returncode == 5, proc.stdout + proc.stderr  # nothing collected
+    assert not reports.exists() or not any(reports.iterdir())
 
 
 def test_alluredir_given_by_the_user_wins(tmp_path: Path) -> None:
