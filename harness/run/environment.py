@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from harness.checks.evidence import EvidenceSources
 from harness.checks.secrets import Masker, Secret
-from harness.errors import HarnessError
+from harness.errors import ComponentDied, FaultError, HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
 from harness.observe.prometheus import PrometheusClient
@@ -31,6 +31,7 @@ from harness.run.faults import FaultContext, FaultInjector
 from harness.run.progress import LiveProgress
 from harness.run.runner import DeliveryLog, Observers, Progress, ScenarioRunner
 from harness.run.toxiproxy import ToxiproxyAPI
+from harness.run.tripwire import Tripwire
 from harness.spec.timescale import Timing
 from harness.stack.target import Target
 
@@ -58,6 +59,8 @@ class RunEnvironment(Generic[Deliveries]):
         self.runner: ScenarioRunner | None = None
         self.secrets: tuple[Secret, ...] = ()  # every secret the run knows, once connected
         self.masker = Masker()  # hides them in whatever a report copies
+        self.tripwire = Tripwire()  # tripped by the stack when one of its processes dies
+        self.tripwire.on_trip(self._died)
 
     def defer(self, step: Callable[[], None]) -> None:
         """Run `step` at `close`, before every step deferred earlier."""
@@ -95,7 +98,9 @@ class RunEnvironment(Generic[Deliveries]):
         ctx = FaultContext(self.toxiproxy, self.target, self.out_dir, self.identity)
         faults = injector(ctx)
         self.defer(lambda: self._rollback(faults))
-        self.observers = Observers(self.prometheus, watcher, deliveries, faults, evidence)
+        self.observers = Observers(
+            self.prometheus, watcher, deliveries, faults, evidence, self.tripwire
+        )
         self.runner = ScenarioRunner(
             self.target, self.timing, self.observers, self.out_dir, self.progress, live=self.live
         )
@@ -103,11 +108,27 @@ class RunEnvironment(Generic[Deliveries]):
 
     def _rollback(self, faults: FaultInjector) -> None:
         count = len(faults.active)
-        verified = faults.close()
+        try:
+            verified = faults.close()
+        except FaultError:
+            death = self.tripwire.error
+            if death is None:
+                raise
+            # Best effort is all there is: a dead Toxiproxy took its proxies and toxics along.
+            verified = f"not verified, as {death}"
+        self._announce(f"faults rolled back ({count} were active); {verified}")
+
+    def _announce(self, line: str) -> None:
         # A terminal line, not a scenario phase: a game day's progress writes phases to its
         # timeline, which records the rollback itself.
         announce = self.live if self.live is not None else self.progress
-        announce(f"faults rolled back ({count} were active); {verified}")
+        announce(line)
+
+    def _died(self, death: ComponentDied) -> None:
+        """The live status stops showing states nobody observes any more; say what happened."""
+        if self.live is not None:
+            self.live.untrack()
+        self._announce(f"{death}; stopping the run")
 
     def close(self) -> list[str]:
         """Tear down everything started, newest first; what failed, one line each."""

@@ -19,7 +19,7 @@ from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Masker
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
-from harness.errors import HarnessError, ReportError
+from harness.errors import ComponentDied, HarnessError, ReportError
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
@@ -175,6 +175,7 @@ class ConformanceSession:
         stack = self._stack(stack_dir, am_config, rules)
         env.defer(stack.stop)
         target = stack.start()
+        stack.watch(env.tripwire.trip)
         self.result.cold_start_s = target.cold_start_s
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
         self._preflight(target)
@@ -233,6 +234,8 @@ class ConformanceSession:
             result = runner.run(plan)
         except HarnessError as exc:  # an error verdict of the run, never a pass
             self.result.errors.append(f"scenario {scenario.name} could not run: {exc}")
+            if isinstance(exc, ComponentDied):
+                self.stopped = exc
             raise
         except KeyboardInterrupt as exc:
             self.result.errors.append(f"scenario {scenario.name} interrupted ({exc})")
@@ -248,6 +251,9 @@ class ConformanceSession:
             return
         with TRAP.shielded():
             self._teardown()
+            death = self._env.tripwire.error
+            if death is not None and self.stopped is None:  # died after the last scenario
+                self.result.errors.append(str(death))
             if self._attempted:
                 self._write_reports()
             self._closed = True

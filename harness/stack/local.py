@@ -20,10 +20,10 @@ import logging
 import secrets
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from harness import http_client
-from harness.errors import StackError
+from harness.errors import ComponentDied, StackError
 from harness.stack import tools
 from harness.stack.base import Stack
 from harness.stack.folder_lock import FolderLock
@@ -195,6 +195,12 @@ class LocalStack(Stack):
             database_url=f"postgresql://{PG_SUPERUSER}@{layout.database}/{DATABASE}",
             cold_start_s=round(cold, 3),
         )
+
+    def watch(self, on_death: Callable[[ComponentDied], None]) -> None:
+        """Report every service that exits before `stop` (see Supervisor.watch)."""
+        if self._supervisor is None or self._target is None:
+            raise StackError("the local stack is not started")
+        self._supervisor.watch(on_death)
 
     def stop(self) -> None:
         """Stop every process (reverse start order), then free the ports. Idempotent."""
