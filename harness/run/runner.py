@@ -26,6 +26,7 @@ from harness.checks.alerts import (
 )
 from harness.checks.dashboards import Windows, dashboard_checks
 from harness.checks.evidence import EvidenceSources, evidence_checks
+from harness.checks.fault_effect import fault_effective
 from harness.checks.quiet import Baseline, lookback_s, quiet_in_baseline
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
@@ -137,10 +138,12 @@ class ScenarioRunner:
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
         series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
-        captured = series.capture(plan.series, load_start, end)
+        captured = series.capture(plan.captured, load_start, end)
+        windows = Windows(b0, b1, f0, f1)
         if plan.dashboards is not None:
-            windows = Windows(b0, b1, f0, f1)
             checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
+        by_key = {c.spec.key: c for c in captured}
+        checks += [fault_effective(plan.scenario, p, by_key, windows) for p in plan.effects]
         result = ScenarioResult(plan.scenario, checks, phases, load_result, tuple(plan.quiet))
         result.series = captured
         self.obs.tripwire.check()  # a verdict judged on a dead component's answers is none
