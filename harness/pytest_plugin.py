@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
     from harness.observe.prometheus import PrometheusClient
     from harness.observe.receiver import NotificationReceiver
     from harness.observe.traces import SpanStore
+    from harness.report.allure_guard import AllureWriteGuard
     from harness.run.faults import FaultInjector
     from harness.run.runner import Observers
     from harness.run.session import ConformanceSession, RunOptions
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
 _SESSION = pytest.StashKey["ConformanceSession"]()
 _RUN_ID = pytest.StashKey[str]()
 _OWN_ALLURE_DIR = pytest.StashKey[Path]()
+_ALLURE_GUARD: pytest.StashKey[AllureWriteGuard] = pytest.StashKey()
 ALLURE_DIR = "allure-results"
 
 
@@ -120,6 +122,19 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "allure_report_dir", "") is None:  # not given by the user
             config.option.allure_report_dir = str(reports / run_id / ALLURE_DIR)
             config.stash[_OWN_ALLURE_DIR] = reports / run_id / ALLURE_DIR
+        _guard_allure(config)
+
+
+def _guard_allure(config: pytest.Config) -> None:
+    """allure-pytest's writes failing (a full disk) become run errors (see AllureWriteGuard)."""
+    if config.pluginmanager.hasplugin("allure_pytest"):
+        import allure_commons
+
+        from harness.report.allure_guard import AllureWriteGuard
+
+        guard = config.stash[_ALLURE_GUARD] = AllureWriteGuard()
+        allure_commons.plugin_manager.register(guard)
+        config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(guard))
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -321,6 +336,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     conformance = session.config.stash.get(_SESSION, None)
     if conformance is None:
         return
+    guard = session.config.stash.get(_ALLURE_GUARD, None)
+    if guard is not None and conformance.attempted:
+        conformance.result.errors += guard.errors()
     conformance.close()
     stopped = conformance.stopped is not None and session.exitstatus == pytest.ExitCode.INTERRUPTED
     failed = conformance.attempted and not conformance.passed and session.exitstatus == 0
