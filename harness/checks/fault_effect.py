@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from harness.checks.dashboards import Windows
 from harness.checks.results import Check
 from harness.dashboards.expect import Direction
-from harness.observe.series import CapturedSeries, SeriesSpec
+from harness.observe.series import CapturedSeries, SeriesSpec, totals_between
 
 KIND = "fault_effective"
 SERIES_KIND = "fault"
@@ -41,6 +41,10 @@ class EffectProbe:
     direction: Direction = Direction.UP
     at_least: float | None = None  # the change required, in the signal's unit
     missing: str = ""
+    # How far the signal trails the fault (its rate window and a scrape): the fault window is
+    # judged that much longer, or an effect seen only by the last scrape before the fault's
+    # removal (a gauge, an alert that fires at once) would fall outside it.
+    lag_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,8 @@ class Window:
 
 def window_stats(series: CapturedSeries, start: float, end: float) -> Window | None:
     """Mean and peak of the signal's total over [start, end) (None: no sample there)."""
-    totals: dict[float, float] = {}
-    for labelled in series.sets:
-        for t, v in labelled.points:
-            if start <= t < end:
-                totals[t] = totals.get(t, 0.0) + v
-    if not totals:
-        return None
-    return Window(sum(totals.values()) / len(totals), max(totals.values()))
+    totals = totals_between([series], start, end)
+    return Window(sum(totals) / len(totals), max(totals)) if totals else None
 
 
 def acted(before: Window, during: Window, direction: Direction, at_least: float | None) -> bool:
@@ -111,7 +109,7 @@ def fault_effective(
         why = found.error if found is not None and found.error else "not captured"
         return Check.of(scenario, KIND, False, f"{head}: {expected}; {why}", probe.fault)
     before = window_stats(found, windows.baseline_start, windows.baseline_end)
-    during = window_stats(found, f0, f1 if f1 is not None else found.end + 1)
+    during = window_stats(found, f0, (f1 if f1 is not None else found.end) + probe.lag_s)
     if before is None or during is None:
         seen = "no samples in the baseline or the fault window"
         return Check.of(scenario, KIND, False, f"{head}: {expected}; {seen}", probe.fault)

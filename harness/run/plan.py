@@ -126,10 +126,12 @@ def _probe(spec: FaultSpec, fault: Fault, catalog: Catalog, timing: Timing) -> E
     effect = stated_effect(spec, catalog)
     if isinstance(effect, str):
         return EffectProbe(spec.name, fault.where, None, missing=effect)
-    window = format_duration(max(1.0, EFFECT_WINDOW_SCRAPES * timing.scrape_interval_s))
-    expr = PLACEHOLDER.sub(window, effect.query)
+    window_s = max(1.0, EFFECT_WINDOW_SCRAPES * timing.scrape_interval_s)
+    expr = PLACEHOLDER.sub(format_duration(window_s), effect.query)
     series = SeriesSpec(f"effect/{spec.name}", f"effect of fault {spec.name}", expr, SERIES_KIND)
-    return EffectProbe(spec.name, fault.where, series, effect.direction, effect.at_least)
+    lag_s = window_s + timing.scrape_interval_s
+    return EffectProbe(spec.name, fault.where, series, effect.direction, effect.at_least,
+                       lag_s=lag_s)  # fmt: skip
 
 
 def _hold_s(scenario: Scenario, scale: float) -> float | None:

@@ -75,7 +75,7 @@ class Run:
         for pid in descendants(self.proc.pid):
             with contextlib.suppress(OSError):
                 argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if Path(argv[0].decode()).name.startswith(name):
+                if Path(argv[0].decode()).name == name:
                     return pid
         raise AssertionError(f"no {name} process under the run")
 
@@ -156,7 +156,7 @@ def test_a_run_whose_stack_cannot_start_reports_an_error_and_latest_shows_it(
     assert results["run_id"] != "20000101T000000-1", "latest still shows the previous run"
     assert results["passed"] is False and results["checks"] == []
     (error,) = results["errors"]
-    assert error.startswith("the local stack could not start: service ")
+    assert error.startswith("the run could not start: service ")
     assert "no_such_defect" in error
     run_dir = tmp_path / results["run_id"]
     assert 'type="run_error"' in (run_dir / "junit.xml").read_text()

@@ -189,3 +189,16 @@ def test_the_plan_reads_each_faults_signal_over_a_short_window(
     assert f"[{window}]" in probe.series.expr and "{{" not in probe.series.expr
     assert probe.where == "outage of proxy wrk_platform"
     assert build_plan(scenario, catalog, timing, without_faults=True).effects == ()
+
+
+def test_an_effect_the_signal_shows_only_as_the_fault_ends_counts_within_its_lag() -> None:
+    """A gauge read at the last scrape before the fault's removal (an alert firing on the first
+    evaluation ends the fault at once): the sample lands just after the fault window."""
+    assert WINDOWS.fault_end is not None
+    points = tuple((T0 + t, 1.0 if WINDOWS.fault_end <= T0 + t < WINDOWS.fault_end + 1 else 0.0)
+                   for t in range(0, 46))  # fmt: skip
+    found = CapturedSeries(SPEC, T0, T0 + 45, 1.0, (SeriesPoints({}, points),))
+    probe = EffectProbe("top-client-churns", "PATCH edge/v1/admin/clients", SPEC, at_least=0.5)
+    assert not _check(probe, found).passed  # without the lag: outside the fault window
+    lagging = EffectProbe(probe.fault, probe.where, SPEC, at_least=0.5, lag_s=1.5)
+    assert _check(lagging, found).passed
