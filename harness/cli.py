@@ -11,7 +11,8 @@ wrkh dashboards  write the Grafana dashboards of spec §4 (and, with --provision
 wrkh report diff A B   regressions of run B against run A (exit 1 when there is any)
 wrkh report html RUN   write the run's report.html again from its results.json
 wrkh gameday SCENARIO --target external --config FILE   a game day against a deployment
-wrkh sweep     remove what killed runs left behind (scratch folders; --docker: compose projects)
+wrkh sweep     remove what killed runs left behind (scratch folders, Postgres shared memory,
+               port locks; --docker: compose projects)
 wrkh contract --out DIR   what a build must expose (Markdown + JSON), from the catalogue
 wrkh preflight --target local|compose|external [--config FILE]   a target against the
                contract in seconds, no fault (exit 1: gaps, each with the scenarios it blocks)
@@ -43,6 +44,10 @@ EXIT_BAD_INPUT = 2  # as for any HarnessError: the run could not start as asked
 
 def _run(args: argparse.Namespace) -> int:
     import pytest
+
+    from harness.report.output import check_reports_dir
+
+    check_reports_dir(args.report_dir)  # bad input: exit 2 before pytest starts anything
 
     argv = [
         str(args.scenarios),
@@ -275,10 +280,10 @@ def _add_gameday(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from harness.stack.folder_lock import sweep_scratch
+    from harness.stack.sweep import sweep
 
-    for folder in sweep_scratch():
-        print(f"removed {folder}")
+    for leftover in sweep():
+        print(f"removed {leftover}")
     if not args.docker:
         return 0
     from harness.stack.compose_removal import sweep_projects
@@ -296,8 +301,9 @@ def _add_sweep(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     sweep = sub.add_parser(
         "sweep",
         help="remove what killed runs left behind (runs do this at start too)",
-        description="Removes scratch folders, and with --docker compose projects, of runs that "
-        "were killed; what belongs to a live run, or to another host, is never touched.",
+        description="Removes scratch folders (with their Postgres shared memory), port-lock "
+        "files, and with --docker compose projects, of runs that were killed; what belongs to "
+        "a live run, or to another host, is never touched.",
     )
     sweep.add_argument("--docker", action="store_true", help="also compose projects")
     sweep.add_argument("--docker-host", default=None, help="Docker engine URL (default: env)")

@@ -5,6 +5,7 @@ HarnessError                    anything the harness raises on purpose; `wrkh` e
 ├── ToolMissingError            a required binary is absent; says how to get it
 ├── StackError                  the stack could not start or stop
 │   ├── ServiceStartError       one service failed to become ready (carries its log tail)
+│   ├── ComponentDied           a process of the stack exited while the run needed it
 │   └── Cancelled               (stack.readiness) a wait abandoned while a start is aborted
 ├── FaultError                  a fault could not be applied or rolled back
 ├── LoadError                   the load generator failed
@@ -71,6 +72,19 @@ class ServiceStartError(StackError):
         self.log_tail = log_tail
         tail = f"\n--- last lines of {service}'s log ---\n{log_tail}" if log_tail else ""
         super().__init__(f"service {service!r} failed to start: {reason}{tail}")
+
+
+class ComponentDied(StackError):
+    """A process the harness started exited during the run; names it, its PID and how."""
+
+    def __init__(self, component: str, pid: int | None, how: str, during: str = "") -> None:
+        self.component, self.pid, self.how, self.during = component, pid, how, during
+        pid_text = f" (pid {pid})" if pid is not None else ""
+        super().__init__(f"{component}{pid_text} {how}" + (f" during {during}" if during else ""))
+
+    def in_context(self, what: str) -> ComponentDied:
+        """The same death, saying what the run was doing (e.g. `scenario X`)."""
+        return ComponentDied(self.component, self.pid, self.how, self.during or what)
 
 
 class FaultError(HarnessError):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the session pulls in the whole harness: import it only when
     from harness.observe.prometheus import PrometheusClient
     from harness.observe.receiver import NotificationReceiver
     from harness.observe.traces import SpanStore
+    from harness.report.allure_guard import AllureWriteGuard
     from harness.run.faults import FaultInjector
     from harness.run.runner import Observers
     from harness.run.session import ConformanceSession, RunOptions
@@ -49,6 +50,7 @@ _SESSION = pytest.StashKey["ConformanceSession"]()
 _RUN_ID = pytest.StashKey[str]()
 _OWN_ALLURE_DIR = pytest.StashKey[Path]()
 _REJECTED = pytest.StashKey[bool]()
+_ALLURE_GUARD: pytest.StashKey[AllureWriteGuard] = pytest.StashKey()
 ALLURE_DIR = "allure-results"
 
 
@@ -110,11 +112,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a scenario of the conformance suite")
     if _runs_scenarios(config) and not config.option.collectonly:
+        from harness.report.output import check_reports_dir
+
+        reports = Path(config.getoption("wrk_report_dir")).resolve()
+        try:  # before allure-pytest creates its folder there
+            check_reports_dir(reports, "--wrk-report-dir")
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
         run_id = config.stash[_RUN_ID] = _run_id(config)
         if getattr(config.option, "allure_report_dir", "") is None:  # not given by the user
-            reports = Path(config.getoption("wrk_report_dir")).resolve()
             config.option.allure_report_dir = str(reports / run_id / ALLURE_DIR)
             config.stash[_OWN_ALLURE_DIR] = reports / run_id / ALLURE_DIR
+        _guard_allure(config)
+
+
+def _guard_allure(config: pytest.Config) -> None:
+    """allure-pytest's writes failing (a full disk) become run errors (see AllureWriteGuard)."""
+    if config.pluginmanager.hasplugin("allure_pytest"):
+        import allure_commons
+
+        from harness.report.allure_guard import AllureWriteGuard
+
+        guard = config.stash[_ALLURE_GUARD] = AllureWriteGuard()
+        allure_commons.plugin_manager.register(guard)
+        config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(guard))
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -189,18 +210,26 @@ class ScenarioItem(pytest.Item):
         self.result: ScenarioResult | None = None
 
     def runtest(self) -> None:
-        session = _conformance(self.config)
-        self.result = session.run_file(self.path)
+        session = self.config.stash[_SESSION]
+        try:
+            _conformance(self.config)
+            self.result = session.run_file(self.path)
+        finally:
+            if session.stopped is not None:  # the stack is gone: no later scenario can run
+                self.session.shouldstop = f"the run stopped: {session.mask(str(session.stopped))}"
         _record_allure(self.config, session, self.result)
         if not self.result.passed:
             raise ScenarioFailed(self.result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):
-            return excinfo.value.describe()
-        if isinstance(excinfo.value, HarnessError):
-            return f"scenario {self.name} could not run: {excinfo.value}"
-        return str(super().repr_failure(excinfo))
+            text = excinfo.value.describe()
+        elif isinstance(excinfo.value, HarnessError):
+            text = f"scenario {self.name} could not run: {excinfo.value}"
+        else:
+            text = str(super().repr_failure(excinfo))
+        session = self.config.stash.get(_SESSION, None)
+        return session.mask(text) if session is not None else text
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario {self.name}"
@@ -294,7 +323,7 @@ def _record_allure(
         evidence_sources = session.observers.evidence if session.observers else None
         logs = evidence_sources.logs if evidence_sources else None
         evidence = scenario_evidence(session.catalog, session.timing, result, logs, session.run_dir)
-        record_scenario(listener.allure_logger, result, evidence)
+        record_scenario(listener.allure_logger, result, evidence, session.masker)
     except Exception as exc:  # the verdicts stand; a reporting bug is a run error, not a crash
         session.result.errors.append(f"allure results of {result.scenario} failed: {exc}")
 
@@ -331,14 +360,30 @@ def _install_sigterm() -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tear down and write the reports; a run that started and did not pass (a run error,
+    reports that could not be written) never exits 0."""
     conformance = session.config.stash.get(_SESSION, None)
-    if conformance is not None:
-        conformance.close()
+    if conformance is None:
+        return
+    guard = session.config.stash.get(_ALLURE_GUARD, None)
+    if guard is not None and conformance.attempted:
+        conformance.result.errors += guard.errors()
+    conformance.close()
+    stopped = conformance.stopped is not None and session.exitstatus == pytest.ExitCode.INTERRUPTED
+    failed = conformance.attempted and not conformance.passed and session.exitstatus == 0
+    if stopped or failed:  # a dead component is no Ctrl-C (nor bad input: exit 2)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    conformance = config.stash.get(_SESSION, None)
+    if conformance is None or not conformance.attempted:
+        _discard_own_allure_dir(config)  # nothing started: no run folder stays behind
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     conformance = config.stash.get(_SESSION, None)
-    if conformance is None or conformance.results_path is None:
+    if conformance is None or not conformance.attempted:
         return
     for line in conformance.summary_lines():
         terminalreporter.write_line(line)

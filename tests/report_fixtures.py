@@ -7,14 +7,20 @@ and an SLO table, and a series with no data. Its `to_json()` is what results.jso
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from harness.checks.results import Check, CheckWarning, PhaseTimes, ScenarioResult
+from harness.checks.secrets import Secret
 from harness.observe.series import CapturedSeries, SeriesPoints, SeriesSpec
 from harness.report.results import RunResult
+from harness.run.environment import run_secrets
 from harness.spec.timescale import Timing
+from harness.stack.target import Credentials, Target
 
 T0 = 1_795_000_000.0  # a fixed moment: reports of the same run are byte-identical
 TIMING = Timing.for_scale(60.0, 300.0)
@@ -157,3 +163,87 @@ def build_run(run_id: str = "20261127T080000-4242") -> RunResult:
 
 def build_results(run_id: str = "20261127T080000-4242") -> dict[str, Any]:
     return build_run(run_id).to_json()
+
+
+# -- a run holding every secret it knows, in every shape a report could copy it -------------
+
+SECRET_TARGET = Target(
+    name="local",
+    edge_url="http://127.0.0.1:8080",
+    prometheus_url="http://admin:prom-pa55word@127.0.0.1:9090",
+    alertmanager_url="http://127.0.0.1:9093",
+    toxiproxy_url="http://127.0.0.1:8474",
+    services={"edge": "http://127.0.0.1:8080"},
+    credentials=(
+        Credentials("wrk_" + "a1" * 16, "tenant-0", "user-0"),
+        Credentials("key+with/odd=chars&more", "tenant-1", "user-1"),  # percent-encodes apart
+    ),
+    database_url="postgresql://wrk:db-pa55word@127.0.0.1:5432/wrk",
+    webhook_secret="whsec_" + "b2" * 20,
+)
+SECRET_CANARY = "wrk-canary-" + "c3" * 12
+# Log windows an excerpt is cut from: only quiet lines (the excerpt copies the first ones), loud
+# lines holding the secrets, loud lines beside quiet ones holding them, nothing logged, and no
+# log files at all (the excerpt is then the tail of Locust's log).
+WINDOW_SHAPES = ("quiet", "loud", "mixed", "empty", "no-logs")
+
+
+def planted_secrets() -> tuple[Secret, ...]:
+    return run_secrets(SECRET_TARGET, SECRET_CANARY)
+
+
+def _log_line(t: float, level: str, **fields: object) -> str:
+    stamp = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"timestamp": stamp.replace("+00:00", "Z"), "level": level, **fields})
+
+
+def plant_window(logs: Path, shape: str, start: float) -> None:
+    """Log lines of one scenario's window in `logs` (one service per shape), every secret in
+    every form it may take (`Secret.forms`), at the levels the shape says."""
+    if shape in ("empty", "no-logs"):
+        return
+    out = logs / f"svc-{shape}.log"
+    lines = []
+    for i, secret in enumerate(planted_secrets()):
+        t = start + 11 + i * 0.1
+        level = "ERROR" if shape == "loud" else "INFO"
+        for form in sorted(secret.forms()):
+            lines.append(_log_line(t, level, message=f"auth with {form}", header=form))
+        if shape == "mixed":
+            lines.append(_log_line(t, "WARNING", message="platform call failed"))
+    logs.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+def planted_scenario(shape: str, start: float, run_dir: Path) -> ScenarioResult:
+    """A scenario whose checks, series labels and Locust output copy every secret."""
+    name = f"window-{shape}"
+    p = phases(start)
+    leaked = " ".join(f for s in planted_secrets() for f in sorted(s.forms()))
+    checks = [
+        Check(f"{name}::log_fields", "log_fields", name, False,
+              f"expected every field; sample line: {{\"header\": \"{leaked}\"}}"),
+        Check(f"{name}::baseline_quiet", "baseline_quiet", name, True, "nothing fired"),
+    ]  # fmt: skip
+    points = tuple((p.load_start + i, 1.0) for i in range(20))
+    series = [
+        CapturedSeries(
+            SeriesSpec("leaky", f"label {leaked}", f'sum(x{{k="{leaked}"}})', "panel"),
+            p.load_start, p.end, 1.0, (SeriesPoints({"authorization": leaked}, points),),
+        )
+    ]  # fmt: skip
+    locust = run_dir / name
+    locust.mkdir(parents=True, exist_ok=True)
+    (locust / "locust.log").write_text(f"[WARNING] request failed: 401 for key {leaked}\n")
+    (locust / "locust_failures.csv").write_text(f'Method,Name,Error\nGET,/v1,"{leaked}"\n')
+    return ScenarioResult(name, checks, p, None, series=series)
+
+
+def planted_run(run_id: str, run_dir: Path) -> RunResult:
+    run = RunResult(run_id, TIMING, "local", T0, cold_start_s=6.8, finished_at=T0 + 300.0)
+    leaked = " ".join(s.value for s in planted_secrets())
+    run.scenarios = [
+        planted_scenario(shape, T0 + 50 * i, run_dir) for i, shape in enumerate(WINDOW_SHAPES)
+    ]
+    run.errors = [f"fault top-client answered 500: {leaked}"]
+    return run

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from harness.checks.results import Check
 from harness.dashboards.expect import Direction, Move
 from harness.dashboards.plan import DashboardPlan, PanelPlan
-from harness.observe.series import CapturedSeries
+from harness.observe.series import CapturedSeries, totals_between
 
 HAS_DATA = "dashboard_panel_has_data"
 MOVES = "dashboard_panel_moves"
@@ -79,15 +79,9 @@ def _within(points: Iterable[tuple[float, float]], start: float, end: float) -> 
 
 def panel_total(series: Iterable[CapturedSeries], start: float, end: float) -> float | None:
     """The panel's total (every series of every query added up at each step), averaged over
-    the steps in [start, end) (half-open: a step on the boundary of two windows belongs to the
-    later one); None when there is no sample there."""
-    totals: dict[float, float] = {}
-    for captured in series:
-        for labelled in captured.sets:
-            for t, v in labelled.points:
-                if start <= t < end:
-                    totals[t] = totals.get(t, 0.0) + v
-    return sum(totals.values()) / len(totals) if totals else None
+    the steps in [start, end); None when there is no sample there."""
+    totals = totals_between(series, start, end)
+    return sum(totals) / len(totals) if totals else None
 
 
 def moved(before: float, after: float, move: Move) -> bool:

@@ -1,18 +1,28 @@
-"""no_secret_in_logs (spec §2.1): no API key, webhook secret or payload canary in any log line
-or span, in any form it could be written (raw, JSON-escaped, percent-encoded)."""
+"""The run's secrets: finding them where they must not be, hiding them where reports copy text.
+
+- no_secret_in_logs (spec §2.1): no API key, webhook secret or payload canary in any log line
+  or span, in any form it could be written (`Secret.forms`: raw, JSON-escaped, percent-encoded).
+- `Masker`: the one way a report hides them. Whatever a report copies from logs, spans, Locust
+  output or Prometheus goes through it (results and every form derived from them, Allure steps
+  and attachments, the run folder's files, terminal summaries), and it finds exactly what the
+  check finds: the forms of `Secret.forms`, or those of the `forms` function it is given.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 from harness.checks.results import Check
+from harness.errors import ReportError
 from harness.observe.logs import LogEvent, LogStore
 from harness.observe.traces import SpanStore
 
@@ -28,13 +38,106 @@ class Secret:
 
     @property
     def masked(self) -> str:
-        digest = hashlib.sha256(self.value.encode()).hexdigest()[:8]
         head = self.value[:3] if len(self.value) >= 12 else ""
-        return f"{head}***({len(self.value)} chars, sha256 {digest}…)"
+        return f"{head}***({len(self.value)} chars, sha256 {self._digest}…)"
 
     def forms(self) -> set[str]:
         """The value as it may appear in a line: raw, JSON-escaped, percent-encoded."""
         return {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
+
+    @property
+    def placeholder(self) -> str:
+        """What stands in for the value in a report: ASCII without quotes, commas or angle
+        brackets, so it is safe in JSON, XML, HTML, CSV and YAML alike."""
+        return f"[masked {self.label} sha256:{self._digest}]"
+
+    @property
+    def _digest(self) -> str:
+        return hashlib.sha256(self.value.encode()).hexdigest()[:8]
+
+
+Forms = Callable[[Secret], Iterable[str]]
+Doc = TypeVar("Doc")  # a JSON-like document: str, numbers, None, dicts / lists / tuples of them
+
+
+class Masker:
+    """Finds and hides every form of every secret given (values too short to search skipped).
+
+    One alternation of every form, longest first, so a form that contains another is replaced
+    whole; the same pattern answers `find` (the check) and `text` (the reports).
+    """
+
+    def __init__(self, secrets: Iterable[Secret] = (), forms: Forms = Secret.forms) -> None:
+        self.secrets = tuple(s for s in secrets if len(s.value) >= MIN_SECRET_CHARS)
+        self._by_form = {f: s for s in self.secrets for f in forms(s) if f}
+        ordered = sorted(self._by_form, key=len, reverse=True)
+        self._text = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._bytes = re.compile(b"|".join(re.escape(f.encode()) for f in ordered) or b"(?!)")
+
+    def __bool__(self) -> bool:
+        return self._text is not None
+
+    def find(self, text: str) -> Secret | None:
+        """The secret whose form comes first in `text`, or None."""
+        hit = self._text.search(text) if self._text is not None else None
+        return self._by_form[hit.group()] if hit is not None else None
+
+    def text(self, text: str) -> str:
+        """`text` with every form of every secret replaced by the secret's placeholder."""
+        if self._text is None:
+            return text
+        return self._text.sub(lambda m: self._by_form[m.group()].placeholder, text)
+
+    def data(self, value: Doc) -> Doc:
+        """A JSON-like document with every string (keys too) masked; other values as they are
+        (tuples become lists, as JSON has them)."""
+        if self._text is None:
+            return value
+        return cast("Doc", self._walk(value))
+
+    def _walk(self, value: object) -> object:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self._walk(k): self._walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._walk(v) for v in value]
+        return value
+
+    def file(self, path: Path) -> bool:
+        """Mask a file in place (whole or not at all); True when it held a secret."""
+        if self._text is None:
+            return False
+        try:
+            data = path.read_bytes()
+            if self._bytes.search(data) is None:
+                return False
+            masked = self._bytes.sub(lambda m: self._placeholder(m.group()), data)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.masking")
+            try:
+                tmp.write_bytes(masked)
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise ReportError(f"cannot mask the secrets in {path}: {exc.strerror or exc}") from exc
+        return True
+
+    def tree(self, root: Path, skip: Iterable[str] = ()) -> list[Path]:
+        """Mask every file under `root` but the top-level entries named in `skip`; the files
+        that held a secret."""
+        if self._text is None or not root.is_dir():
+            return []
+        skipped = {root / name for name in skip}
+        masked = []
+        for folder, dirs, files in os.walk(root):
+            here = Path(folder)
+            dirs[:] = [d for d in dirs if here / d not in skipped]
+            masked += [here / f for f in files if here / f not in skipped and self.file(here / f)]
+        return masked
+
+    def _placeholder(self, found: bytes) -> bytes:
+        return self._by_form[found.decode()].placeholder.encode()
 
 
 @dataclass(frozen=True)
@@ -88,17 +191,14 @@ def find_leaks(
     since: float | None = None,
 ) -> list[Leak]:
     """Every line of every service (and every span) holding a secret, first one first."""
-    usable = [s for s in secrets if len(s.value) >= MIN_SECRET_CHARS]
-    if not usable:
+    masker = Masker(secrets)
+    if not masker:
         return []
-    forms = {form: s for s in usable for form in s.forms()}
-    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
     leaks: list[Leak] = []
     for text in _texts(logs, spans, since):
-        hit = pattern.search(text.raw)
-        if hit is None:
+        secret = masker.find(text.raw)
+        if secret is None:
             continue
-        secret = forms[hit.group()]
         where = _holder(text.fields, secret.forms())
         leaks.append(Leak(secret, text.service, text.file, text.line_no, where))
     return leaks

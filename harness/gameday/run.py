@@ -290,10 +290,12 @@ class GameDay:
         t.impact = self._impact(result.load if result else None)
         if self.monitor is not None:
             t.notes += [f"abort conditions not evaluated: {e}" for e in self.monitor.errors[:5]]
-        out = self.request.out_dir
-        (out / "timeline.json").write_text(json.dumps(t.to_json(), indent=2) + "\n")
-        (out / "timeline.md").write_text(render_markdown(t))
-        (out / "postmortem.md").write_text(render_postmortem(t))
+        out, masker = self.request.out_dir, self.env.masker  # the deployment's real keys
+        timeline = masker.data(t.to_json())
+        (out / "timeline.json").write_text(json.dumps(timeline, indent=2) + "\n")
+        (out / "timeline.md").write_text(masker.text(render_markdown(t)))
+        (out / "postmortem.md").write_text(masker.text(render_postmortem(t)))
+        masker.tree(out)  # Locust's output
         self.live(f"game day {t.outcome}; timeline and postmortem draft in {out}")
 
     def _alert_events(self) -> None:

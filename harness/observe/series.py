@@ -50,6 +50,18 @@ class CapturedSeries:
         return [v for s in self.sets for t, v in s.points if start <= t <= end]
 
 
+def totals_between(series: Iterable[CapturedSeries], start: float, end: float) -> list[float]:
+    """Every labelled series of every capture added up at each step in [start, end), in time
+    order (half-open: a step on the boundary of two windows belongs to the later one)."""
+    totals: dict[float, float] = {}
+    for captured in series:
+        for labelled in captured.sets:
+            for t, v in labelled.points:
+                if start <= t < end:
+                    totals[t] = totals.get(t, 0.0) + v
+    return [totals[t] for t in sorted(totals)]
+
+
 class RangeQuery(Protocol):
     def query_range(
         self, promql: str, start: float, end: float, step_s: float

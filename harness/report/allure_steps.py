@@ -5,12 +5,13 @@ fills it once the scenario has run (the phases are only known then), through the
 reporter, so each step carries the phase's measured start and stop rather than the moment it
 was written. Attachments: the rendered rule of each expected alert, the PromQL and plot of each
 captured series, and a log excerpt. Labels: severity from the alerts' SEV level, feature = each
-alert, story = the scenario.
+alert, story = the scenario. Every text put in the result (check messages, attachments) goes
+through the run's `Masker` first: a log excerpt or a series label may hold a leaked secret.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from allure_commons.model2 import Label, Parameter, Status, StatusDetails, TestS
 from allure_commons.types import AttachmentType, LabelType
 
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
+from harness.checks.secrets import Masker
 from harness.observe.logs import LogEvent, LogStore
 from harness.report.model import RESOLVE_KINDS, CheckView, ScenarioView
 from harness.report.plots import series_plot
@@ -130,16 +132,20 @@ def expected_alerts(result: ScenarioResult) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def record_scenario(reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence) -> None:
-    """Fill the open Allure test result (allure-pytest's reporter) with the scenario."""
+def record_scenario(
+    reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence, masker: Masker | None = None
+) -> None:
+    """Fill the open Allure test result (allure-pytest's reporter) with the scenario; every
+    text masked by `masker` (the run's secrets)."""
+    mask = (masker or Masker()).text
     _labels(reporter, result, evidence)
     spans = phase_spans(result.phases)
     by_phase: dict[str, list[Check]] = {}
     for check in result.checks:
         by_phase.setdefault(phase_of(check, spans), []).append(check)
     for span in spans:
-        _phase_step(reporter, span, by_phase.get(span.name, []))
-    _attachments(reporter, result, evidence)
+        _phase_step(reporter, span, by_phase.get(span.name, []), mask)
+    _attachments(reporter, result, evidence, mask)
 
 
 def _labels(reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence) -> None:
@@ -153,7 +159,9 @@ def _labels(reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence) -
     test.labels.extend(Label(name=name, value=value) for name, value in labels)
 
 
-def _phase_step(reporter: Any, span: PhaseSpan, checks: Iterable[Check]) -> None:
+def _phase_step(
+    reporter: Any, span: PhaseSpan, checks: Iterable[Check], mask: Callable[[str], str]
+) -> None:
     step_id = str(uuid4())
     checks = list(checks)
     ok = all(c.passed for c in checks)
@@ -161,33 +169,35 @@ def _phase_step(reporter: Any, span: PhaseSpan, checks: Iterable[Check]) -> None
     reporter.start_step(None, step_id, TestStepResult(name=title, start=_ms(span.start)))
     for check in checks:
         sub = str(uuid4())
-        message = [Parameter(name="message", value=check.message)]
+        text = mask(check.message)
+        message = [Parameter(name="message", value=text)]
         step = TestStepResult(name=_check_title(check), start=_ms(span.stop), parameters=message)
         reporter.start_step(step_id, sub, step)
-        details = None if check.passed else StatusDetails(message=check.message)
+        details = None if check.passed else StatusDetails(message=text)
         reporter.stop_step(
             sub, stop=_ms(span.stop), status=_status(check.passed), statusDetails=details
         )
     reporter.stop_step(step_id, stop=_ms(span.stop), status=_status(ok))
 
 
-def _attachments(reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence) -> None:
+def _attachments(
+    reporter: Any, result: ScenarioResult, evidence: ScenarioEvidence, mask: Callable[[str], str]
+) -> None:
+    def attach(body: str, name: str, kind: AttachmentType) -> None:
+        reporter.attach_data(str(uuid4()), mask(body), name=mask(name), attachment_type=kind)
+
     for alert in expected_alerts(result):
         rule = evidence.rules.get(alert)
         if rule:
-            _attach(reporter, rule, f"rule {alert}", AttachmentType.YAML)
+            attach(rule, f"rule {alert}", AttachmentType.YAML)
     scenario = ScenarioView.model_validate(scenario_json(result))
     checks = [CheckView.model_validate(asdict(c)) for c in result.checks]
     for captured, series in zip(result.series, scenario.series, strict=True):
-        _attach(reporter, captured.spec.expr, f"PromQL {captured.spec.key}", AttachmentType.TEXT)
+        attach(captured.spec.expr, f"PromQL {captured.spec.key}", AttachmentType.TEXT)
         svg = render_time_plot(series_plot(scenario, series, checks))
-        _attach(reporter, svg, f"plot {captured.spec.key}", AttachmentType.SVG)
+        attach(svg, f"plot {captured.spec.key}", AttachmentType.SVG)
     if evidence.log_excerpt:
-        _attach(reporter, evidence.log_excerpt, "log excerpt", AttachmentType.TEXT)
-
-
-def _attach(reporter: Any, body: str, name: str, kind: AttachmentType) -> None:
-    reporter.attach_data(str(uuid4()), body, name=name, attachment_type=kind)
+        attach(evidence.log_excerpt, "log excerpt", AttachmentType.TEXT)
 
 
 def _check_title(check: Check) -> str:

@@ -174,16 +174,38 @@ def read_results(path: Path) -> dict[str, Any]:
     return data
 
 
+LEDGER_SHAPE = 'a JSON object {"schema_version": 1, "runs": [...]}'
+
+
 def load_ledger(path: Path) -> Ledger:
     if not path.exists():
         return Ledger()
     try:
         data = json.loads(path.read_text())
-        if data.get("schema_version") != LEDGER_VERSION:
-            raise ReportError(f"{path}: schema_version {data.get('schema_version')!r}, want 1")
-        return Ledger([_run_from_json(r) for r in data["runs"]])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read the ledger: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        if not isinstance(data, dict):
+            what = f"it is {_json_kind(data)}"
+        elif "runs" not in data:
+            what = "it has no runs"
+        else:
+            what = f"its runs are {_json_kind(data['runs'])}"
+        raise ReportError(
+            f"{path}: not a ledger: expected {LEDGER_SHAPE}, {what}; move the file "
+            "aside to start a new ledger"
+        )
+    if data.get("schema_version") != LEDGER_VERSION:
+        raise ReportError(f"{path}: schema_version {data.get('schema_version')!r}, want 1")
+    try:
+        return Ledger([_run_from_json(r) for r in data["runs"]])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read the ledger: bad run entry: {exc}") from exc
+
+
+def _json_kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return "null" if value is None else names.get(type(value), "a number")
 
 
 def _run_from_json(data: dict[str, Any]) -> LedgerRun:

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,8 @@ from typing import Any, TypeVar
 
 from harness.checks.coverage import AlertCoverage, coverage_checks
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
+from harness.checks.secrets import Masker
+from harness.errors import ReportError
 from harness.load.runner import LoadResult
 from harness.observe.series import CapturedSeries
 from harness.report.forms import (
@@ -29,6 +30,7 @@ from harness.report.forms import (
     write_html,
     write_junit,
 )
+from harness.report.output import LATEST, STACK_DIR, point_latest
 from harness.report.revision import Revision
 from harness.spec.timescale import Timing
 
@@ -97,13 +99,17 @@ class RunResult:
         }
 
 
-def summary_lines(result: RunResult, results_path: Path | None) -> list[str]:
-    """The one-screen console summary: verdict, every check with its warnings, run errors."""
+def summary_lines(
+    result: RunResult, results_path: Path | None, report_error: str | None = None
+) -> list[str]:
+    """The one-screen console summary: verdict, every check with its warnings, run errors, and
+    where the reports are (or why they are not)."""
     checks = result.checks
     failed = [c for c in checks if not c.passed]
     warned = sum(len(c.warnings) for c in checks)
+    passed = result.passed and report_error is None
     lines = [
-        f"WRK conformance {'PASSED' if result.passed else 'FAILED'}: "
+        f"WRK conformance {'PASSED' if passed else 'FAILED'}: "
         f"{len(checks) - len(failed)}/{len(checks)} checks passed"
         + (f", {warned} warning(s)" if warned else "")
         + f" (run {result.run_id}, time scale {result.timing.time_scale:g}, "
@@ -113,9 +119,11 @@ def summary_lines(result: RunResult, results_path: Path | None) -> list[str]:
         lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.kind:<16} {c.message}")
         lines += [f"  WARN {w.kind:<16} {w.message}" for w in c.warnings]
     lines += [f"  ERROR {e}" for e in result.errors]
-    lines.append(f"results: {results_path}")
+    if report_error is not None:
+        lines.append(f"  ERROR reports not written: {report_error}")
     if results_path is not None:
         folder = results_path.parent
+        lines.append(f"results: {results_path}")
         lines.append(f"report:  {folder / HTML_FILE} (also {JUNIT_FILE}, allure-results/)")
     return lines
 
@@ -166,25 +174,52 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
-def write_results(result: RunResult, reports_dir: Path) -> Path:
-    """Write every report form of the run into `<reports>/<run_id>/`, then mirror it into
-    `<reports>/latest/`.
+def write_results(result: RunResult, reports_dir: Path, masker: Masker | None = None) -> Path:
+    """Write every report form of the run into `<reports>/<run_id>/`, then show it as
+    `<reports>/latest/`; every text goes through `masker` (the run's secrets) first.
 
-    results.json comes first and is the only form whose failure is raised: the ledger entry,
-    junit.xml and report.html are derived from it, and a failure in one of them is logged and
-    recorded in the run's errors (results.json is then written again with the error).
+    results.json comes first and is the only form whose failure is raised (as ReportError,
+    `latest` then showing the run folder as it is): the ledger entry, junit.xml and
+    report.html are derived from it, and a failure in one of them, in masking the files the
+    run folder holds besides the target's own output (Locust's, Allure's) or in showing it as
+    `latest`, is recorded in the run's errors (results.json is then written again with it).
     """
+    masker = masker or Masker()
     run_dir = reports_dir / result.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "results.json"
-    data = result.to_json()
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        data = _write_json(path, result, masker)
+    except OSError as exc:
+        _show_anyway(reports_dir, run_dir)
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
     failures = _derived_forms(reports_dir, run_dir, data)
+    _guarded("masking", lambda: masker.tree(run_dir, skip=[STACK_DIR]), failures)
+    _record(failures, result, path, masker)
+    shown: list[str] = []
+    _guarded(LATEST, lambda: point_latest(reports_dir, run_dir), shown)
+    _record(shown, result, path, masker)  # `latest` is a link to the run folder then
+    return path
+
+
+def _record(failures: list[str], result: RunResult, path: Path, masker: Masker) -> None:
     if failures:
         result.errors.extend(failures)
-        write_atomic(path, json.dumps(result.to_json(), indent=2) + "\n")
-    _mirror_latest(reports_dir, run_dir, result.run_id)
-    return path
+        _guarded("results.json", lambda: _write_json(path, result, masker), [])
+
+
+def _write_json(path: Path, result: RunResult, masker: Masker) -> dict[str, Any]:
+    data = masker.data(result.to_json())
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def _show_anyway(reports_dir: Path, run_dir: Path) -> None:
+    """`latest` shows the run even when its results could not be written (never an older run)."""
+    try:
+        point_latest(reports_dir, run_dir)
+    except ReportError as exc:
+        log.error("%s", exc)
 
 
 def _derived_forms(reports_dir: Path, run_dir: Path, data: dict[str, Any]) -> list[str]:
@@ -199,16 +234,11 @@ def _derived_forms(reports_dir: Path, run_dir: Path, data: dict[str, Any]) -> li
 def _guarded(name: str, step: Callable[[], T], failures: list[str]) -> T | None:
     try:
         return step()
+    except (ReportError, OSError) as exc:  # a stated reason: one line says it all
+        reason = str(exc) if isinstance(exc, ReportError) else (exc.strerror or str(exc))
+        log.error("report form %s failed: %s", name, reason)
+        failures.append(f"report form {name} failed: {reason}")
     except Exception as exc:  # a report bug must not lose the verdicts already written
         log.exception("report form %s failed", name)
         failures.append(f"report form {name} failed: {type(exc).__name__}: {exc}")
-        return None
-
-
-def _mirror_latest(reports_dir: Path, run_dir: Path, run_id: str) -> None:
-    latest = reports_dir / "latest"
-    tmp = reports_dir / f".latest-{run_id}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(run_dir, tmp, ignore=shutil.ignore_patterns("stack"))
-    shutil.rmtree(latest, ignore_errors=True)
-    tmp.rename(latest)
+    return None

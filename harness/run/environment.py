@@ -19,9 +19,11 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 from harness.checks.evidence import EvidenceSources
-from harness.errors import HarnessError
+from harness.checks.secrets import Masker, Secret
+from harness.errors import ComponentDied, FaultError, HarnessError
 from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
 from harness.observe.prometheus import PrometheusClient
@@ -29,6 +31,7 @@ from harness.run.faults import FaultContext, FaultInjector
 from harness.run.progress import LiveProgress
 from harness.run.runner import DeliveryLog, Observers, Progress, ScenarioRunner
 from harness.run.toxiproxy import ToxiproxyAPI
+from harness.run.tripwire import Tripwire
 from harness.spec.timescale import Timing
 from harness.stack.target import Target
 
@@ -54,6 +57,10 @@ class RunEnvironment(Generic[Deliveries]):
         self.identity: LoadIdentity | None = None
         self.observers: Observers[Deliveries] | None = None
         self.runner: ScenarioRunner | None = None
+        self.secrets: tuple[Secret, ...] = ()  # every secret the run knows, once connected
+        self.masker = Masker()  # hides them in whatever a report copies
+        self.tripwire = Tripwire()  # tripped by the stack when one of its processes dies
+        self.tripwire.on_trip(self._died)
 
     def defer(self, step: Callable[[], None]) -> None:
         """Run `step` at `close`, before every step deferred earlier."""
@@ -68,6 +75,8 @@ class RunEnvironment(Generic[Deliveries]):
         self.defer(self.toxiproxy.close)
         canary = f"wrk-canary-{secrets.token_hex(12)}"
         self.identity = LoadIdentity(target.credentials[0].api_key, canary)
+        self.secrets = run_secrets(target, canary)
+        self.masker = Masker(self.secrets)
         return self.prometheus, self.toxiproxy
 
     def start_runner(
@@ -89,7 +98,9 @@ class RunEnvironment(Generic[Deliveries]):
         ctx = FaultContext(self.toxiproxy, self.target, self.out_dir, self.identity)
         faults = injector(ctx)
         self.defer(lambda: self._rollback(faults))
-        self.observers = Observers(self.prometheus, watcher, deliveries, faults, evidence)
+        self.observers = Observers(
+            self.prometheus, watcher, deliveries, faults, evidence, self.tripwire
+        )
         self.runner = ScenarioRunner(
             self.target, self.timing, self.observers, self.out_dir, self.progress, live=self.live
         )
@@ -97,11 +108,27 @@ class RunEnvironment(Generic[Deliveries]):
 
     def _rollback(self, faults: FaultInjector) -> None:
         count = len(faults.active)
-        verified = faults.close()
+        try:
+            verified = faults.close()
+        except FaultError:
+            death = self.tripwire.error
+            if death is None:
+                raise
+            # Best effort is all there is: a dead Toxiproxy took its proxies and toxics along.
+            verified = f"not verified, as {death}"
+        self._announce(f"faults rolled back ({count} were active); {verified}")
+
+    def _announce(self, line: str) -> None:
         # A terminal line, not a scenario phase: a game day's progress writes phases to its
         # timeline, which records the rollback itself.
         announce = self.live if self.live is not None else self.progress
-        announce(f"faults rolled back ({count} were active); {verified}")
+        announce(line)
+
+    def _died(self, death: ComponentDied) -> None:
+        """The live status stops showing states nobody observes any more; say what happened."""
+        if self.live is not None:
+            self.live.untrack()
+        self._announce(f"{death}; stopping the run")
 
     def close(self) -> list[str]:
         """Tear down everything started, newest first; what failed, one line each."""
@@ -117,3 +144,24 @@ class RunEnvironment(Generic[Deliveries]):
                 failures.append(f"cleanup failed: {exc}")
         self.runner = None
         return failures
+
+
+def run_secrets(target: Target, canary: str) -> tuple[Secret, ...]:
+    """Every secret a run against `target` knows: the API keys, the webhook secret, the load's
+    canary and any password written into one of the target's URLs."""
+    found = [Secret(f"API key of {c.tenant_id}", c.api_key) for c in target.credentials]
+    found.append(Secret("payload canary", canary))
+    if target.webhook_secret:
+        found.append(Secret("webhook secret", target.webhook_secret))
+    urls = {
+        "database": target.database_url,
+        "Prometheus": target.prometheus_url,
+        "Alertmanager": target.alertmanager_url,
+        "Toxiproxy": target.toxiproxy_url,
+        **target.services,
+    }
+    for name, url in urls.items():
+        password = urlsplit(url).password if url else None
+        if password:
+            found.append(Secret(f"password in the {name} URL", password))
+    return tuple(found)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from harness.checks.correlation import CorrelationHop, RequestFilter
 from harness.checks.evidence import Correlation, EvidencePlan
+from harness.checks.fault_effect import SERIES_KIND, EffectProbe
 from harness.dashboards.plan import DashboardPlan, dashboard_plan
 from harness.load.runner import LoadProfile
 from harness.observe.series import SeriesSpec
@@ -14,6 +15,7 @@ from harness.observe.traces import SPEC_PATHS
 from harness.run.faults import Fault, HttpCall, HttpFault, LoadFault, Outage, Toxic
 from harness.run.toxiproxy import ToxicSpec
 from harness.spec.catalog import Catalog
+from harness.spec.fault_effects import stated_effect
 from harness.spec.faults import (
     UNTIL_EXPECTATIONS,
     FaultSpec,
@@ -24,7 +26,8 @@ from harness.spec.faults import (
 )
 from harness.spec.scenario import CorrelationHopSpec, EvidenceExpect, Scenario
 from harness.spec.slo import Slo
-from harness.spec.timescale import AlertBudget, Timing
+from harness.spec.templates import PLACEHOLDER
+from harness.spec.timescale import AlertBudget, Timing, format_duration
 from harness.spec.traffic import Load
 
 
@@ -67,6 +70,12 @@ class Plan:
     evidence: EvidencePlan = field(default_factory=EvidencePlan)
     series: tuple[SeriesSpec, ...] = ()  # read over the whole scenario once it ends
     dashboards: DashboardPlan | None = None  # panels checked from the captured `series`
+    effects: tuple[EffectProbe, ...] = ()  # one per fault: what shows it acted
+
+    @property
+    def captured(self) -> tuple[SeriesSpec, ...]:
+        """Every series read at the scenario's end: `series` and the faults' signals."""
+        return self.series + tuple(p.series for p in self.effects if p.series is not None)
 
 
 # Locust keeps running past the plan's own estimate by this much at most; it is stopped as
@@ -107,6 +116,22 @@ def _fault(spec: FaultSpec, max_duration_s: float) -> Fault:
         toxicity=spec.toxicity,
     )
     return Toxic(spec.name, spec.proxy, toxic)
+
+
+# A fault's signal is a rate over this many scrape intervals (1 s at least).
+EFFECT_WINDOW_SCRAPES = 4
+
+
+def _probe(spec: FaultSpec, fault: Fault, catalog: Catalog, timing: Timing) -> EffectProbe:
+    effect = stated_effect(spec, catalog)
+    if isinstance(effect, str):
+        return EffectProbe(spec.name, fault.where, None, missing=effect)
+    window_s = max(1.0, EFFECT_WINDOW_SCRAPES * timing.scrape_interval_s)
+    expr = PLACEHOLDER.sub(format_duration(window_s), effect.query)
+    series = SeriesSpec(f"effect/{spec.name}", f"effect of fault {spec.name}", expr, SERIES_KIND)
+    lag_s = window_s + timing.scrape_interval_s
+    return EffectProbe(spec.name, fault.where, series, effect.direction, effect.at_least,
+                       lag_s=lag_s)  # fmt: skip
 
 
 def _hold_s(scenario: Scenario, scale: float) -> float | None:
@@ -167,12 +192,17 @@ def build_plan(
     bound = (warmup + baseline + 2 * longest + 30.0) * LOAD_SAFETY_FACTOR
     mitigation = scenario.mitigation
     dashboards = dashboard_plan(scenario.expect.dashboards, catalog.dashboards, timing)
+    faults = tuple(_fault(f, bound) for f in scenario.faults)
     return Plan(
         scenario=scenario.name,
         load=_profile(scenario.load, bound),
         warmup_s=warmup,
         baseline_s=baseline,
-        faults=tuple(_fault(f, bound) for f in scenario.faults),
+        faults=faults,
+        effects=tuple(
+            _probe(spec, fault, catalog, timing)
+            for spec, fault in zip(scenario.faults, faults, strict=True)
+        ),
         hold_s=_hold_s(scenario, scale),
         fires=fires,
         resolves=resolves,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol
 
@@ -26,18 +26,20 @@ from harness.checks.alerts import (
 )
 from harness.checks.dashboards import Windows, dashboard_checks
 from harness.checks.evidence import EvidenceSources, evidence_checks
+from harness.checks.fault_effect import fault_effective
 from harness.checks.quiet import Baseline, lookback_s, quiet_in_baseline
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.errors import HarnessError
 from harness.load.runner import LoadResult, LoadRun
-from harness.observe.alert_watch import AlertWatcher, wait_until
+from harness.observe.alert_watch import AlertWatcher
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import Notification, NotificationReceiver
 from harness.observe.series import SeriesCapture
 from harness.run.faults import ActiveFault, FaultInjector, send_all
 from harness.run.plan import ExpectedAlert, MitigationStep, Plan
 from harness.run.progress import AlertTracker, LiveProgress, WatchedAlert
+from harness.run.tripwire import Tripwire
 from harness.spec.slo import LatencySlo
 from harness.spec.timescale import Timing
 from harness.stack.target import Target
@@ -69,6 +71,7 @@ class Observers(Generic[Deliveries_co]):
     receiver: Deliveries_co
     faults: FaultInjector
     evidence: EvidenceSources | None = None
+    tripwire: Tripwire = field(default_factory=Tripwire)  # tripped by a dead component
 
 
 class ScenarioRunner:
@@ -91,6 +94,24 @@ class ScenarioRunner:
     # -- the timeline ---------------------------------------------------------------------
 
     def run(self, plan: Plan) -> ScenarioResult:
+        """Run the plan's timeline and judge it; a component dying on the way ends it at once
+        with the `ComponentDied` naming it (also when a query failed first because of it)."""
+        wire = self.obs.tripwire
+        wire.check()
+        wire.activity = f"scenario {plan.scenario}"
+        try:
+            return self._run(plan)
+        except HarnessError as exc:
+            death = wire.error
+            if death is None or death is exc:
+                raise
+            raise death from exc
+        finally:
+            wire.activity = ""
+            if self.live is not None:
+                self.live.untrack()
+
+    def _run(self, plan: Plan) -> ScenarioResult:
         self._settle()
         self._mitigated_at = None
         self._track(plan)
@@ -99,10 +120,10 @@ class ScenarioRunner:
         with load:
             load_start = load.wait_running()
             self.progress(f"[{plan.scenario}] warm-up {plan.warmup_s:.1f} s under load")
-            time.sleep(plan.warmup_s)
+            self.obs.tripwire.sleep(plan.warmup_s)
             b0 = time.time()
             self.progress(f"[{plan.scenario}] healthy baseline {plan.baseline_s:.1f} s")
-            time.sleep(plan.baseline_s)
+            self.obs.tripwire.sleep(plan.baseline_s)
             b1 = time.time()
             f0, f1, lifecycles = self._fault_phase(plan)
             load_result = self._finish_load(load)
@@ -117,12 +138,15 @@ class ScenarioRunner:
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
         series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
-        captured = series.capture(plan.series, load_start, end)
+        captured = series.capture(plan.captured, load_start, end)
+        windows = Windows(b0, b1, f0, f1)
         if plan.dashboards is not None:
-            windows = Windows(b0, b1, f0, f1)
             checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
+        by_key = {c.spec.key: c for c in captured}
+        checks += [fault_effective(plan.scenario, p, by_key, windows) for p in plan.effects]
         result = ScenarioResult(plan.scenario, checks, phases, load_result, tuple(plan.quiet))
         result.series = captured
+        self.obs.tripwire.check()  # a verdict judged on a dead component's answers is none
         return result
 
     def _track(self, plan: Plan) -> None:
@@ -140,7 +164,7 @@ class ScenarioRunner:
     def _settle(self) -> None:
         """Start from a clean slate: no fault left, nothing pending or firing."""
         self.obs.faults.rollback_all()
-        if not wait_until(lambda: not self.obs.watcher.current(), timeout_s=60):
+        if not self.obs.tripwire.until(lambda: not self.obs.watcher.current(), timeout_s=60):
             raise HarnessError(
                 f"alerts still active before the scenario: {self.obs.watcher.current()}"
             )
@@ -222,7 +246,7 @@ class ScenarioRunner:
         m0 = self._mitigated_at = time.time()
         try:
             longest = max((e.budget.resolve_budget_s for e in step.resolves), default=0.0)
-            wait_until(
+            self.obs.tripwire.until(
                 lambda: all(self._resolved(e.name, m0) for e in step.resolves),
                 timeout_s=longest + self._margin(),
             )
@@ -239,9 +263,9 @@ class ScenarioRunner:
             return all(self._fired(e.name, f0) and self._notified(e.name, f0) for e in plan.fires)
 
         if plan.hold_s is not None:
-            time.sleep(plan.hold_s)
+            self.obs.tripwire.sleep(plan.hold_s)
         else:
-            wait_until(settled, timeout_s=limit, poll_s=0.05)
+            self.obs.tripwire.until(settled, timeout_s=limit, poll_s=0.05)
 
     def _wait_resolved(self, plan: Plan, f1: float) -> None:
         longest = max((e.budget.resolve_budget_s for e in plan.resolves), default=0.0)
@@ -250,7 +274,7 @@ class ScenarioRunner:
         def resolved() -> bool:
             return all(self._resolved(e.name, f1) for e in plan.resolves)
 
-        wait_until(resolved, timeout_s=limit, poll_s=0.05)
+        self.obs.tripwire.until(resolved, timeout_s=limit, poll_s=0.05)
 
     def _margin(self) -> float:
         """How long past a budget to keep watching, so 'late' can be told from 'never'."""

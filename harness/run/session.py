@@ -16,11 +16,10 @@ from pathlib import Path
 from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
-from harness.checks.secrets import Secret
+from harness.checks.secrets import Masker
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
-from harness.errors import ConfigError, HarnessError, Problem
-from harness.load.runner import LoadIdentity
+from harness.errors import ComponentDied, ConfigError, HarnessError, Problem, ReportError
 from harness.observe.logs import LogStore
 from harness.observe.prometheus import PrometheusClient
 from harness.observe.receiver import NotificationReceiver
@@ -46,6 +45,7 @@ from harness.spec.files import FILE_FIELD, display_path
 from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.scenario import Scenario, read_scenarios
 from harness.stack.base import Stack
+from harness.stack.signals import TRAP
 from harness.stack.target import Target
 
 __all__ = [
@@ -105,6 +105,10 @@ class ConformanceSession:
         self.result = RunResult(options.run_id, self.timing, options.target, time.time())
         self.result.revision = current_revision(options.catalog_dir.parent, options.conditions)
         self.results_path: Path | None = None
+        self.report_error: str | None = None  # the reports could not be written: why
+        self.stopped: HarnessError | None = None  # what ended the run early, if anything did
+        self._attempted = False  # start() was called: from then on the run writes reports
+        self._closed = False
         live = self.progress if isinstance(self.progress, LiveProgress) else None
         self._env = RunEnvironment[NotificationReceiver](
             self.timing, self.run_dir, self.progress, live
@@ -117,7 +121,8 @@ class ConformanceSession:
     ) -> ConformanceSession:
         """Load and validate the catalogue and every scenario, and check that they can run on
         the target at the time scale and that `selected` names some of them; raises
-        ConfigError with every problem."""
+        ConfigError with every problem (the reports folder is checked by the CLI and the
+        plugin, which know the option's name)."""
         catalog = load_catalog(options.catalog_dir)
         scenarios, problems = read_scenarios(scenario_files, catalog)
         if not problems:  # a name may be that of a file that did not load
@@ -154,6 +159,11 @@ class ConformanceSession:
         return self._env.runner is not None
 
     @property
+    def attempted(self) -> bool:
+        """Start was called: the run writes its reports, whatever happens next."""
+        return self._attempted
+
+    @property
     def target(self) -> Target | None:
         """The system under test, once started."""
         return self._env.target
@@ -171,10 +181,22 @@ class ConformanceSession:
         return self.scenarios[path].name
 
     def start(self) -> None:
+        """Start the stack and the runner. A start that fails ends the run: what was started
+        is torn down at once, the reports (at `close`) say why, and calling again raises the
+        same error."""
+        if self.stopped is not None:
+            raise self.stopped
+        self._attempted = True
         try:
             self._start()
-        except BaseException:
-            self.close()
+        except HarnessError as exc:
+            self.stopped = exc
+            self.result.errors.append(f"the run could not start: {exc}")
+            self._teardown()
+            raise
+        except KeyboardInterrupt as exc:
+            self.result.errors.append(f"interrupted while the stack started ({exc})")
+            self._teardown()
             raise
 
     def _start(self) -> None:
@@ -195,12 +217,12 @@ class ConformanceSession:
         stack = self._stack(stack_dir, am_config, rules)
         env.defer(stack.stop)
         target = stack.start()
+        stack.watch(env.tripwire.trip)
         self.result.cold_start_s = target.cold_start_s
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
         self._preflight(target)
         prometheus, _ = env.connect(target)
-        assert env.identity is not None  # set by connect
-        evidence = self._evidence_sources(target, prometheus, env.identity)
+        evidence = self._evidence_sources(target, prometheus)
         env.start_runner(receiver, evidence=evidence)
 
     def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
@@ -230,20 +252,14 @@ class ConformanceSession:
         for line in report.lines(chosen)[1:] if blocking else ():
             self.progress(f"preflight (run goes on, --preflight warn): {line.strip()}")
 
-    def _evidence_sources(
-        self, target: Target, prometheus: PrometheusClient, identity: LoadIdentity
-    ) -> EvidenceSources:
-        secrets_ = [Secret(f"API key of {c.tenant_id}", c.api_key) for c in target.credentials]
-        secrets_.append(Secret("payload canary", identity.canary))
-        if target.webhook_secret:
-            secrets_.append(Secret("webhook secret", target.webhook_secret))
+    def _evidence_sources(self, target: Target, prometheus: PrometheusClient) -> EvidenceSources:
         return EvidenceSources(
             logs=LogStore(target.log_dir) if target.log_dir else None,
             spans=SpanStore(target.span_dir) if target.span_dir else None,
             query=prometheus.query,
             metrics=self.catalog.metrics,
             jobs=set(target.services),
-            secrets=tuple(secrets_),
+            secrets=self._env.secrets,
         )
 
     def run_file(self, path: Path) -> ScenarioResult:
@@ -256,20 +272,67 @@ class ConformanceSession:
             load = dataclasses.replace(plan.load, workers=self.options.load_workers)
             plan = dataclasses.replace(plan, load=load)
         self.progress(f"scenario {scenario.name}")
-        result = runner.run(plan)
+        try:
+            result = runner.run(plan)
+        except HarnessError as exc:  # an error verdict of the run, never a pass
+            self.result.errors.append(f"scenario {scenario.name} could not run: {exc}")
+            if isinstance(exc, ComponentDied):
+                self.stopped = exc
+            raise
+        except KeyboardInterrupt as exc:
+            self.result.errors.append(f"scenario {scenario.name} interrupted ({exc})")
+            raise
         self.result.scenarios.append(result)
         self._ran.add(path.resolve())
         return result
 
     def close(self) -> None:
-        """Tear down everything started, newest first; write the results if any ran."""
-        self.result.errors += self._env.close()
-        if self.result.scenarios and self.results_path is None:
-            self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
-            suite = set(scenario_files(self.options.catalog_dir.parent))
-            self.result.coverage_gated = suite <= self._ran
-            self.result.finished_at = time.time()
-            self.results_path = write_results(self.result, self.options.reports_dir)
+        """Tear down everything started, newest first, then write the reports of a run that
+        started (errors included); no signal cuts it short. Idempotent."""
+        if self._closed:
+            return
+        with TRAP.shielded():
+            self._teardown()
+            death = self._env.tripwire.error
+            if death is not None and self.stopped is None:  # died after the last scenario
+                self.result.errors.append(str(death))
+            if self._attempted:
+                self._write_reports()
+            self._closed = True
+
+    def _teardown(self) -> None:
+        """Stop everything started, newest first; again, nothing is left to stop."""
+        with TRAP.shielded():
+            self.result.errors += self._env.close()
+
+    def _write_reports(self) -> None:
+        self.result.coverage = coverage(self.catalog.alert_names, self.result.scenarios)
+        suite = set(scenario_files(self.options.catalog_dir.parent))
+        self.result.coverage_gated = suite <= self._ran
+        self.result.finished_at = time.time()
+        try:
+            self.results_path = write_results(
+                self.result, self.options.reports_dir, self._env.masker
+            )
+        except ReportError as exc:
+            self.report_error = str(exc)
+
+    @property
+    def passed(self) -> bool:
+        """Every check passed, none errored, and the reports were written."""
+        return self.result.passed and self.report_error is None
 
     def summary_lines(self) -> list[str]:
-        return summary_lines(self.result, self.results_path)
+        """The run in one screen (secrets masked): verdict, every check, errors, where the
+        reports are."""
+        lines = summary_lines(self.result, self.results_path, self.report_error)
+        return [self._env.masker.text(line) for line in lines]
+
+    @property
+    def masker(self) -> Masker:
+        """Hides every secret the run knows (none before the stack is up)."""
+        return self._env.masker
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret the run knows masked."""
+        return self._env.masker.text(text)

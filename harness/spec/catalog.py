@@ -11,6 +11,8 @@ Files in `scenarios/catalog/`, one source of truth for every alert, SLO and dash
   period, error-ratio queries) so the objective is written once.
 - `dashboards.yaml` (optional): the dashboards of spec §4, checked against the same metric
   contract (see `harness.dashboards`).
+- `effects.yaml` (optional): how each kind of fault shows in the system's signals, which
+  `fault_effective` checks (see `harness.spec.effects`).
 
 The harness renders Prometheus rules from these at any time scale (see `harness.spec.rules`) and
 computes every alert's budget from the same numbers, so the catalogue is the single source.
@@ -50,9 +52,17 @@ from harness.spec.burn_rate import (
     RecordedRatio,
     recorded_vocabulary,
 )
+from harness.spec.effects import EFFECTS_FILE, EffectsFile, load_effects
 from harness.spec.fields import StrictModel
 from harness.spec.files import display_path, read_yaml, validate_data
-from harness.spec.metrics import METRICS_FILE, Metric, load_metrics, vocabulary_of
+from harness.spec.metrics import (
+    METRICS_FILE,
+    Metric,
+    MetricsFile,
+    MetricType,
+    load_metrics,
+    vocabulary_of,
+)
 from harness.spec.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
 from harness.spec.timescale import (
     AlertBudget,
@@ -84,6 +94,9 @@ class Catalog(StrictModel):
     """Postgres tables the async SLOs read (name -> column -> SQL type)."""
     dashboards: DashboardsFile | None = None
     """The dashboards of spec §4 (dashboards.yaml; optional), see harness.dashboards."""
+    effects: EffectsFile | None = None
+    """How faults show in the system's signals (effects.yaml; optional), see
+    harness.spec.effects."""
 
     @model_validator(mode="after")
     def _names_unique(self) -> Catalog:
@@ -203,6 +216,8 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
     problems += more
     dashboards, more = load_dashboards(directory / DASHBOARDS_FILE, vocabulary)
     problems += more
+    effects, more = load_effects(directory / EFFECTS_FILE, vocabulary)
+    problems += more + _requests_problems(directory / EFFECTS_FILE, effects, metrics)
     if problems or metrics is None or slos is None or alerts is None:
         raise ConfigError(problems)
     return Catalog(
@@ -211,7 +226,22 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
         slos=slos.slos,
         tables=slos.tables,
         dashboards=dashboards,
+        effects=effects,
     )
+
+
+def _requests_problems(
+    path: Path, effects: EffectsFile | None, metrics: MetricsFile | None
+) -> list[Problem]:
+    """effects.yaml's `requests` names a counter of metrics.yaml."""
+    if effects is None or effects.requests is None or metrics is None:
+        return []
+    metric = metrics.metrics.get(effects.requests)
+    if metric is not None and metric.type is MetricType.COUNTER:
+        return []
+    counters = ", ".join(n for n, m in metrics.metrics.items() if m.type is MetricType.COUNTER)
+    reason = f"{effects.requests!r} is not a counter of metrics.yaml (counters: {counters})"
+    return [Problem(display_path(path), "requests", reason)]
 
 
 def _load_alerts(

@@ -8,6 +8,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BeforeValidator, Field, JsonValue
 
+from harness.spec.effects import Signal
 from harness.spec.fields import ServiceName, Slug, StrictModel, bounded, to_seconds, within
 from harness.spec.traffic import Load
 
@@ -46,6 +47,9 @@ class _FaultBase(StrictModel):
     hold: Hold = UNTIL_EXPECTATIONS
     """`until_expectations` (removed once every alert in expect.fires fired and was delivered,
     or its budget ran out) or a duration, REAL scale."""
+    effect: Signal | None = None
+    """How the fault shows in the target's signals (fault_effective); by default what the
+    catalogue's effects.yaml says of the fault's kind."""
 
 
 class ProxyFault(_FaultBase):

@@ -22,6 +22,7 @@ from harness.dashboards.expect import DashboardExpect
 from harness.errors import ConfigError, Problem
 from harness.observe.traces import SPEC_PATHS
 from harness.spec.catalog import Catalog
+from harness.spec.fault_effects import stated_effect
 from harness.spec.faults import (
     MAX_PHASE_S,
     UNTIL_EXPECTATIONS,
@@ -259,6 +260,7 @@ def read_scenarios(
         file = display_path(path)
         if scenario is not None:
             found += _semantic_problems(file, scenario)
+            found += _effect_problems(file, scenario, catalog)
             found += _duplicate_name(file, scenario.name, first_file)
             scenarios[path] = scenario
         problems += found
@@ -281,6 +283,17 @@ def _semantic_problems(file: str, scenario: Scenario) -> list[Problem]:
         reason = "a panel can only be expected to move during a fault; the scenario has none"
         problems.append(Problem(file, "expect.dashboards.moves", reason))
     return problems + _mitigation_problems(file, scenario)
+
+
+def _effect_problems(file: str, scenario: Scenario, catalog: Catalog) -> list[Problem]:
+    """Every fault states the effect it must leave in the target's signals (fault_effective):
+    a fault nothing could show acting would make a quiet verdict under it meaningless."""
+    problems = []
+    for i, fault in enumerate(scenario.faults):
+        effect = stated_effect(fault, catalog)
+        if isinstance(effect, str):
+            problems.append(Problem(file, f"faults[{i}].effect", effect))
+    return problems
 
 
 def _mitigation_problems(file: str, scenario: Scenario) -> list[Problem]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from harness.errors import ComponentDied
 from harness.spec.timescale import Timing
 from harness.stack.target import Target
 
@@ -34,6 +36,11 @@ class Stack(ABC):
     @abstractmethod
     def stop(self) -> None:
         """Stop everything started; idempotent, safe after a failed start."""
+
+    def watch(self, on_death: Callable[[ComponentDied], None]) -> None:
+        """Once started: call `on_death` when a part of the stack dies before `stop`. A stack
+        whose parts the harness does not run as its own processes watches nothing."""
+        return None
 
     def __enter__(self) -> Self:
         self.start()

@@ -15,6 +15,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 LOCK_FILE = ".wrkh-lease"
@@ -61,8 +62,11 @@ def abandoned(lease: Path) -> bool:
     return True
 
 
-def sweep_scratch(base: Path | None = None) -> list[Path]:
-    """Remove the scratch folders under `base` (default: the temporary folder) whose run is gone.
+def sweep_scratch(
+    base: Path | None = None, before_removal: Callable[[Path], None] | None = None
+) -> list[Path]:
+    """Remove the scratch folders under `base` (default: the temporary folder) whose run is gone;
+    `before_removal(folder)` first releases what the folder's files point at.
 
     Only folders holding an abandoned lease are touched; anything else is left alone.
     """
@@ -70,6 +74,8 @@ def sweep_scratch(base: Path | None = None) -> list[Path]:
     removed = []
     for folder in sorted(root.glob(f"{SCRATCH_PREFIX}*")):
         if folder.is_dir() and abandoned(folder / LOCK_FILE):
+            if before_removal is not None:
+                before_removal(folder)
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

@@ -199,6 +199,9 @@ def _postgres(
         "fsync": "off",
         "synchronous_commit": "off",
         "full_page_writes": "off",
+        # Dynamic shared memory in files of the data directory, not in /dev/shm: a postmaster
+        # killed outright leaves them in the run's scratch folder, which is swept.
+        "dynamic_shared_memory_type": "mmap",
     }
     for key, value in settings.items():
         command += ["-c", f"{key}={value}"]

@@ -20,13 +20,13 @@ import logging
 import secrets
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from harness import http_client
-from harness.errors import StackError
+from harness.errors import ComponentDied, StackError
 from harness.stack import tools
 from harness.stack.base import Stack
-from harness.stack.folder_lock import FolderLock, sweep_scratch
+from harness.stack.folder_lock import FolderLock
 from harness.stack.layout import (
     DATABASE,
     PG_SUPERUSER,
@@ -50,6 +50,7 @@ from harness.stack.rundir import (
 )
 from harness.stack.service import ServiceSpec
 from harness.stack.supervisor import Supervisor
+from harness.stack.sweep import sweep
 from harness.stack.target import Credentials, Proxy, Target
 
 __all__ = ["LocalStack", "LocalStackConfig", "create_database", "create_proxy"]
@@ -84,6 +85,11 @@ class LocalStack(Stack):
         return self._run
 
     @property
+    def ports(self) -> dict[str, int]:
+        """The ports reserved for the run, by name (empty before the start)."""
+        return dict(self._ports.ports) if self._ports is not None else {}
+
+    @property
     def pids(self) -> dict[str, int]:
         """PID of every process started (kept after stop, to verify nothing survived)."""
         return dict(self._pids)
@@ -96,8 +102,8 @@ class LocalStack(Stack):
         binaries = tools.require(REQUIRED_TOOLS)
         self.config.validate()
         run_as = postgres_user()
-        for folder in sweep_scratch():
-            log.info("removed %s, left by a run that was killed", folder)
+        for leftover in sweep(lock_dir=self.config.port_lock_dir):
+            log.info("removed %s, left by a run that was killed", leftover)
         self._run = run = create_run_dir(self.config.base_dir, self.config.run_id)
         self._supervisor = Supervisor()
         try:
@@ -189,6 +195,12 @@ class LocalStack(Stack):
             database_url=f"postgresql://{PG_SUPERUSER}@{layout.database}/{DATABASE}",
             cold_start_s=round(cold, 3),
         )
+
+    def watch(self, on_death: Callable[[ComponentDied], None]) -> None:
+        """Report every service that exits before `stop` (see Supervisor.watch)."""
+        if self._supervisor is None or self._target is None:
+            raise StackError("the local stack is not started")
+        self._supervisor.watch(on_death)
 
     def stop(self) -> None:
         """Stop every process (reverse start order), then free the ports. Idempotent."""

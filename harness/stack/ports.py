@@ -28,6 +28,11 @@ the lock, not the socket.
 The locks are advisory and only other harness runs honour them; an unrelated program binding
 an explicit port in our range can still collide, which then shows up as a start failure with
 "address already in use" in the service's log.
+
+A lock file lives as long as its lock: `close()` unlinks it while still holding the lock, and
+a sweep unlinks those nobody holds (a killed run's). A run locking a file checks afterwards
+that the path still names the file it locked, so a file unlinked in between is never taken
+for a lock (the usual flock-and-unlink protocol).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class _Held:
     port: int
     sock: socket.socket | None
     lock_fd: int
+    lock_path: Path | None = None
 
 
 class PortReservation:
@@ -118,6 +124,7 @@ class PortReservation:
                     held.sock.close()
                     held.sock = None
                 if held.lock_fd >= 0:
+                    _unlink_locked(held.lock_path)
                     os.close(held.lock_fd)  # closing the descriptor drops the flock
                     held.lock_fd = -1
 
@@ -184,9 +191,10 @@ def _reserve_one(folder: Path, low: int, high: int, rng: random.Random) -> _Held
             continue
         sock = sock or _bind(port)
         if sock is None:
+            _unlink_locked(folder / f"{port}.lock")
             os.close(lock_fd)
             continue
-        return _Held(port, sock, lock_fd)
+        return _Held(port, sock, lock_fd, folder / f"{port}.lock")
     raise StackError(f"no free port on {HOST} after {MAX_ATTEMPTS} attempts in [{low}, {high})")
 
 
@@ -211,10 +219,50 @@ def _lock(folder: Path, port: int) -> int:
         return -1
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not _names(path, fd):  # unlinked by its holder or a sweep before we locked it
+            raise BlockingIOError
     except OSError:
         os.close(fd)
         return -1
     return fd
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether `path` still is the file open as `fd`."""
+    try:
+        on_disk = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _unlink_locked(path: Path | None) -> None:
+    """Remove a lock file while its lock is held (see the module doc); best effort."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def sweep_port_locks(lock_dir: Path | None = None) -> int:
+    """Remove the lock files no run holds (a killed run's); how many were removed."""
+    folder = lock_dir or default_lock_dir()
+    removed = 0
+    for path in folder.glob("*.lock") if folder.is_dir() else ():
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _names(path, fd):
+                path.unlink()
+                removed += 1
+        except OSError:  # held by a live run, or gone meanwhile
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _open_lock_file(path: Path) -> int:

@@ -89,6 +89,17 @@ def child_env(spec: ServiceSpec) -> dict[str, str]:
     return env
 
 
+def describe_exit(code: int) -> str:
+    """An exit status as `exit_code` gives it, in words: `exited with signal 9 (SIGKILL)`."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"exited with signal {-code}{name}"
+
+
 def read_tail(path: Path, lines: int = 40) -> str:
     """Last lines of a text file ("" when it does not exist)."""
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from harness import http_client
 from harness.errors import ObserveError, ServiceStartError, StackError
 from harness.observe.prometheus import PrometheusClient, Sample
-from harness.stack.process import ManagedProcess
+from harness.stack.process import ManagedProcess, describe_exit
 from harness.stack.service import Readiness, ServiceSpec
 
 FIRST_POLL_S = 0.02
@@ -223,5 +223,5 @@ def _poll(
 
 
 def _exit_reason(code: int, oneshot: bool) -> str:
-    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    how = describe_exit(code)
     return how if oneshot else f"{how} before becoming ready"

@@ -19,6 +19,8 @@ from pathlib import Path
 from harness.errors import StackError
 from harness.stack.folder_lock import SCRATCH_PREFIX
 
+PG_DATA = "pg-data"  # in the scratch folder
+
 
 @dataclass(frozen=True)
 class RunPaths:
@@ -54,7 +56,7 @@ class RunDir(RunPaths):
 
     @property
     def pg_data(self) -> Path:
-        return self.scratch / "pg-data"
+        return self.scratch / PG_DATA
 
     @property
     def alertmanager_data(self) -> Path:

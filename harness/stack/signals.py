@@ -9,12 +9,19 @@ Two moments must not be cut short by an exception: spawning a child (a child sta
 yet recorded could never be stopped) and teardown itself. Inside `deferred()` a signal is only
 recorded; `spawning()` raises it at the end of the block, `tearing_down()` re-delivers it once
 the previous handlers are back, so whoever handled it before still gets it.
+
+One signal stops a run; the run then tears down. A second or third Ctrl-C while it does (the
+impatient user's) is acknowledged on stderr and changes nothing: an exception raised in the
+middle of teardown would leave processes, toxics and reports half done. `shielded()` holds
+the trap over a whole teardown, so the handlers stay installed after the stack's supervisor
+has released them, until the reports are written. Every teardown step is bounded in time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -38,6 +45,7 @@ class SignalTrap:
         self._previous: dict[int, _Handler] = {}
         self._defer_depth = 0
         self._pending: int | None = None
+        self._stopping = False  # a signal already stopped the run: the next ones only wait
 
     @staticmethod
     def available() -> bool:
@@ -67,12 +75,20 @@ class SignalTrap:
             for sig, handler in self._previous.items():
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
             self._previous.clear()
+            self._stopping = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._stopping:
+            _say(f"signal {signum} received; already stopping: rolling back and writing reports")
+            return
         if self._defer_depth:
             log.warning("signal %d received; acting on it once the current step is done", signum)
             self._pending = signum
             return
+        self._interrupt(signum)
+
+    def _interrupt(self, signum: int) -> None:
+        self._stopping = True
         raise Interrupted(signum)
 
     @contextlib.contextmanager
@@ -97,13 +113,35 @@ class SignalTrap:
             yield
         pending = self.take_pending()
         if pending is not None:
-            raise Interrupted(pending)
+            self._interrupt(pending)
 
     def redeliver_pending(self) -> None:
         """After teardown: send a deferred signal again, to whatever handles it now."""
         pending = self.take_pending()
         if pending is not None:
             signal.raise_signal(pending)
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """A teardown no signal cuts short: handlers installed (main thread) and every signal
+        only acknowledged until the block ends; the run is stopping already."""
+        acquired = self.acquire()
+        stopping, self._stopping = self._stopping, True
+        try:
+            with self.deferred():
+                yield
+        finally:
+            self._pending = None  # stopping is what it asked for, and it is done
+            self._stopping = stopping
+            if acquired:
+                self.release()
+
+
+def _say(message: str) -> None:
+    """One line on stderr, written unbuffered: a handler may run while the main thread is in
+    the middle of a buffered write to the same stream."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"wrkh: {message}\n".encode())
 
 
 TRAP = SignalTrap()

@@ -7,6 +7,11 @@ was started and raises the ServiceStartError of the first service that failed.
 
 Teardown is guaranteed by the context manager, an atexit hook and the signal trap; every
 stop runs in reverse start order and is idempotent.
+
+Once the stack runs, `watch` reports every service that exits before `stop` (a service killed
+by the OOM killer, a crash): a thread polls each process's exit status (`waitid` with
+WNOWAIT, which leaves the process to `stop`), so the run learns of a death within
+WATCH_INTERVAL_S instead of at its next failed query.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 
-from harness.errors import ServiceStartError, StackError
-from harness.stack.process import ManagedProcess
+from harness.errors import ComponentDied, ServiceStartError, StackError
+from harness.stack.process import ManagedProcess, describe_exit
 from harness.stack.readiness import Cancelled, wait_exited, wait_ready
 from harness.stack.service import Readiness, ServiceSpec
 from harness.stack.signals import TRAP
@@ -28,8 +33,10 @@ from harness.stack.signals import TRAP
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], None]
+OnDeath = Callable[[ComponentDied], None]
 # Bounds the main thread's wait on readiness futures, so it never blocks without a timeout.
 WAKE_INTERVAL_S = 0.5
+WATCH_INTERVAL_S = 0.1
 
 
 class Supervisor:
@@ -41,6 +48,7 @@ class Supervisor:
         self._lock = threading.Lock()
         self._active = False
         self._trapped = False
+        self._watch: _Watch | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -158,11 +166,21 @@ class Supervisor:
             self.stop()
             raise
 
+    def watch(self, on_death: OnDeath, interval_s: float = WATCH_INTERVAL_S) -> None:
+        """Call `on_death` (in a watching thread) once for each service that exits before
+        `stop`; oneshot steps are expected to exit and are not watched."""
+        if self._watch is not None:
+            raise StackError("the supervisor is watched already")
+        self._watch = _Watch(self, on_death, interval_s)
+
     # -- stopping ----------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop every process in reverse start order; idempotent, never interrupted."""
         with TRAP.deferred():
+            if self._watch is not None:  # first: a process stopped here did not die
+                self._watch.stop()
+                self._watch = None
             with self._lock:
                 processes = list(reversed(self._processes))
             for process in processes:
@@ -182,6 +200,37 @@ class Supervisor:
         if self._trapped:
             self._trapped = False
             TRAP.release()
+
+
+class _Watch:
+    """The thread behind `Supervisor.watch`."""
+
+    def __init__(self, supervisor: Supervisor, on_death: OnDeath, interval_s: float) -> None:
+        self._supervisor, self._on_death, self._interval_s = supervisor, on_death, interval_s
+        self._stop = threading.Event()
+        self._reported: set[str] = set()
+        self._thread = threading.Thread(target=self._loop, name="supervisor-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            for process in self._supervisor.processes.values():
+                if process.spec.oneshot or process.name in self._reported:
+                    continue
+                code = process.exit_code()
+                if code is None or self._stop.is_set():
+                    continue
+                self._reported.add(process.name)
+                log.error("%s (pid %s) %s", process.name, process.pid, describe_exit(code))
+                try:
+                    self._on_death(ComponentDied(process.name, process.pid, describe_exit(code)))
+                except Exception:  # a listener's bug must not end the watch of the others
+                    log.exception("reporting the death of %s failed", process.name)
 
 
 def _await(process: ManagedProcess, hook: Hook | None, cancel: threading.Event) -> float:

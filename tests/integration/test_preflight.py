@@ -108,6 +108,8 @@ def test_wrkh_run_stops_before_any_scenario_on_a_gap_blocking_it(tmp_path: Path)
     expected = "lever feature-flags: GET /v1/admin/feature-flags on edge answered 404"
     assert f"GAP  {expected} (blocks mitigation-flag-off)" in output
     assert "scenario mitigation-flag-off\n" not in output  # the scenario never started
-    (report,) = tmp_path.glob("*/preflight.json")
+    (report,) = [p for p in tmp_path.glob("*/preflight.json") if p.parent.name != "latest"]
     gaps = json.loads(report.read_text())["gaps"]
     assert [(g["kind"], g["item"]) for g in gaps] == [("lever", "feature-flags")]
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())  # an error verdict
+    assert results["passed"] is False and "no scenario was run" in results["errors"][0]

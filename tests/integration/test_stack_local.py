@@ -33,6 +33,7 @@ from harness.stack import tools
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
+from harness.stack.shared_memory import recorded_segment, segments
 
 pytestmark = [
     pytest.mark.integration,
@@ -89,14 +90,17 @@ from pathlib import Path
 from harness.errors import Interrupted
 from harness.stack.fakes import DEFAULT_FAKES
 from harness.stack.local import LocalStack, LocalStackConfig
+from harness.stack.shared_memory import recorded_segment, segments
 from harness.spec.timescale import Timing
 
 base, stand_in, alertmanager, out = map(Path, sys.argv[1:5])
+locks = Path(sys.argv[5]) if len(sys.argv) > 5 else None
 fakes = tuple(
     dataclasses.replace(f, command=(sys.executable, str(stand_in), f.name)) for f in DEFAULT_FAKES
 )
 config = LocalStackConfig(
-    base_dir=base, timing=Timing.for_scale(60, 300), alertmanager_config=alertmanager, fakes=fakes
+    base_dir=base, timing=Timing.for_scale(60, 300), alertmanager_config=alertmanager, fakes=fakes,
+    port_lock_dir=locks,
 )
 try:
     with LocalStack(config) as stack:
@@ -104,6 +108,7 @@ try:
         info = {"pids": stack.pids, "services": target.services}
         info["prometheus"] = target.prometheus_url
         info["scratch"] = str(stack.run_dir.scratch)
+        info["pg_data"] = str(stack.run_dir.pg_data)
         out.with_suffix(".tmp").write_text(json.dumps(info))
         out.with_suffix(".tmp").rename(out)
         while True:
@@ -295,11 +300,12 @@ def test_failing_service_is_named_and_nothing_is_left(files: Files) -> None:
 # -- (c) and (d): the stack in another process, stopped by a signal
 
 
-def start_runner(files: Files, out: Path) -> subprocess.Popen[bytes]:
+def start_runner(files: Files, out: Path, locks: Path | None = None) -> subprocess.Popen[bytes]:
     script = files.base.parent / "runner.py"
     script.write_text(textwrap.dedent(RUNNER))
     files.base.mkdir(exist_ok=True)
     args = [str(files.base), str(files.stand_in), str(files.alertmanager), str(out)]
+    args += [str(locks)] if locks is not None else []
     log = (files.base.parent / f"{out.stem}.log").open("wb")
     return subprocess.Popen([sys.executable, str(script), *args], stdout=log, stderr=log)
 
@@ -346,19 +352,29 @@ def test_sigterm_to_the_harness_stops_the_stack(files: Files) -> None:
 
 
 def test_after_a_sigkill_the_next_run_sweeps_what_the_killed_one_left(files: Files) -> None:
-    out = files.base.parent / "killed.json"
-    runner = start_runner(files, out)
+    out, locks = files.base.parent / "killed.json", files.base.parent / "locks"
+    runner = start_runner(files, out, locks)
     snapshot: set[tuple[int, str]] = set()
     try:
         info = wait_for_info(runner, out)
         snapshot = descendants(list(info["pids"].values()))
-        scratch = Path(info["scratch"])
+        scratch, pg_data = Path(info["scratch"]), Path(info["pg_data"])
+        segment = recorded_segment(pg_data)
+        assert segment is not None and segment[1] in segments()
+        killed_locks = set(locks.iterdir())
         runner.kill()  # no teardown can run
         runner.wait(timeout=30)
         assert all_gone(snapshot, timeout_s=15), f"outlived a SIGKILL: {survivors(snapshot)}"
-        assert (scratch / "pg-data").exists()  # the database files stayed behind
-        with LocalStack(local_config(files, run_id="next")):
+        # Left behind: the database files, its shared memory, the port locks.
+        assert pg_data.exists() and segment[1] in segments() and len(killed_locks) >= 10
+        assert list((pg_data / "pg_dynshmem").iterdir())  # dynamic shared memory in files
+        with LocalStack(local_config(files, run_id="next", port_lock_dir=locks)) as stack:
             assert not scratch.exists()
+            assert segment[1] not in segments()
+            assert {p.name for p in locks.iterdir()} == {
+                f"{port}.lock" for port in stack.ports.values()
+            }
+        assert list(locks.iterdir()) == []
     finally:
         cleanup([runner], snapshot)
 

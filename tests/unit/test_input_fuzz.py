@@ -40,18 +40,32 @@ EXAMPLES = settings(
 Doc = Any  # a YAML document: dicts, lists and scalars
 
 
+# The API's two counters, and what effects.yaml reads to judge each fault's effect.
+_METRICS = (
+    "http_request_count",
+    "http_5xx_count",
+    "db_query_duration_seconds",
+    "worker_job_count",
+    "run_events_ingested_total",
+    "wrk_platform_calls_total",
+    "wrk_platform_call_duration_seconds",
+)
+
+
 def _small_catalogue() -> dict[str, Doc]:
     metrics = yaml.safe_load((REAL / "metrics.yaml").read_text())["metrics"]
     slos = yaml.safe_load((REAL / "slos.yaml").read_text())
     alerts = yaml.safe_load((REAL / "alerts.yaml").read_text())
+    effects = yaml.safe_load((REAL / "effects.yaml").read_text())
     studio = "studio-api-availability"
     return {
-        "metrics": {"metrics": {k: metrics[k] for k in ("http_request_count", "http_5xx_count")}},
+        "metrics": {"metrics": {k: metrics[k] for k in _METRICS}},
         "slos": {"slos": [s for s in slos["slos"] if s["name"] == studio]},
         "alerts": {
             "alerts": [a for a in alerts["alerts"] if a["name"] == "ApiHigh5xxRate"],
             "burn_rate_alerts": [a for a in alerts["burn_rate_alerts"] if a["slo"] == studio][:1],
         },
+        "effects": effects,
     }
 
 
@@ -76,6 +90,7 @@ SCENARIO: Doc = {
             "name": "flag",
             "kind": "http",
             "apply": {"service": "edge", "method": "PUT", "path": "/x", "json": {"a": [1, 2.5]}},
+            "effect": {"query": "sum(rate(http_5xx_count_total[{{window}}]))", "at_least": 0.5},
         },
         {"name": "flood", "kind": "load", "users": 1, "rate_per_user": 2, "mix": {"bad_key": 1}},
     ],

@@ -89,5 +89,5 @@ def test_wrkh_sweep_names_what_it_removed(
         assert main(["sweep"]) == 0
     finally:
         held.release()
-    assert capsys.readouterr().out == f"removed {dead}\n"
+    assert capsys.readouterr().out == f"removed scratch folder {dead}\n"
     assert not dead.exists() and alive.exists()

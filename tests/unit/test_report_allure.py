@@ -170,6 +170,15 @@ def test_scenario_runs_write_allure_results_into_the_run_folder(tmp_path: Path) 
     assert (run_dir / "allure-results").is_dir()
 
 
+def test_a_run_refused_before_it_starts_leaves_no_run_folder(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    folder = _scenarios_dir(tmp_path)
+    (folder / "platform_outage.yaml").unlink()  # a catalogue and no scenario: refused
+    proc = _run_pytest(str(folder), "--wrk-report-dir", str(reports))
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
+    assert not reports.exists() or not any(reports.iterdir())
+
+
 def test_alluredir_given_by_the_user_wins(tmp_path: Path) -> None:
     mine, reports = tmp_path / "mine", tmp_path / "reports"
     folder = _scenarios_dir(tmp_path)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from harness.report import forms, results
+from harness.errors import ReportError
+from harness.report import forms, output, results
 from harness.report.html import NO_BASELINE_RUN
 from harness.report.results import summary_lines, write_results
 from tests.report_fixtures import build_run
@@ -86,13 +89,54 @@ def test_ledger_failure_still_writes_html_without_regressions(
     assert NO_BASELINE_RUN in (tmp_path / "run-d" / "report.html").read_text()
 
 
-def test_results_json_failure_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(path: Path, text: str) -> Path:
-        raise OSError("read-only")
+def test_results_json_failure_is_raised_and_latest_still_shows_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_results(build_run("run-a"), tmp_path)  # a passing run that `latest` shows first
 
-    monkeypatch.setattr(results, "write_atomic", broken)
-    with pytest.raises(OSError, match="read-only"):
+    def full(path: Path, text: str) -> Path:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results, "write_atomic", full)
+    with pytest.raises(ReportError, match=r"cannot write .*run-e/results.json: No space left"):
         write_results(build_run("run-e"), tmp_path)
+    assert not (tmp_path / "latest" / "results.json").exists(), "latest shows the previous run"
+
+
+def test_latest_links_to_the_run_when_it_cannot_be_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_results(build_run("run-a"), tmp_path)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(output.shutil, "copytree", full)
+    run = build_run("run-b")
+    path = write_results(run, tmp_path)
+    latest = tmp_path / "latest"
+    assert latest.is_symlink() and latest.resolve() == (tmp_path / "run-b").resolve()
+    assert any("links to run-b instead of holding a copy" in e for e in run.errors)
+    assert json.loads((latest / "results.json").read_text()) == json.loads(path.read_text())
+    assert not list(tmp_path.glob(".latest-*"))  # the partial copy is gone
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [("[]", "it is a list"), ('"runs"', "it is a string"), ('{"runs": 3}', "its runs are a")],
+)
+def test_a_ledger_that_is_not_an_object_is_named_and_the_run_still_reported(
+    tmp_path: Path, content: str, found: str
+) -> None:
+    (tmp_path / "ledger.json").write_text(content)
+    run = build_run("run-f")
+    path = write_results(run, tmp_path)
+    (error,) = json.loads(path.read_text())["errors"]
+    assert f"{tmp_path / 'ledger.json'}: not a ledger: expected a JSON object" in error
+    assert found in error and "Traceback" not in error
+    for name in ("junit.xml", "report.html"):
+        assert (tmp_path / "run-f" / name).is_file() and (tmp_path / "latest" / name).is_file()
+    assert (tmp_path / "ledger.json").read_text() == content  # never overwritten
 
 
 def test_report_html_command_rebuilds_the_page_with_regressions(tmp_path: Path) -> None:

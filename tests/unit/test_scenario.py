@@ -89,10 +89,16 @@ def test_without_faults_is_a_copy_without_faults(catalog: Catalog) -> None:
 
 def test_fault_kinds_and_toxiproxy_attributes(tmp_path: Path, catalog: Catalog) -> None:
     faults = [
-        {"name": "slow", "proxy": "db", "kind": "latency", "latency_ms": 300, "jitter_ms": 50},
-        {"name": "thin", "proxy": "db", "kind": "bandwidth", "rate_kb_s": 8, "hold": "2m"},
-        {"name": "stuck", "proxy": "db", "kind": "timeout", "timeout_ms": 0},
-        {"name": "rst", "proxy": "db", "kind": "reset_peer", "direction": "upstream"},
+        {
+            "name": "slow",
+            "proxy": "postgres",
+            "kind": "latency",
+            "latency_ms": 300,
+            "jitter_ms": 50,
+        },
+        {"name": "thin", "proxy": "postgres", "kind": "bandwidth", "rate_kb_s": 8, "hold": "2m"},
+        {"name": "stuck", "proxy": "postgres", "kind": "timeout", "timeout_ms": 0},
+        {"name": "rst", "proxy": "postgres", "kind": "reset_peer", "direction": "upstream"},
     ]
     s = load_scenario(write(tmp_path, "s.yaml", scenario_data(faults=faults)), catalog)
     slow, thin, stuck, rst = s.faults

@@ -120,3 +120,36 @@ def test_kernel_choice_when_no_range_is_usable(tmp_path: Path) -> None:
 def test_duplicate_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="duplicate"):
         allocate_ports(["a", "a"], lock_dir=tmp_path)
+
+
+def test_a_closed_reservation_leaves_no_lock_file(tmp_path: Path) -> None:
+    with allocate_ports(["a", "b"], lock_dir=tmp_path) as ports:
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            f"{port}.lock" for port in ports.ports.values()
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_removes_the_lock_files_no_run_holds(tmp_path: Path) -> None:
+    from harness.stack.ports import sweep_port_locks
+
+    for port in (20001, 20002, 20003):  # a killed run's: files left, locks gone with it
+        (tmp_path / f"{port}.lock").touch()
+    with allocate_ports(["live"], lock_dir=tmp_path) as ports:
+        assert sweep_port_locks(tmp_path) == 3
+        assert [p.name for p in tmp_path.iterdir()] == [f"{ports['live']}.lock"]
+    assert sweep_port_locks(tmp_path) == 0
+
+
+def test_a_lock_file_unlinked_before_it_was_locked_is_not_taken(tmp_path: Path) -> None:
+    from harness.stack import ports as ports_module
+
+    path = tmp_path / "20005.lock"
+    fd = ports_module._open_lock_file(path)  # opened by one run ...
+    path.unlink()  # ... swept (or closed by its holder) before it locked it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert not ports_module._names(path, fd)
+    finally:
+        os.close(fd)
+    assert ports_module._lock(tmp_path, 20005) >= 0  # a fresh file is fine

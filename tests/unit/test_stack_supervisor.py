@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import Interrupted, ServiceStartError, StackError
+from harness.errors import ComponentDied, Interrupted, ServiceStartError, StackError
 from harness.stack.readiness import Exited
 from harness.stack.service import ServiceSpec
 from harness.stack.signals import TRAP
-from harness.stack.supervisor import Supervisor
+from harness.stack.supervisor import WATCH_INTERVAL_S, Supervisor
 
 
 def alive(pid: int) -> bool:
@@ -157,3 +158,31 @@ def test_signal_during_teardown_is_delivered_afterwards(tmp_path: Path) -> None:
         assert received == [signal.SIGHUP]
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_service_that_dies_is_reported_once_by_name_pid_and_signal(tmp_path: Path) -> None:
+    deaths: list[ComponentDied] = []
+    setup = ServiceSpec("setup", ["true"], Exited(), tmp_path / "setup.log", oneshot=True)
+    with Supervisor() as supervisor:
+        supervisor.start_all([setup, service(tmp_path, "prometheus"), service(tmp_path, "other")])
+        supervisor.watch(deaths.append)
+        pid = supervisor.pids["prometheus"]
+        killed = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        while not deaths and time.monotonic() < killed + 5:
+            time.sleep(0.01)
+        noticed = time.monotonic() - killed
+        time.sleep(3 * WATCH_INTERVAL_S)  # no second report of the same death
+        assert [str(d) for d in deaths] == [
+            f"prometheus (pid {pid}) exited with signal 9 (SIGKILL)"
+        ]
+        assert noticed < 2.0  # the bound a run promises (a few intervals; generous under load)
+    time.sleep(3 * WATCH_INTERVAL_S)
+    assert len(deaths) == 1  # stopping the others on purpose is no death
+
+
+def test_a_died_error_says_what_the_run_was_doing() -> None:
+    died = ComponentDied("toxiproxy", 42, "exited with code 2")
+    assert str(died.in_context("scenario slow-database")) == (
+        "toxiproxy (pid 42) exited with code 2 during scenario slow-database"
+    )
