@@ -178,6 +178,9 @@ class ScenarioRunner:
             # A scrape begun before the rollback has landed by now: what stays is healthy.
             self.obs.tripwire.sleep(self.timing.scrape_interval_s)
             self.obs.reset()
+            # Right after the deletion every rule sees no data; only an evaluation of a fresh
+            # scrape tells whether a condition still holds (a queue still draining).
+            self.obs.tripwire.sleep(self.timing.scrape_interval_s + 2 * self._tick + 0.2)
         if not self.obs.tripwire.until(lambda: not self.obs.watcher.current(), timeout_s=60):
             raise HarnessError(
                 f"alerts still active before the scenario: {self.obs.watcher.current()}"
