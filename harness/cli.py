@@ -396,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of the webhook receivers (<url>/hook/<receiver>)",
     )
     rules.set_defaults(func=_rules)
+    from harness.contract.rules_cli import add_check_option
+
+    add_check_option(rules)
     _add_report(sub)
     _add_gameday(sub)
     _add_dashboards(sub)
