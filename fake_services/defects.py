@@ -17,6 +17,11 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, observability.logs.write_unredacted)
+  coarse_buckets             `http_request_duration_seconds` uses the client library's default
+                             buckets, which lack the spec's 0.4, 0.6, 0.8 and 2 s edges
+                             (observability.metrics.HttpMetrics)
+  drop_route_label           `http_request_duration_seconds` is aggregated without its `route`
+                             label, by method only (observability.metrics.HttpMetrics)
 
 Each is looked up when the object it changes is built (the metric families, the log
 formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
@@ -39,6 +44,8 @@ class Defect(StrEnum):
     NO_REQUEST_ID_PROPAGATION = "no_request_id_propagation"
     LOG_SECRET = "log_secret"
     NO_FEATURE_FLAG_LEVER = "no_feature_flag_lever"
+    COARSE_BUCKETS = "coarse_buckets"
+    DROP_ROUTE_LABEL = "drop_route_label"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of the webhook receivers (<url>/hook/<receiver>)",
     )
     rules.set_defaults(func=_rules)
+    from harness.contract.rules_cli import add_check_option
+
+    add_check_option(rules)
     _add_other_commands(sub)
     return parser
 

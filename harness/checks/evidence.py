@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from harness.checks.buckets import LatencyThreshold, latency_buckets
 from harness.checks.correlation import CorrelationHop, request_id_correlation
 from harness.checks.error_codes import log_error_codes
 from harness.checks.log_fields import log_fields
@@ -63,6 +64,7 @@ class EvidenceSources:
     metrics: Mapping[str, Metric]
     jobs: Collection[str] | None = None  # Prometheus jobs scraped (the target's services)
     secrets: tuple[Secret, ...] = ()
+    latency_thresholds: tuple[LatencyThreshold, ...] = ()  # judged with the metrics
 
 
 def _logs_checks(scenario: str, plan: EvidencePlan, logs: LogStore, p: PhaseTimes) -> list[Check]:
@@ -135,6 +137,10 @@ def evidence_checks(
                 jobs=sources.jobs,
             )
         )
+        if sources.latency_thresholds:
+            checks.append(
+                latency_buckets(scenario, sources.query, sources.latency_thresholds, phases.end)
+            )
     if plan.no_secrets and logs is not None:
         checks.append(
             no_secret_in_logs(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.contract.build import build_contract
 from harness.contract.check_alerting import check_routing, check_rules
+from harness.contract.check_buckets import check_latency_edges
 from harness.contract.check_live import check_levers, check_proxies
 from harness.contract.check_metrics import (
     check_metrics,
@@ -123,6 +124,9 @@ def _prometheus_checks(
     _add(report, services, f"{len(contract.services)} service(s) scraped and up")
     metrics, notes = check_metrics(contract, expect.catalog.metrics, prom, up)
     _add(report, metrics, f"{len(contract.metrics)} metric(s) with their labels and buckets")
+    report.notes += notes
+    edges, notes = check_latency_edges(expect.catalog, contract, prom)
+    _add(report, edges, "every latency SLO and alert threshold is a bucket edge of its histogram")
     report.notes += notes
     rules = check_rules(expect.catalog, contract, prom, expect.timing)
     scale = expect.timing.time_scale

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.checks.buckets import latency_thresholds
 from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
@@ -260,6 +261,7 @@ class ConformanceSession:
             metrics=self.catalog.metrics,
             jobs=set(target.services),
             secrets=self._env.secrets,
+            latency_thresholds=latency_thresholds(self.catalog.slos, self.catalog.alerts),
         )
 
     def run_file(self, path: Path) -> ScenarioResult:
