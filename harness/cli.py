@@ -40,6 +40,7 @@ __all__ = [
 
 DEFAULT_SCENARIOS = Path("scenarios")
 EXIT_BAD_INPUT = 2  # as for any HarnessError: the run could not start as asked
+EXIT_INTERRUPTED = 130  # pytest's "interrupted" is 2, which a CI log would read as bad input
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -66,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"wrkh: nothing to run: no scenario collected from {args.scenarios}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM; the reports were written
+        return EXIT_INTERRUPTED
     return int(code)
 
 
