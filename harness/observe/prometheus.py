@@ -145,6 +145,19 @@ class PrometheusClient:
     def close(self) -> None:
         self._connect.close()
 
+    def delete_series(self, matchers: list[str]) -> None:
+        """Delete every sample of the matching series (admin API: only a Prometheus started
+        with `--web.enable-admin-api` answers, i.e. one the harness started itself)."""
+        path = "/api/v1/admin/tsdb/delete_series"
+        try:
+            resp = http_client.shared().post(
+                f"{self.url}{path}", params=[("match[]", m) for m in matchers],
+                timeout=self._timeout_s,
+            )  # fmt: skip
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ObserveError(f"prometheus {path}: {exc}") from exc
+
     def scalar(self, promql: str, at: float | None = None) -> float | None:
         """The single value of an instant query, or None when it returns nothing."""
         samples = self.query(promql, at)

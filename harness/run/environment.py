@@ -85,6 +85,7 @@ class RunEnvironment(Generic[Deliveries]):
         *,
         injector: Callable[[FaultContext], FaultInjector] = FaultInjector,
         evidence: EvidenceSources | None = None,
+        reset: Callable[[], None] | None = None,
     ) -> ScenarioRunner:
         """Start the alert watcher, arm the fault injector (rolled back at `close`) and build
         the one runner, reading deliveries from `deliveries`."""
@@ -99,7 +100,7 @@ class RunEnvironment(Generic[Deliveries]):
         faults = injector(ctx)
         self.defer(lambda: self._rollback(faults))
         self.observers = Observers(
-            self.prometheus, watcher, deliveries, faults, evidence, self.tripwire
+            self.prometheus, watcher, deliveries, faults, evidence, self.tripwire, reset
         )
         self.runner = ScenarioRunner(
             self.target, self.timing, self.observers, self.out_dir, self.progress, live=self.live

@@ -173,9 +173,19 @@ class HttpFault:
     def proxies(self) -> tuple[str, ...]:
         return ()
 
-    def apply(self, ctx: FaultContext) -> None:
+    def apply(self, ctx: FaultContext) -> float | None:
+        """The fault starts with its last call (the earlier ones set it up, e.g. create the
+        record the last one changes): when that call was sent, as a call that times out
+        may still have taken effect."""
         self._memory.clear()
-        send_all(self.apply_calls, ctx.target, self._memory)
+        if len(self.apply_calls) < 2:
+            send_all(self.apply_calls, ctx.target, self._memory)
+            return None  # the injector's own time, taken just before
+        *setup, last = self.apply_calls
+        send_all(tuple(setup), ctx.target, self._memory)
+        sent = time.time()
+        last.send(ctx.target, self._memory)
+        return sent
 
     def rollback(self, ctx: FaultContext) -> None:
         send_all(self.rollback_calls, ctx.target, self._memory)

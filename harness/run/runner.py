@@ -72,6 +72,7 @@ class Observers(Generic[Deliveries_co]):
     faults: FaultInjector
     evidence: EvidenceSources | None = None
     tripwire: Tripwire = field(default_factory=Tripwire)  # tripped by a dead component
+    reset: Callable[[], None] | None = None  # empties the scenario series (run/isolation.py)
 
 
 class ScenarioRunner:
@@ -162,12 +163,36 @@ class ScenarioRunner:
         self.live.track(tracker)
 
     def _settle(self) -> None:
-        """Start from a clean slate: no fault left, nothing pending or firing."""
+        """Start from a clean slate: no fault left, nothing pending or firing.
+
+        Where the series may be reset (see run/isolation.py), active alerts are not drained
+        but cut off: one scrape after the rollback the samples are deleted, the alerts go
+        inactive at the next evaluation, and Alertmanager's resolutions are awaited.
+        """
         self.obs.faults.rollback_all()
+        active = self.obs.watcher.current()
+        if not active:
+            return  # nothing to wait for
+        since = time.time()
+        if self.obs.reset is not None:
+            # A scrape begun before the rollback has landed by now: what stays is healthy.
+            self.obs.tripwire.sleep(self.timing.scrape_interval_s)
+            self.obs.reset()
         if not self.obs.tripwire.until(lambda: not self.obs.watcher.current(), timeout_s=60):
             raise HarnessError(
                 f"alerts still active before the scenario: {self.obs.watcher.current()}"
             )
+        if self.obs.reset is not None:
+            self._await_resolutions([n for n, state in active.items() if state == "firing"], since)
+
+    def _await_resolutions(self, alerts: list[str], since: float) -> None:
+        """Alertmanager forgets a firing alert only once it resolved; a next firing of it is
+        then notified anew. Bounded: an alert that fired unnotified gets no resolution."""
+        limit = 2 * self.timing.group_interval_s + 2 * self._tick + 1.0
+        self.obs.tripwire.until(
+            lambda: all(self.obs.receiver.first(a, "resolved", since) for a in alerts),
+            timeout_s=limit,
+        )
 
     @property
     def _tick(self) -> float:

@@ -28,6 +28,7 @@ from harness.observe.traces import SpanStore
 from harness.report.results import RunResult, new_run_id, summary_lines, write_results
 from harness.report.revision import current_revision
 from harness.run.environment import RunEnvironment
+from harness.run.isolation import SeriesReset
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
 from harness.run.runner import Observers
@@ -221,10 +222,16 @@ class ConformanceSession:
         stack.watch(env.tripwire.trip)
         self.result.cold_start_s = target.cold_start_s
         self.progress(f"stack ready in {target.cold_start_s or 0:.1f} s")
-        self._preflight(target)
+        # Prometheus' first scrape (~5 s after its start) overlaps the preflight's other checks.
+        self._preflight(target, stack.await_scraped)
+        stack.await_scraped()  # no scenario before every service was scraped
         prometheus, _ = env.connect(target)
         evidence = self._evidence_sources(target, prometheus)
-        env.start_runner(receiver, evidence=evidence)
+        # Only a Prometheus the harness started has its admin API (see run/isolation.py).
+        reset = SeriesReset.of(prometheus, self.catalog.series_contract())
+        env.start_runner(
+            receiver, evidence=evidence, reset=reset if target.admin_prometheus else None
+        )
 
     def _stack(self, stack_dir: Path, am_config: Path, rules: Path) -> Stack:
         """The stack the run's target names: local processes (default) or docker-compose.yml."""
@@ -237,13 +244,14 @@ class ConformanceSession:
             rules=rules,
             run_id=o.run_id,
             fake_env=dict(o.fake_env),
+            scraped_at_start=False,
         )
 
-    def _preflight(self, target: Target) -> None:
+    def _preflight(self, target: Target, scraped: Callable[[], object]) -> None:
         """The contract checked before any scenario; gaps blocking a chosen one stop the run."""
         scenarios = list(self.scenarios.values())
         expect = Expectations.of(self.catalog, scenarios, self.levers, self.timing)
-        report = run_preflight(target, expect)
+        report = run_preflight(target, expect, scraped=scraped)
         write_report(report, self.run_dir)
         chosen = self.selected or frozenset(s.name for s in scenarios)
         blocking = report.blocking(chosen)

@@ -45,6 +45,7 @@ def make_stack(
     run_id: str,
     fake_env: Mapping[str, str],
     wiring: Wiring | None = None,
+    scraped_at_start: bool = True,  # False: the caller calls `await_scraped` (local only)
 ) -> Stack:
     """The stack `kind` names: local processes (default) or docker-compose.yml (whose
     wiring is its own file's)."""
@@ -69,6 +70,7 @@ def make_stack(
             run_id=run_id,
             fakes=with_env(tuple(wiring.fakes), dict(fake_env)),
             proxies=tuple(wiring.proxies),
+            scraped_at_start=scraped_at_start,
         )
     )
 

@@ -25,6 +25,9 @@ class StackConfig:
     tenants: int = 2  # API keys generated per run, one tenant each
     run_id: str | None = None
     scrape_timeout_s: float = 30.0  # Prometheus' first scrape of every job
+    # False: `start` returns once every service answers and `await_scraped` waits for
+    # Prometheus' first scrape of all (~5 s after its start), so the caller can overlap it.
+    scraped_at_start: bool = True
     port_lock_dir: Path | None = None
 
 
@@ -36,6 +39,11 @@ class Stack(ABC):
     @abstractmethod
     def stop(self) -> None:
         """Stop everything started; idempotent, safe after a failed start."""
+
+    def await_scraped(self) -> float:
+        """Once started: wait until Prometheus has scraped every service (at once when `start`
+        waited for it already); seconds waited."""
+        return 0.0
 
     def watch(self, on_death: Callable[[ComponentDied], None]) -> None:
         """Once started: call `on_death` when a part of the stack dies before `stop`. A stack

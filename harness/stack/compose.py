@@ -328,6 +328,7 @@ class ComposeStack(Stack):
                 f"/{DATABASE}"
             ),
             cold_start_s=round(cold, 3),
+            admin_prometheus=True,
         )
 
     # -- teardown -------------------------------------------------------------------------

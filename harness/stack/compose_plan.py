@@ -169,6 +169,7 @@ def _on_host_network(
     command.append(f"{_LISTEN_FLAG}{HOST}:{port}")
     if plan.service == "prometheus":
         command.append(f"--rules.alert.resend-delay={resend_delay}")
+        command.append("--web.enable-admin-api")  # scenarios start from empty series
     check = plan.healthcheck
     if check is not None:
         test = tuple(t.replace(f":{file_port}/", f":{port}/") for t in check.test)

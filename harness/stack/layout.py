@@ -152,6 +152,7 @@ def _prometheus(
         f"--storage.tsdb.path={run.prometheus_data}",
         f"--web.listen-address={HOST}:{port}",
         "--web.enable-lifecycle",
+        "--web.enable-admin-api",  # scenarios start from empty series (run/isolation.py)
         f"--rules.alert.resend-delay={format_duration(config.timing.resend_delay_s)}",
         "--storage.tsdb.retention.time=1d",
     ]

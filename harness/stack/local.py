@@ -73,6 +73,7 @@ class LocalStack(Stack):
         self._pids: dict[str, int] = {}
         self._webhook_secret = ""
         self.startup_s: dict[str, float] = {}  # per service: seconds from spawn to ready
+        self._scraped: PrometheusScraped | None = None  # awaited by `await_scraped`
 
     @property
     def target(self) -> Target:
@@ -145,14 +146,24 @@ class LocalStack(Stack):
             layout.specs, after_ready=hooks, before_spawn=self._release_ports
         )
         self._pids = self._supervisor.pids
-        scraped = PrometheusScraped(layout.urls["prometheus"], layout.scrape_jobs, since)
-        self.startup_s["prometheus-scraped"] = self._supervisor.wait(
-            "prometheus", scraped, self.config.scrape_timeout_s
-        )
+        self._scraped = PrometheusScraped(layout.urls["prometheus"], layout.scrape_jobs, since)
+        if self.config.scraped_at_start:
+            self.await_scraped()
         cold = time.monotonic() - began
         log.info("local stack %s ready in %.2fs", run.run_id, cold)
         self._target = self._make_target(layout, credentials, run, cold)
         return self._target
+
+    def await_scraped(self) -> float:
+        if self._scraped is None:
+            return 0.0
+        assert self._supervisor is not None
+        began = time.monotonic()
+        self.startup_s["prometheus-scraped"] = self._supervisor.wait(
+            "prometheus", self._scraped, self.config.scrape_timeout_s
+        )
+        self._scraped = None
+        return time.monotonic() - began
 
     def _release_ports(self, spec: ServiceSpec) -> None:
         assert self._ports is not None
@@ -194,6 +205,7 @@ class LocalStack(Stack):
             webhook_secret=self._webhook_secret,
             database_url=f"postgresql://{PG_SUPERUSER}@{layout.database}/{DATABASE}",
             cold_start_s=round(cold, 3),
+            admin_prometheus=True,
         )
 
     def watch(self, on_death: Callable[[ComponentDied], None]) -> None:

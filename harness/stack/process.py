@@ -121,6 +121,7 @@ class ManagedProcess:
         self.started_at: float | None = None  # time.monotonic() at spawn
         self._popen: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._stop_sent_at: float | None = None  # time.monotonic() of the stop signal
 
     @property
     def name(self) -> str:
@@ -201,16 +202,32 @@ class ManagedProcess:
     def log_tail(self, lines: int = 40) -> str:
         return read_tail(self.spec.log_file, lines)
 
+    def request_stop(self) -> None:
+        """Send the stop signal to the group once, without waiting: a supervisor signals
+        every process first and then waits for each, so their shutdowns overlap."""
+        with self._lock:
+            self._request_stop()
+
+    def _request_stop(self) -> None:
+        popen = self._popen
+        if popen is None or popen.returncode is not None or self._stop_sent_at is not None:
+            return
+        if self.exit_code() is None:
+            self._signal_group(self.spec.stop_signal)
+            self._stop_sent_at = time.monotonic()
+
     def stop(self, timeout_s: float | None = None) -> int | None:
-        """Stop signal to the group, wait, then SIGKILL the group; reap. Idempotent."""
+        """Stop signal to the group (unless `request_stop` sent it), wait, then SIGKILL the
+        group; reap. Idempotent. The timeout counts from the stop signal."""
         with self._lock:
             popen = self._popen
             if popen is None or popen.returncode is not None:
                 return popen.returncode if popen else None
             timeout = self.spec.stop_timeout_s if timeout_s is None else timeout_s
-            if self.exit_code() is None:
-                self._signal_group(self.spec.stop_signal)
-                if not self._wait_exit(timeout):
+            self._request_stop()
+            if self._stop_sent_at is not None and self.exit_code() is None:
+                remaining = self._stop_sent_at + timeout - time.monotonic()
+                if not self._wait_exit(remaining):
                     log.warning("%s did not stop within %.1fs; killing it", self.name, timeout)
                     self._signal_group(signal.SIGKILL)
             # The leader is still unreaped, so the group ID is ours: clear out stragglers.

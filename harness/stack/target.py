@@ -51,3 +51,6 @@ class Target:
     database_url: str | None = None  # read-only use: async SLIs are measured in the database
     webhook_secret: str | None = None  # signs run events; also a value no log may contain
     cold_start_s: float | None = None
+    # Prometheus was started by the harness with its admin API (local and compose targets):
+    # a run may delete series there between scenarios. Never for an external deployment.
+    admin_prometheus: bool = False

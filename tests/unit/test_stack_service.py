@@ -92,6 +92,7 @@ def test_prometheus_is_spawned_first_with_its_flags(tmp_path: Path) -> None:
         f"--storage.tsdb.path={run}/prometheus-data",
         f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
         "--web.enable-lifecycle",
+        "--web.enable-admin-api",
         "--rules.alert.resend-delay=1s",
         "--storage.tsdb.retention.time=1d",
     ]
