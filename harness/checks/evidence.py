@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from harness.checks.buckets import LatencyThreshold, latency_buckets
+from harness.checks.config_drift import DriftReader, config_drift
 from harness.checks.correlation import CorrelationHop, request_id_correlation
 from harness.checks.error_codes import log_error_codes
 from harness.checks.log_fields import log_fields
@@ -65,6 +66,7 @@ class EvidenceSources:
     jobs: Collection[str] | None = None  # Prometheus jobs scraped (the target's services)
     secrets: tuple[Secret, ...] = ()
     latency_thresholds: tuple[LatencyThreshold, ...] = ()  # judged with the metrics
+    drift: DriftReader | None = None  # the target's rules and routing, judged with the metrics
 
 
 def _logs_checks(scenario: str, plan: EvidencePlan, logs: LogStore, p: PhaseTimes) -> list[Check]:
@@ -137,6 +139,8 @@ def evidence_checks(
                 jobs=sources.jobs,
             )
         )
+        if sources.drift is not None:
+            checks.append(config_drift(scenario, sources.drift))
         if sources.latency_thresholds:
             checks.append(
                 latency_buckets(scenario, sources.query, sources.latency_thresholds, phases.end)

@@ -25,10 +25,9 @@ def check_latency_edges(
             notes.append(f"{threshold.series}: no series yet ({threshold} unverified)")
             continue
         blocks = _blocks(catalog, contract, threshold.series, threshold.owner)
-        gaps += [
-            Gap("buckets", threshold.series, p, blocks)
-            for p in missing_edges(prom.query, [threshold], None)
-        ]
+        for problem in missing_edges(prom.query, [threshold], None):
+            reason = problem.removeprefix(f"{threshold.series}: ")
+            gaps.append(Gap("buckets", threshold.series, reason, blocks))
     return gaps, list(dict.fromkeys(notes))
 
 

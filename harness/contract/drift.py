@@ -9,7 +9,8 @@ Both are compared here at the target's time scale, each difference named by aler
 - routing (Alertmanager `/api/v2/status` config, or alertmanager.yml): for each alert's
   labels, the receiver its routing tree picks, judged against routing.yaml (the spec), and
   the group timings of the route it lands on (`group_by`, `group_wait`, `group_interval`,
-  `repeat_interval`), inherited as Alertmanager inherits them.
+  `repeat_interval`), inherited as Alertmanager inherits them; and every notifier of that
+  receiver sends resolved notifications (`send_resolved`, with Alertmanager's defaults).
 
 Pure functions of parsed documents, so the preflight, the suite's `config_drift` check and
 `wrkh rules --check` share them.
@@ -156,6 +157,29 @@ def routing_drift(catalog: Catalog, timing: Timing, config: Mapping[str, Any]) -
         want = delivered(expected_tree["route"], labels)[0]
         for route in routes:
             drift += _timing_drift(alert.name, route, want)
+        drift += _resolved_drift(alert.name, got, config.get("receivers") or [])
+    return drift
+
+
+# Alertmanager's default `send_resolved` per notifier: chat and e-mail say nothing when an
+# incident ends unless told to, so a receiver moved to one silently loses the resolution.
+_RESOLVED_BY_DEFAULT = {"email_configs": False, "slack_configs": False, "msteams_configs": False,
+                        "discord_configs": False, "telegram_configs": False}  # fmt: skip
+
+
+def _resolved_drift(alert: str, receivers: list[str], configs: list[Any]) -> list[Drift]:
+    """Every notifier of the receivers an alert reaches sends the resolution (spec §6.2:
+    the on-call must know when it ended); the catalogue's routing sends it everywhere."""
+    drift = []
+    for receiver in (r for r in configs if isinstance(r, dict) and r.get("name") in receivers):
+        for key, notifiers in receiver.items():
+            if not key.endswith("_configs"):
+                continue
+            for i, notifier in enumerate(notifiers or []):
+                sends = notifier.get("send_resolved", _RESOLVED_BY_DEFAULT.get(key, True))
+                if sends is not True:
+                    where = f"{receiver['name']} {key}[{i}]"
+                    drift.append(Drift(alert, "send_resolved", f"{sends} ({where})", "true"))
     return drift
 
 

@@ -8,6 +8,7 @@ cannot leak the rest). The pytest plugin and the CLI both drive this object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Masker
+from harness.contract.check_alerting import live_drift
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
 from harness.errors import ComponentDied, ConfigError, HarnessError, Problem, ReportError
@@ -270,6 +272,9 @@ class ConformanceSession:
             jobs=set(target.services),
             secrets=self._env.secrets,
             latency_thresholds=latency_thresholds(self.catalog.slos, self.catalog.alerts),
+            drift=functools.partial(
+                live_drift, self.catalog, prometheus, target.alertmanager_url, self.timing
+            ),
         )
 
     def run_file(self, path: Path) -> ScenarioResult:

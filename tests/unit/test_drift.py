@@ -145,3 +145,32 @@ def test_wrkh_rules_check_of_a_folder_without_either_file_is_bad_input(tmp_path:
     (tmp_path / "other.yml").write_text("a: 1\n")
     done = _check(tmp_path)
     assert done.returncode == 2 and "no Prometheus rule file" in done.stderr
+
+
+def test_a_receiver_that_stops_sending_resolutions_is_named() -> None:
+    doc = _routing()
+    security = next(r for r in doc["receivers"] if r["name"] == "security")
+    security["webhook_configs"][0]["send_resolved"] = False
+    oncall = next(r for r in doc["receivers"] if r["name"] == "ops-escalation")
+    oncall["slack_configs"] = [{"channel": "#ops"}]  # Slack's default: no resolution
+    found = {(d.item, d.field, d.running) for d in routing_drift(CATALOG, TIMING, doc)}
+    assert found == {
+        ("AuthBruteForce", "send_resolved", "False (security webhook_configs[0])"),
+        ("WebhookSignatureFailures", "send_resolved", "False (security webhook_configs[0])"),
+        ("TopTierChurnRisk", "send_resolved", "False (ops-escalation slack_configs[0])"),
+    }
+
+
+def test_wrkh_rules_check_names_a_receiver_without_resolutions(tmp_path: Path) -> None:
+    am = tmp_path / "alertmanager.yml"
+    text = (ROOT / "deploy" / "alertmanager.yml").read_text()
+    head, _, tail = text.partition("- name: security\n")
+    am.write_text(
+        head + "- name: security\n" + tail.replace("send_resolved: true", "send_resolved: false", 1)
+    )
+    done = _check(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "AuthBruteForce.send_resolved: runs False (security webhook_configs[0]), expected true"
+        in done.stdout
+    )
