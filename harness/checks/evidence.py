@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from harness.checks.correlation import CorrelationHop, request_id_correlation
 from harness.checks.error_codes import log_error_codes
+from harness.checks.label_values import label_values_present
 from harness.checks.log_fields import log_fields
 from harness.checks.metrics import metrics_present
 from harness.checks.results import Check, PhaseTimes
@@ -134,6 +135,11 @@ def evidence_checks(
                 only=plan.metrics,
                 jobs=sources.jobs,
             )
+        )
+        # Every named value (queue, status...) as the healthy baseline ends.
+        at = phases.baseline_end
+        checks.append(
+            label_values_present(scenario, sources.query, sources.metrics, at=at, only=plan.metrics)
         )
     if plan.no_secrets and logs is not None:
         checks.append(
