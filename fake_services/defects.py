@@ -28,6 +28,11 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
                              (core.platform_client)
   signature_failures_misfiled  the webhook counts every signature failure under reason
                              missing_signature (webhook.ingest)
+  timeouts_misfiled          the webhook counts a database timeout under reason db_unavailable
+                             (webhook.ingest)
+  platform_errors_succeed    a WRK Platform call that got an answer counts as a success, an error
+                             answer (5xx) too; refused or timed-out calls still fail
+                             (core.platform_client)
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, observability.logs.write_unredacted)
@@ -59,6 +64,8 @@ class Defect(StrEnum):
     JOB_FAILURES_UNCOUNTED = "job_failures_uncounted"
     PLATFORM_LATENCY_UNTIMED = "platform_latency_untimed"
     SIGNATURE_FAILURES_MISFILED = "signature_failures_misfiled"
+    TIMEOUTS_MISFILED = "timeouts_misfiled"
+    PLATFORM_ERRORS_SUCCEED = "platform_errors_succeed"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -62,6 +62,7 @@ class PlatformClient:
         self._enabled = enabled
         self._sender = Sender(base_url, timeout_s, transport, max_connections=100)
         self._untimed = defects.active(defects.Defect.PLATFORM_LATENCY_UNTIMED)
+        self._answered_is_success = defects.active(defects.Defect.PLATFORM_ERRORS_SUCCEED)
 
     async def aclose(self) -> None:
         await self._sender.aclose()
@@ -111,6 +112,7 @@ class PlatformClient:
                 response = await self._send(call, method, path, payload, headers)
                 if self._untimed:
                     started = time.perf_counter()
+                success = self._answered_is_success
                 body = _json_object(call, response)
                 if required is not None and not isinstance(body.get(required), str):
                     raise _failure(call, ErrorCode.WRK_PLATFORM_ERROR, f"no {required}")

@@ -64,6 +64,9 @@ class RunEventIngestion:
         self._metrics = metrics
         misfiled = defects.active(defects.Defect.SIGNATURE_FAILURES_MISFILED)
         self._misfiled = "missing_signature" if misfiled else None
+        self._reasons = dict(_STORE_FAILURE_REASONS)
+        if defects.active(defects.Defect.TIMEOUTS_MISFILED):
+            self._reasons[ErrorCode.DB_TIMEOUT] = "db_unavailable"
 
     async def ingest(self, request: Request) -> dict[str, Any]:
         received_at = time.time()
@@ -139,7 +142,7 @@ class RunEventIngestion:
         try:
             return await self._store.store(event, first_seen, request_id, enqueue_usage)
         except ServiceError as exc:
-            reason = _STORE_FAILURE_REASONS.get(exc.code)
+            reason = self._reasons.get(exc.code)
             if reason is None:
                 raise
             self._metrics.failed(reason)

@@ -68,17 +68,25 @@ def test_stuck_dead_letters_and_untimed_platform_calls_fail_by_name(tmp_path: Pa
 
 
 def test_uncounted_failures_and_misfiled_reasons_fail_by_name(tmp_path: Path) -> None:
-    scenarios = ["wrk-platform-errors", "bad-webhook-signatures"]
-    results = _run(tmp_path, scenarios, "job_failures_uncounted,signature_failures_misfiled")
+    scenarios = ["wrk-platform-errors", "bad-webhook-signatures", "slow-database"]
+    defects = "job_failures_uncounted,signature_failures_misfiled,timeouts_misfiled," + (
+        "platform_errors_succeed"
+    )
+    results = _run(tmp_path, scenarios, defects)
     moves = _checks(results, MOVES)
     rate = _failed(moves, "job-failure-rate-by-queue[queue=build-requests]")
     assert "queue=build-requests expected to rise" in rate
     dead = _failed(moves, "dead-letter-queue-size[queue=build-requests]")
     assert "worker_dead_letter_count_total" in dead.split("did not move")[0]
-    reason = _failed(moves, "webhook-failures-by-reason[reason=invalid_signature]")
-    assert "reason=invalid_signature expected to rise" in reason
-    fires = next(c for c in results["checks"] if c["kind"] == "alert_fires")
-    assert fires["passed"], fires["message"]  # the alert sums both reasons: it cannot tell
+    for call in ("create_workflow", "deactivate_workflow"):
+        ratio = _failed(moves, f"failure-ratio-by-call[call={call}]")
+        assert f"call={call} expected to rise" in ratio
+    for reason in ("invalid_signature", "timeout"):
+        message = _failed(moves, f"webhook-failures-by-reason[reason={reason}]")
+        assert f"reason={reason} expected to rise" in message
+    fires = [c for c in results["checks"] if c["kind"] == "alert_fires"]
+    signature = next(c for c in fires if c["alert"] == "WebhookSignatureFailures")
+    assert signature["passed"], signature["message"]  # it sums both reasons: it cannot tell
 
 
 def test_an_unexported_queue_and_a_depth_read_from_the_wrong_key_fail_by_name(
