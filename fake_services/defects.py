@@ -14,6 +14,25 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   no_feature_flag_lever      core answers 404 to the feature-flag admin API, listing and
                              setting alike, as a build without that lever would
                              (core.flags_api)
+  dead_letter_gauge_stuck    core exports dead_letter_queue_depth at 0 whatever the dead-letter
+                             lists hold (queue.depth)
+  queue_depth_unexported     core samples three queues: notifications has no queue_depth,
+                             queue_in_flight or dead_letter_queue_depth series (queue.depth)
+  queue_depth_wrong_key      core reads usage-aggregation's depth from `usage_aggregation` keys,
+                             which nothing writes: exported, and always 0 (queue.depth)
+  job_failures_uncounted     workers count failed and dead-lettered attempts as succeeded, so
+                             worker_dead_letter_count never rises either
+                             (observability.queue_metrics)
+  platform_latency_untimed   WRK Platform calls are timed from the answer's arrival, not from the
+                             request: an answered call, slow or not, lasts ~0 s
+                             (core.platform_client)
+  signature_failures_misfiled  the webhook counts every signature failure under reason
+                             missing_signature (webhook.ingest)
+  timeouts_misfiled          the webhook counts a database timeout under reason db_unavailable
+                             (webhook.ingest)
+  platform_errors_succeed    a WRK Platform call that got an answer counts as a success, an error
+                             answer (5xx) too; refused or timed-out calls still fail
+                             (core.platform_client)
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, observability.logs.write_unredacted)
@@ -46,6 +65,14 @@ class Defect(StrEnum):
     NO_FEATURE_FLAG_LEVER = "no_feature_flag_lever"
     COARSE_BUCKETS = "coarse_buckets"
     DROP_ROUTE_LABEL = "drop_route_label"
+    DEAD_LETTER_GAUGE_STUCK = "dead_letter_gauge_stuck"
+    QUEUE_DEPTH_UNEXPORTED = "queue_depth_unexported"
+    QUEUE_DEPTH_WRONG_KEY = "queue_depth_wrong_key"
+    JOB_FAILURES_UNCOUNTED = "job_failures_uncounted"
+    PLATFORM_LATENCY_UNTIMED = "platform_latency_untimed"
+    SIGNATURE_FAILURES_MISFILED = "signature_failures_misfiled"
+    TIMEOUTS_MISFILED = "timeouts_misfiled"
+    PLATFORM_ERRORS_SUCCEED = "platform_errors_succeed"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -19,6 +19,7 @@ from harness.checks.buckets import LatencyThreshold, latency_buckets
 from harness.checks.config_drift import DriftReader, config_drift
 from harness.checks.correlation import CorrelationHop, request_id_correlation
 from harness.checks.error_codes import log_error_codes
+from harness.checks.label_values import label_values_present
 from harness.checks.log_fields import log_fields
 from harness.checks.metrics import metrics_present
 from harness.checks.results import Check, PhaseTimes
@@ -145,6 +146,11 @@ def evidence_checks(
             checks.append(
                 latency_buckets(scenario, sources.query, sources.latency_thresholds, phases.end)
             )
+        # Every named value (queue, status...) as the healthy baseline ends.
+        at = phases.baseline_end
+        checks.append(
+            label_values_present(scenario, sources.query, sources.metrics, at=at, only=plan.metrics)
+        )
     if plan.no_secrets and logs is not None:
         checks.append(
             no_secret_in_logs(

@@ -58,6 +58,34 @@ def _version_write(user: WrkUser) -> None:
     )  # fmt: skip
 
 
+def _version_archive(user: WrkUser) -> None:
+    """Archives the version this user created on its previous turn (built by now, so core
+    deactivates its workflow on the WRK Platform), then creates the next one (a build). A
+    failed archive is retried on the next turn, so deactivations go on while the platform
+    fails (a new version would not be built then, and would need no deactivation)."""
+    if user.version_id is not None:
+        resp = user.client.patch(
+            f"/v1/automation-versions/{user.version_id}", json={"status": "archived"},
+            headers=_headers(user), name="PATCH /v1/automation-versions/{version_id}",
+        )  # fmt: skip
+        if resp.status_code >= 500:  # the deactivation failed: try the same version again
+            return
+        user.version_id = None
+    if user.automation_id is None:
+        user.automation_id = _create_automation(user)
+        if user.automation_id is None:
+            return
+    body = {"automation_id": user.automation_id, "notes": "archived next"}
+    with user.client.post(
+        "/v1/automation-versions", json=body, headers=_headers(user),
+        name="POST /v1/automation-versions", catch_response=True,
+    ) as resp:  # fmt: skip
+        if resp.status_code == 201:
+            user.version_id = str(resp.json()["id"])
+        else:
+            resp.failure(f"could not create a version: {resp.status_code}")
+
+
 def _create_automation(user: WrkUser) -> str | None:
     with user.client.post(
         "/v1/automations", json={"name": f"versions-{uuid.uuid4().hex[:8]}"},
@@ -140,6 +168,7 @@ TASKS: dict[str, Callable[[WrkUser], None]] = {
     "studio_read": _studio_read,
     "studio_write": _studio_write,
     "version_write": _version_write,
+    "version_archive": _version_archive,
     "admin_read": _admin_read,
     "admin_write": _admin_write,
     "quote_sign": _quote_sign,
@@ -173,6 +202,7 @@ class WrkUser(FastHttpUser):
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
+        self.version_id: str | None = None  # created, to be archived next (version_archive)
         runner = self.environment.runner
         users = runner.target_user_count if runner is not None else 1
         self.beat = Beat(RATE_PER_USER, next(_SLOTS), max(1, users))

@@ -614,6 +614,7 @@ def test_evidence_checks_run_each_check_over_its_window(tmp_path: Path) -> None:
         "request_id_correlation",
         "trace_continuity",
         "metrics_present",
+        "metric_label_values",
         "no_secret_in_logs",
     ]
     # The 503 came in the baseline, not during the fault.
@@ -637,7 +638,7 @@ def test_without_a_fault_the_error_code_is_sought_where_the_fault_would_have_bee
 
 def test_evidence_checks_fail_when_the_target_has_no_logs_or_spans(tmp_path: Path) -> None:
     checks = evidence_checks("s", FULL_PLAN, sources(tmp_path, logs=False, spans=False), Times())
-    unavailable = [c for c in checks if c.kind != "metrics_present"]
+    unavailable = [c for c in checks if c.kind not in {"metrics_present", "metric_label_values"}]
     assert [c.id for c in unavailable] == [
         "s::log_fields",
         "s::log_error_codes::wrk_platform_unavailable",
