@@ -17,6 +17,11 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   log_secret                 the edge passes the client's Authorization header on to core, and
                              core logs its raw value once per request at INFO, bypassing
                              redaction (edge.forward, core.app, observability.logs.write_unredacted)
+  log_secret_base64          the edge logs each client's API key base64-encoded as a "client
+                             fingerprint", which a redactor of raw values cannot see (edge.app)
+  log_signature_pair         the webhook logs each request's headers as (name, value) pairs, and
+                             the redactor hides no pair (webhook.ingest, observability.redaction):
+                             the HMAC signature header reaches the log
 
 Each is looked up when the object it changes is built (the metric families, the log
 formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
@@ -39,6 +44,8 @@ class Defect(StrEnum):
     NO_REQUEST_ID_PROPAGATION = "no_request_id_propagation"
     LOG_SECRET = "log_secret"
     NO_FEATURE_FLAG_LEVER = "no_feature_flag_lever"
+    LOG_SECRET_BASE64 = "log_secret_base64"
+    LOG_SIGNATURE_PAIR = "log_signature_pair"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

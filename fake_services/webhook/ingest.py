@@ -19,6 +19,7 @@ import asyncpg
 from fastapi import Request
 from pydantic import ValidationError
 
+from fake_services import defects
 from fake_services.observability import ErrorCode, ServiceError, current, get_logger
 from fake_services.observability.domain_metrics import RunEventMetrics
 from fake_services.queue import Producer
@@ -61,9 +62,12 @@ class RunEventIngestion:
         self._producer = producer
         self._receipts = receipts
         self._metrics = metrics
+        self._log_headers = defects.active(defects.Defect.LOG_SIGNATURE_PAIR)
 
     async def ingest(self, request: Request) -> dict[str, Any]:
         received_at = time.time()
+        if self._log_headers:  # defect log_signature_pair: headers as (name, value) pairs
+            _log.info("run event delivery", headers=list(request.headers.items()))
         body = await self._read(request)
         self._authenticate(request, body, received_at)
         event = self._parse(body)

@@ -1,7 +1,9 @@
 """The run's secrets: finding them where they must not be, hiding them where reports copy text.
 
-- no_secret_in_logs (spec §2.1): no API key, webhook secret or payload canary in any log line
-  or span, in any form it could be written (`Secret.forms`: raw, JSON-escaped, percent-encoded).
+- no_secret_in_logs (spec §2.1): no secret the run knows (API keys, webhook secret, the
+  signatures it sent, payload canary) in any log line or span, in any form it could be written
+  (`Secret.forms`: raw, JSON-escaped, percent-encoded, hex, base64 at any alignment), nor the
+  value of a sensitive header logged as a (name, value) pair, whatever it is.
 - `Masker`: the one way a report hides them. Whatever a report copies from logs, spans, Locust
   output or Prometheus goes through it (results and every form derived from them, Allure steps
   and attachments, the run folder's files, terminal summaries), and it finds exactly what the
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -27,6 +30,8 @@ from harness.observe.logs import LogEvent, LogStore
 from harness.observe.traces import SpanStore
 
 MIN_SECRET_CHARS = 4  # shorter values would match ordinary words and ids
+# A base64 form shorter than this would match ordinary text; a shorter secret is searched raw.
+MIN_ENCODED_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,12 @@ class Secret:
         return f"{head}***({len(self.value)} chars, sha256 {self._digest}…)"
 
     def forms(self) -> set[str]:
-        """The value as it may appear in a line: raw, JSON-escaped, percent-encoded."""
-        return {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
+        """The value as it may appear in a line: raw, JSON-escaped, percent-encoded, hex
+        (either case) and base64 (standard and URL-safe alphabets)."""
+        raw = self.value.encode()
+        found = {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
+        found |= {raw.hex(), raw.hex().upper()}
+        return found | {f for f in base64_cores(raw) if len(f) >= MIN_ENCODED_CHARS}
 
     @property
     def placeholder(self) -> str:
@@ -54,6 +63,20 @@ class Secret:
     @property
     def _digest(self) -> str:
         return hashlib.sha256(self.value.encode()).hexdigest()[:8]
+
+
+def base64_cores(raw: bytes) -> set[str]:
+    """The base64 characters that encode `raw` alone wherever it starts in an encoded blob
+    (its offset modulo 3 decides them), without the characters shared with its neighbours:
+    `Basic base64(user:key)` or a base64-encoded JSON body holds one of these."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        first = -(-offset * 8 // 6)  # the first character made of `raw`'s bits only
+        last = (offset + len(raw)) * 8 // 6  # past the last one
+        core = encoded[first:last]
+        cores |= {core, core.replace("+", "-").replace("/", "_")}
+    return cores
 
 
 Forms = Callable[[Secret], Iterable[str]]
@@ -140,6 +163,31 @@ class Masker:
         return self._by_form[found.decode()].placeholder.encode()
 
 
+# Request headers whose value is a credential whatever it is: one logged as a (name, value)
+# pair (a header list in JSON or a tuple's repr) or under its name must be hidden.
+SENSITIVE_HEADERS = (
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+    "x-wrk-signature", "x-client-secret",
+)  # fmt: skip
+_Q = r"\\?[\"']"  # a quote, JSON-escaped or not
+_HEADER_VALUE = re.compile(
+    rf"(?i)(?:[\[(]\s*b?{_Q}(?P<pair>{'|'.join(SENSITIVE_HEADERS)}){_Q}\s*,"
+    rf"|{_Q}(?P<key>{'|'.join(SENSITIVE_HEADERS)}){_Q}\s*:)\s*b?{_Q}(?P<value>[^\"'\\]*)"
+)
+# What a redactor puts in place of a value: it and punctuation are all a hidden value holds.
+_MARKERS = re.compile(r"(?i)redacted|masked|hidden|filtered|removed|\W|_")
+MAX_MARKER_RESIDUE = 3  # `sha256=[REDACTED]` keeps its scheme; a real value is far longer
+
+
+def unredacted_header(text: str) -> str | None:
+    """The name of a sensitive header whose value `text` shows, as a pair or under its name."""
+    for match in _HEADER_VALUE.finditer(text):
+        value = re.sub(r"(?i)^(sha256=|bearer\s+|basic\s+)", "", match["value"])
+        if len(_MARKERS.sub("", value)) > MAX_MARKER_RESIDUE:
+            return (match["pair"] or match["key"]).lower()
+    return None
+
+
 @dataclass(frozen=True)
 class Leak:
     secret: Secret
@@ -192,11 +240,12 @@ def find_leaks(
 ) -> list[Leak]:
     """Every line of every service (and every span) holding a secret, first one first."""
     masker = Masker(secrets)
-    if not masker:
-        return []
     leaks: list[Leak] = []
     for text in _texts(logs, spans, since):
         secret = masker.find(text.raw)
+        if secret is None and (header := unredacted_header(text.raw)) is not None:
+            # Its value is unknown to the run (a signature it did not make): name it only.
+            secret = Secret(f"{header} header value", header)
         if secret is None:
             continue
         where = _holder(text.fields, secret.forms())

@@ -73,6 +73,23 @@ def test_a_logged_secret_is_reported_without_printing_it(tmp_path: Path) -> None
     assert "wrk_" not in message.split("API key", 1)[1][:40]  # masked, never the key itself
 
 
+def test_a_base64_encoded_key_in_a_log_is_reported_without_printing_it(tmp_path: Path) -> None:
+    failed = _defect(tmp_path, "log_secret_base64")
+    message = failed["no_secret_in_logs"]
+    assert "API key of tenant-" in message and "field 'client_fingerprint'" in message
+    # Neither the key nor its encoding reaches any report.
+    for name in ("results.json", "junit.xml", "report.html"):
+        report = tmp_path / "latest" / name
+        if report.exists():
+            assert 'client_fingerprint":"d3JrX' not in report.read_text()
+
+
+def test_a_signature_header_logged_as_a_pair_is_reported(tmp_path: Path) -> None:
+    failed = _defect(tmp_path, "log_signature_pair")
+    assert "x-wrk-signature header value" in failed["no_secret_in_logs"]
+    assert "found in webhook's" in failed["no_secret_in_logs"]
+
+
 def test_a_raised_alert_threshold_means_the_alert_never_fires(tmp_path: Path) -> None:
     suite = tmp_path / "scenarios"
     shutil.copytree(ROOT / "scenarios", suite)
