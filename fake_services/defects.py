@@ -22,6 +22,12 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
   log_signature_pair         the webhook logs each request's headers as (name, value) pairs, and
                              the redactor hides no pair (webhook.ingest, observability.redaction):
                              the HMAC signature header reaches the log
+  usage_skips_tenant         the usage aggregation worker finishes the jobs of tenant-2 without
+                             writing their aggregate (workers.usage)
+  usage_no_write             the usage aggregation worker finishes every job without writing
+                             the aggregate (workers.usage)
+  usage_double_count         the usage aggregation worker adds the day's count to the aggregate
+                             instead of replacing it: counts grow past the events (workers.usage)
 
 Each is looked up when the object it changes is built (the metric families, the log
 formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
@@ -46,6 +52,9 @@ class Defect(StrEnum):
     NO_FEATURE_FLAG_LEVER = "no_feature_flag_lever"
     LOG_SECRET_BASE64 = "log_secret_base64"
     LOG_SIGNATURE_PAIR = "log_signature_pair"
+    USAGE_SKIPS_TENANT = "usage_skips_tenant"
+    USAGE_NO_WRITE = "usage_no_write"
+    USAGE_DOUBLE_COUNT = "usage_double_count"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -5,6 +5,8 @@ whole interpreter (gevent), which the harness process must not suffer. Settings 
 environment the runner sets (a locustfile's user classes are built at import time):
 
     WRKH_API_KEY         the run's API key (Authorization: Bearer ...)
+    WRKH_API_KEYS        every tenant's key, comma-separated: user N takes key N modulo their
+                         number, so the load comes from every tenant at the same total rate
     WRKH_CANARY          a secret-looking value sent in every request; no log may contain it
     WRKH_SOURCE_IP       the X-Forwarded-For address of brute-force load
     WRKH_MIX             JSON task name -> weight
@@ -169,13 +171,15 @@ class WrkUser(FastHttpUser):
     tasks = _weighted_tasks()
 
     def on_start(self) -> None:
-        self.api_key = os.environ.get("WRKH_API_KEY", "")
+        slot = next(_SLOTS)
+        keys = [k for k in os.environ.get("WRKH_API_KEYS", "").split(",") if k]
+        self.api_key = keys[slot % len(keys)] if keys else os.environ.get("WRKH_API_KEY", "")
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
         runner = self.environment.runner
         users = runner.target_user_count if runner is not None else 1
-        self.beat = Beat(RATE_PER_USER, next(_SLOTS), max(1, users))
+        self.beat = Beat(RATE_PER_USER, slot, max(1, users))
         time.sleep(self.beat.first_wait())  # gevent's sleep: Locust has patched the process
 
     def wait_time(self) -> float:

@@ -74,7 +74,8 @@ class RunEnvironment(Generic[Deliveries]):
         self.toxiproxy = ToxiproxyAPI(target.toxiproxy_url)
         self.defer(self.toxiproxy.close)
         canary = f"wrk-canary-{secrets.token_hex(12)}"
-        self.identity = LoadIdentity(target.credentials[0].api_key, canary)
+        keys = [c.api_key for c in target.credentials]
+        self.identity = LoadIdentity(keys[0], canary, other_api_keys=tuple(keys[1:]))
         self.secrets = run_secrets(target, canary)
         self.masker = Masker(self.secrets)
         return self.prometheus, self.toxiproxy

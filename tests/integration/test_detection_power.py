@@ -143,3 +143,23 @@ def test_a_rule_true_throughout_a_healthy_baseline_fails_it_by_name(tmp_path: Pa
     assert "ApiHighLatencyP95 firing" in longer["message"]
     assert "ApiHighLatencyP95 pending throughout the baseline" in shorter["message"]
     assert "firing" not in shorter["message"]
+
+
+def test_a_worker_that_skips_a_tenant_fails_the_usage_slo_naming_it(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_skips_tenant")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "tenant(s) seeing none of their items: tenant-2" in message
+    assert "no usage aggregate for its automation and day" in message
+    assert "tenant-1 " in message  # the served tenant is shown too, not named as missing
+
+
+def test_a_worker_that_finishes_without_writing_fails_the_usage_slo(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_no_write")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "tenant(s) seeing none of their items: tenant-1, tenant-2" in message
+
+
+def test_an_aggregate_that_counts_runs_twice_fails_the_usage_slo(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_double_count")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "usage aggregate counts more runs than were stored" in message
