@@ -18,7 +18,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
@@ -30,7 +30,8 @@ from harness.observe.logs import LogEvent, LogStore
 from harness.observe.traces import SpanStore
 
 MIN_SECRET_CHARS = 4  # shorter values would match ordinary words and ids
-# A base64 form shorter than this would match ordinary text; a shorter secret is searched raw.
+# A secret shorter than this (bytes) is searched raw only: its hex or base64 form would be
+# short enough to turn up in trace ids or ordinary text by chance.
 MIN_ENCODED_CHARS = 8
 
 
@@ -51,8 +52,9 @@ class Secret:
         (either case) and base64 (standard and URL-safe alphabets)."""
         raw = self.value.encode()
         found = {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
-        found |= {raw.hex(), raw.hex().upper()}
-        return found | {f for f in base64_cores(raw) if len(f) >= MIN_ENCODED_CHARS}
+        if len(raw) < MIN_ENCODED_CHARS:
+            return found  # its encodings are short enough to turn up in ids by chance
+        return found | {raw.hex(), raw.hex().upper()} | base64_cores(raw)
 
     @property
     def placeholder(self) -> str:
@@ -179,6 +181,23 @@ _MARKERS = re.compile(r"(?i)redacted|masked|hidden|filtered|removed|\W|_")
 MAX_MARKER_RESIDUE = 3  # `sha256=[REDACTED]` keeps its scheme; a real value is far longer
 
 
+# A SHA-256 HMAC in hex, as the webhook's signature header carries it (`sha256=<hex>`).
+_HEX_DIGEST = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
+SENT_SIGNATURE = "webhook signature the run sent"
+HEADER_VALUE = " header value"
+
+
+def sent_signature(text: str, signatures: Collection[str]) -> str | None:
+    """A signature of `signatures` (lower-case hex) that `text` holds. One lookup per
+    digest-shaped token: the run may send thousands, too many for one alternation."""
+    if not signatures:
+        return None
+    for match in _HEX_DIGEST.finditer(text):
+        if match.group().lower() in signatures:
+            return match.group()
+    return None
+
+
 def unredacted_header(text: str) -> str | None:
     """The name of a sensitive header whose value `text` shows, as a pair or under its name."""
     for match in _HEADER_VALUE.finditer(text):
@@ -198,8 +217,10 @@ class Leak:
 
     def describe(self) -> str:
         at = f" in {self.where}" if self.where else ""
+        # A header's value is not the run's to know: the label names the header, that is all.
+        shown = "unmasked" if self.secret.label.endswith(HEADER_VALUE) else self.secret.masked
         return (
-            f"secret {self.secret.label!r} ({self.secret.masked}) found in {self.service}'s "
+            f"secret {self.secret.label!r} ({shown}) found in {self.service}'s "
             f"{self.file.name} line {self.line_no}{at}"
         )
 
@@ -237,20 +258,30 @@ def find_leaks(
     logs: LogStore,
     spans: SpanStore | None = None,
     since: float | None = None,
+    signatures: Collection[str] = frozenset(),
 ) -> list[Leak]:
     """Every line of every service (and every span) holding a secret, first one first."""
     masker = Masker(secrets)
     leaks: list[Leak] = []
     for text in _texts(logs, spans, since):
-        secret = masker.find(text.raw)
-        if secret is None and (header := unredacted_header(text.raw)) is not None:
-            # Its value is unknown to the run (a signature it did not make): name it only.
-            secret = Secret(f"{header} header value", header)
-        if secret is None:
-            continue
-        where = _holder(text.fields, secret.forms())
-        leaks.append(Leak(secret, text.service, text.file, text.line_no, where))
+        for secret in _found(text.raw, masker, signatures):
+            where = _holder(text.fields, secret.forms())
+            leaks.append(Leak(secret, text.service, text.file, text.line_no, where))
     return leaks
+
+
+def _found(raw: str, masker: Masker, signatures: Collection[str]) -> list[Secret]:
+    """What `raw` leaks, one secret of each kind: a known secret, a signature the run sent,
+    and (when neither explains it) a sensitive header's value."""
+    found = []
+    if (secret := masker.find(raw)) is not None:
+        found.append(secret)
+    if (digest := sent_signature(raw, signatures)) is not None:
+        found.append(Secret(SENT_SIGNATURE, digest))
+    elif (header := unredacted_header(raw)) is not None:
+        # Its value is unknown to the run (a signature it did not make): name it only.
+        found.append(Secret(f"{header}{HEADER_VALUE}", header))
+    return found
 
 
 def no_secret_in_logs(
@@ -259,8 +290,11 @@ def no_secret_in_logs(
     logs: LogStore,
     spans: SpanStore | None = None,
     since: float | None = None,
+    *,
+    signatures: Collection[str] = frozenset(),
 ) -> Check:
-    """None of `secrets` appears in any log line or span of any service (from `since`)."""
+    """None of `secrets`, nor of the webhook `signatures` the run sent (hex), appears in any
+    log line or span of any service (from `since`)."""
     skipped = [s.label for s in secrets if len(s.value) < MIN_SECRET_CHARS]
     note = (
         f" ({len(skipped)} value(s) shorter than {MIN_SECRET_CHARS} characters not searched: "
@@ -270,17 +304,21 @@ def no_secret_in_logs(
     )
     if len(skipped) == len(secrets):
         return Check.of(scenario, "no_secret_in_logs", False, f"no secret to search for{note}")
-    leaks = find_leaks(secrets, logs, spans, since)
+    leaks = find_leaks(secrets, logs, spans, since, signatures)
     searched = "log lines" + (" and spans" if spans is not None else "")
     if not leaks:
         labels = ", ".join(s.label for s in secrets if s.label not in skipped)
         count = len(secrets) - len(skipped)
-        msg = f"none of {count} secret(s) ({labels}) in any of the {searched}{note}"
+        sent = f" nor any of {len(signatures)} {SENT_SIGNATURE}(s)" if signatures else ""
+        msg = f"none of {count} secret(s) ({labels}){sent} in any of the {searched}{note}"
         return Check.of(scenario, "no_secret_in_logs", True, msg)
-    where = Counter(leak.service for leak in leaks)
+    lines = {(leak.file, leak.line_no): leak.service for leak in leaks}
+    where = Counter(lines.values())
     spread = ", ".join(f"{s} x{n}" for s, n in sorted(where.items()))
+    which = Counter(leak.secret.label for leak in leaks)
+    kinds = ", ".join(f"{label!r} x{n}" for label, n in sorted(which.items()))
     msg = (
         f"expected no secret in the {searched}; {leaks[0].describe()}; "
-        f"{len(leaks)} line(s) leak in all ({spread}){note}"
+        f"{len(lines)} line(s) leak in all ({spread}; {kinds}){note}"
     )
     return Check.of(scenario, "no_secret_in_logs", False, msg)

@@ -12,6 +12,8 @@ environment the runner sets (a locustfile's user classes are built at import tim
     WRKH_MIX             JSON task name -> weight
     WRKH_RATE_PER_USER   requests per second per user
     WRKH_SPAWNED_FILE    written once every user runs (see the end of this file)
+    WRKH_SIGNATURES_FILE each webhook signature this load sends is appended to it, so the
+                         leak check can search the logs for what the run itself signed
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def _webhook_bad_signature(user: WrkUser) -> None:
     body = json.dumps(event).encode()
     ts = str(int(time.time()))
     wrong = hmac.new(b"not-the-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    _record_signature(wrong)
     headers = {
         "Content-Type": "application/json", "X-WRK-Timestamp": ts,
         "X-WRK-Signature": f"sha256={wrong}", "X-Client-Secret": user.canary,
@@ -128,6 +131,13 @@ def _webhook_bad_signature(user: WrkUser) -> None:
         name="POST /v1/webhooks/run-events (bad signature)", catch_response=True,
     ) as resp:  # fmt: skip
         _expect(resp, 401)
+
+
+def _record_signature(digest: str) -> None:
+    path = os.environ.get("WRKH_SIGNATURES_FILE")
+    if path:
+        with open(path, "a") as sent:
+            sent.write(digest + "\n")
 
 
 def _expect(resp: Any, status: int) -> None:

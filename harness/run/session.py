@@ -260,6 +260,7 @@ class ConformanceSession:
             metrics=self.catalog.metrics,
             jobs=set(target.services),
             secrets=self._env.secrets,
+            signatures=self._env.sent_signatures,
         )
 
     def run_file(self, path: Path) -> ScenarioResult:

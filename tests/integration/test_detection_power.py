@@ -90,6 +90,12 @@ def test_a_signature_header_logged_as_a_pair_is_reported(tmp_path: Path) -> None
     assert "found in webhook's" in failed["no_secret_in_logs"]
 
 
+def test_a_forged_signature_the_run_sent_is_found_in_the_webhook_log(tmp_path: Path) -> None:
+    args = ("--fake-env", "WRK_DEFECTS=log_signature_pair", "--preflight", "warn")
+    failed = _failed(_run(tmp_path, "bad-webhook-signatures", *args))
+    assert "webhook signature the run sent" in failed["no_secret_in_logs"]
+
+
 def test_a_raised_alert_threshold_means_the_alert_never_fires(tmp_path: Path) -> None:
     suite = tmp_path / "scenarios"
     shutil.copytree(ROOT / "scenarios", suite)

@@ -524,7 +524,8 @@ def test_a_leaked_canary_is_located_and_never_printed(tmp_path: Path) -> None:
     assert not check.passed
     assert "secret 'payload canary' (wrk***(27 chars, sha256" in check.message
     assert "found in core's core.log line 4 in field 'name'" in check.message
-    assert "2 line(s) leak in all (core x1, edge x1)" in check.message
+    assert "2 line(s) leak in all (core x1, edge x1; " in check.message
+    assert "'API key of tenant-1' x1, 'payload canary' x1)" in check.message
     assert CANARY.value not in check.message and API_KEY.value not in check.message
     assert CANARY.value not in repr(CANARY)
 
@@ -713,3 +714,14 @@ def test_a_sensitive_header_value_unknown_to_the_run_is_still_a_leak(
 def test_a_hidden_header_value_is_no_leak(tmp_path: Path, fields: dict[str, object]) -> None:
     write(tmp_path / "webhook.log", line(T0, **fields))
     assert no_secret_in_logs("s", [CANARY], LogStore(tmp_path)).passed
+
+
+def test_a_webhook_signature_the_run_sent_is_a_leak_in_any_line(tmp_path: Path) -> None:
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    write(tmp_path / "webhook.log", line(T0, message=f"signature mismatch: got sha256={digest}"))
+    check = no_secret_in_logs("s", [CANARY], LogStore(tmp_path), signatures={digest})
+    assert not check.passed
+    assert "'webhook signature the run sent'" in check.message and digest not in check.message
+    other = no_secret_in_logs("s", [CANARY], LogStore(tmp_path), signatures={"ab" * 32})
+    assert other.passed, other.message
+    assert "nor any of 1 webhook signature the run sent(s)" in other.message
