@@ -41,6 +41,17 @@ detection test pass by injecting nothing. Each defect is applied at one narrow p
                              (observability.metrics.HttpMetrics)
   drop_route_label           `http_request_duration_seconds` is aggregated without its `route`
                              label, by method only (observability.metrics.HttpMetrics)
+  log_secret_base64          the edge logs each client's API key base64-encoded as a "client
+                             fingerprint", which a redactor of raw values cannot see (edge.app)
+  log_signature_pair         the webhook logs each request's headers as (name, value) pairs, and
+                             the redactor hides no pair (webhook.ingest, observability.redaction):
+                             the HMAC signature header reaches the log
+  usage_skips_tenant         the usage aggregation worker finishes the jobs of tenant-2 without
+                             writing their aggregate (workers.usage)
+  usage_no_write             the usage aggregation worker finishes every job without writing
+                             the aggregate (workers.usage)
+  usage_double_count         the usage aggregation worker adds the day's count to the aggregate
+                             instead of replacing it: counts grow past the events (workers.usage)
 
 Each is looked up when the object it changes is built (the metric families, the log
 formatter, the edge's forwarder, core's routers), so `configure` runs before those; tests call
@@ -73,6 +84,11 @@ class Defect(StrEnum):
     SIGNATURE_FAILURES_MISFILED = "signature_failures_misfiled"
     TIMEOUTS_MISFILED = "timeouts_misfiled"
     PLATFORM_ERRORS_SUCCEED = "platform_errors_succeed"
+    LOG_SECRET_BASE64 = "log_secret_base64"
+    LOG_SIGNATURE_PAIR = "log_signature_pair"
+    USAGE_SKIPS_TENANT = "usage_skips_tenant"
+    USAGE_NO_WRITE = "usage_no_write"
+    USAGE_DOUBLE_COUNT = "usage_double_count"
 
 
 # This process's defects: set once at startup by `configure`, read where each one applies.

@@ -67,9 +67,12 @@ class RunEventIngestion:
         self._reasons = dict(_STORE_FAILURE_REASONS)
         if defects.active(defects.Defect.TIMEOUTS_MISFILED):
             self._reasons[ErrorCode.DB_TIMEOUT] = "db_unavailable"
+        self._log_headers = defects.active(defects.Defect.LOG_SIGNATURE_PAIR)
 
     async def ingest(self, request: Request) -> dict[str, Any]:
         received_at = time.time()
+        if self._log_headers:  # defect log_signature_pair: headers as (name, value) pairs
+            _log.info("run event delivery", headers=list(request.headers.items()))
         body = await self._read(request)
         self._authenticate(request, body, received_at)
         event = self._parse(body)

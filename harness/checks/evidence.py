@@ -12,7 +12,7 @@ at all" is exactly the failure an instrumentation regression produces.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from harness.checks.buckets import LatencyThreshold, latency_buckets
@@ -68,6 +68,7 @@ class EvidenceSources:
     secrets: tuple[Secret, ...] = ()
     latency_thresholds: tuple[LatencyThreshold, ...] = ()  # judged with the metrics
     drift: DriftReader | None = None  # the target's rules and routing, judged with the metrics
+    signatures: Callable[[], frozenset[str]] = frozenset  # hex digests the run's load sent
 
 
 def _logs_checks(scenario: str, plan: EvidencePlan, logs: LogStore, p: PhaseTimes) -> list[Check]:
@@ -154,7 +155,12 @@ def evidence_checks(
     if plan.no_secrets and logs is not None:
         checks.append(
             no_secret_in_logs(
-                scenario, sources.secrets, logs, sources.spans, since=phases.load_start
+                scenario,
+                sources.secrets,
+                logs,
+                sources.spans,
+                since=phases.load_start,
+                signatures=sources.signatures(),
             )
         )
     return checks

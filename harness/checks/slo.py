@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from harness.checks.label_cause import missing_label
 from harness.checks.results import Check
+from harness.checks.tenants import per_tenant
 from harness.errors import ObserveError
 from harness.load.runner import LoadResult, RouteStats
-from harness.observe.database import fetch_latencies
+from harness.observe.database import fetch_items
 from harness.observe.prometheus import PrometheusClient
 from harness.spec.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
 
@@ -117,17 +118,24 @@ def _async(ctx: SloContext, slo: AsyncSlo, w: Window, want_held: bool) -> Check:
         return _check(ctx, slo, "slo_async", False, reason, window=w)
     threshold = slo.threshold_at(ctx.time_scale)
     # Only items that had their whole (scaled) threshold to finish before the query.
-    latencies = fetch_latencies(ctx.database_url, slo.sql, w.since, w.until - threshold)
-    if not latencies:
+    items = fetch_items(ctx.database_url, slo.sql, w.since, w.until - threshold)
+    if not items:
         return _check(ctx, slo, "slo_async", False, _nothing(slo, "items", w), window=w)
-    result = slo.verdict(latencies, ctx.time_scale)
-    ok, verdict = _expectation(result.held, want_held)
+    result = slo.verdict([i.latency_s for i in items], ctx.time_scale)
+    tenants = per_tenant(items, threshold)
+    # A tenant that sees none of its items fails a held SLO whatever the overall share.
+    held = result.held and not tenants.missing
+    ok, verdict = _expectation(held, want_held)
     share = (result.share_within or 0) * 100
     msg = (
         f"{slo.name} {verdict}: {result.within}/{result.count} items ({share:.1f}%) within "
         f"{threshold:.3g} s (= {slo.threshold_s:g} s at scale {ctx.time_scale:g}; objective "
         f"{slo.percentile * 100:g}%) in the {w.name} window"
     )
+    if tenants.missing:
+        msg += f"; tenant(s) seeing none of their items: {', '.join(tenants.missing)}"
+    if tenants.named:
+        msg += f"; {tenants.describe()}"
     return _check(ctx, slo, "slo_async", ok, msg, window=w)
 
 

@@ -5,11 +5,15 @@ whole interpreter (gevent), which the harness process must not suffer. Settings 
 environment the runner sets (a locustfile's user classes are built at import time):
 
     WRKH_API_KEY         the run's API key (Authorization: Bearer ...)
+    WRKH_API_KEYS        every tenant's key, comma-separated: user N takes key N modulo their
+                         number, so the load comes from every tenant at the same total rate
     WRKH_CANARY          a secret-looking value sent in every request; no log may contain it
     WRKH_SOURCE_IP       the X-Forwarded-For address of brute-force load
     WRKH_MIX             JSON task name -> weight
     WRKH_RATE_PER_USER   requests per second per user
     WRKH_SPAWNED_FILE    written once every user runs (see the end of this file)
+    WRKH_SIGNATURES_FILE each webhook signature this load sends is appended to it, so the
+                         leak check can search the logs for what the run itself signed
 """
 
 from __future__ import annotations
@@ -145,6 +149,7 @@ def _webhook_bad_signature(user: WrkUser) -> None:
     body = json.dumps(event).encode()
     ts = str(int(time.time()))
     wrong = hmac.new(b"not-the-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    _record_signature(wrong)
     headers = {
         "Content-Type": "application/json", "X-WRK-Timestamp": ts,
         "X-WRK-Signature": f"sha256={wrong}", "X-Client-Secret": user.canary,
@@ -154,6 +159,13 @@ def _webhook_bad_signature(user: WrkUser) -> None:
         name="POST /v1/webhooks/run-events (bad signature)", catch_response=True,
     ) as resp:  # fmt: skip
         _expect(resp, 401)
+
+
+def _record_signature(digest: str) -> None:
+    path = os.environ.get("WRKH_SIGNATURES_FILE")
+    if path:
+        with open(path, "a") as sent:
+            sent.write(digest + "\n")
 
 
 def _expect(resp: Any, status: int) -> None:
@@ -198,14 +210,16 @@ class WrkUser(FastHttpUser):
     tasks = _weighted_tasks()
 
     def on_start(self) -> None:
-        self.api_key = os.environ.get("WRKH_API_KEY", "")
+        slot = next(_SLOTS)
+        keys = [k for k in os.environ.get("WRKH_API_KEYS", "").split(",") if k]
+        self.api_key = keys[slot % len(keys)] if keys else os.environ.get("WRKH_API_KEY", "")
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
         self.version_id: str | None = None  # created, to be archived next (version_archive)
         runner = self.environment.runner
         users = runner.target_user_count if runner is not None else 1
-        self.beat = Beat(RATE_PER_USER, next(_SLOTS), max(1, users))
+        self.beat = Beat(RATE_PER_USER, slot, max(1, users))
         time.sleep(self.beat.first_wait())  # gevent's sleep: Locust has patched the process
 
     def wait_time(self) -> float:

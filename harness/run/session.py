@@ -275,6 +275,7 @@ class ConformanceSession:
             drift=functools.partial(
                 live_drift, self.catalog, prometheus, target.alertmanager_url, self.timing
             ),
+            signatures=self._env.sent_signatures,
         )
 
     def run_file(self, path: Path) -> ScenarioResult:

@@ -9,6 +9,7 @@ address book, resolved once all ports are known:
     {api_keys_json}   the run's API keys, as edge expects them in WRK_API_KEYS
     {redact_values}   the run's secrets, comma-separated (values logs must never contain)
     {webhook_secret}  the run's HMAC secret for run-event webhooks
+    {tenant_ids}      the run's tenants, comma-separated (the platform's run events take turns)
 
 A literal brace in a template is written twice (`{{`), as with `str.format`.
 """
@@ -86,6 +87,7 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
             "WRK_WEBHOOK_URL": "http://{proxy[webhook]}/v1/webhooks/run-events",
             "WRK_WEBHOOK_SECRET": "{webhook_secret}",
             "WRK_RUN_EVENT_RATE": RUN_EVENTS_PER_S,
+            "WRK_RUN_EVENT_TENANT": "{tenant_ids}",
         },
     ),
     FakeService(
@@ -143,6 +145,7 @@ class AddressBook:
     api_keys_json: str = "{}"
     redact_values: str = ""
     webhook_secret: str = ""
+    tenant_ids: str = "tenant-1"
 
     def render(self, template: str) -> str:
         return template.format(
@@ -151,6 +154,7 @@ class AddressBook:
             api_keys_json=self.api_keys_json,
             redact_values=self.redact_values,
             webhook_secret=self.webhook_secret,
+            tenant_ids=self.tenant_ids,
         )
 
 
