@@ -105,7 +105,7 @@ def test_the_plan_captures_each_checked_panel_query_at_the_run_scale(catalog: Ca
 
 
 def test_scenarios_without_dashboards_capture_no_panel(catalog: Catalog) -> None:
-    s = load_scenario(ROOT / "scenarios" / "slow_database.yaml", catalog)
+    s = load_scenario(ROOT / "scenarios" / "database_outage.yaml", catalog)
     plan = build_plan(s, catalog, catalog.timing(60))
     assert plan.dashboards is None
     assert not [q for q in plan.series if q.kind == PANEL_KIND]
