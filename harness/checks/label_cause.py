@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import promql_parser as pp
+
 from harness.errors import ObserveError
 from harness.observe.metrics_presence import InstantQuery
 from harness.spec import promql
@@ -28,16 +30,32 @@ def missing_label(
         parsed = promql.parse(expr)
     except ValueError:
         return None
+    grouped = [*grouped_by, *_by_labels(parsed)]
     for selector in promql.selectors(parsed):
         name = promql.metric_name(selector)
         if name is None:
             continue
         labels = [m.name for m in selector.matchers.matchers if m.name not in _IMPLIED]
-        for label in dict.fromkeys([*labels, *grouped_by]):
+        wanted = [*labels, *(g for g in grouped if g not in _IMPLIED and g != "le")]
+        for label in dict.fromkeys(wanted):
             cause = _lacks(query, name, label, at)
             if cause is not None:
                 return cause
     return None
+
+
+def _by_labels(expr: pp.Expr) -> list[str]:
+    """Labels the expression's aggregations group by (`sum by (route) (...)`)."""
+    found: list[pp.Expr] = []
+    pp.walk(expr, pre_visit=found.append)
+    return [
+        str(label)
+        for node in found
+        if isinstance(node, pp.AggregateExpr)
+        and node.modifier is not None
+        and node.modifier.type == pp.AggModifierType.By
+        for label in node.modifier.labels
+    ]
 
 
 def _lacks(query: InstantQuery, metric: str, label: str, at: float | None) -> str | None:

@@ -66,3 +66,11 @@ def test_a_missing_label_is_named_with_its_metric() -> None:
     assert "no requests" not in cause
     assert missing_label(_series_without("tenant"), expr, 0.0) is None
     assert missing_label(_series_without("tenant"), expr, 0.0, grouped_by=["tenant"]) is not None
+
+
+def test_a_label_grouped_by_is_named_too() -> None:
+    expr = 'sum by (route) (rate(http_request_count_total{job="edge"}[5m]))'
+    cause = missing_label(_series_without("route"), expr, 0.0)
+    assert cause is not None and "metric http_request_count_total has no label `route`" in cause
+    by_le = f'sum by (le) (rate({HISTOGRAM}{{job="edge"}}[5m]))'
+    assert missing_label(_series_without("le"), by_le, 0.0) is None  # `le` is the bucket's own
