@@ -40,6 +40,7 @@ __all__ = [
 
 DEFAULT_SCENARIOS = Path("scenarios")
 EXIT_BAD_INPUT = 2  # as for any HarnessError: the run could not start as asked
+EXIT_INTERRUPTED = 130  # pytest's "interrupted" is 2, which a CI log would read as bad input
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -66,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"wrkh: nothing to run: no scenario collected from {args.scenarios}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM; the reports were written
+        return EXIT_INTERRUPTED
     return int(code)
 
 
@@ -169,147 +172,6 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_diff(args: argparse.Namespace) -> int:
-    from harness.report.diff import DiffOptions, compare, flaky, flaky_lines
-    from harness.report.ledger import resolve_run
-
-    before = resolve_run(args.before, args.ledger)
-    after = resolve_run(args.after, args.ledger)
-    found = compare(before, after, DiffOptions(args.ratio, args.min_growth))
-    shaky = flaky(before, after)
-    print(
-        f"{after.run_id} against {before.run_id}: {len(found)} regression(s), "
-        f"{len(shaky)} flaky check(s)"
-    )
-    for r in found:
-        print(f"  REGRESSION {r.kind:<26} {r.message}")
-    for line in flaky_lines(after, shaky, args.ledger):
-        print(f"  FLAKY      {line}")
-    return 1 if found else 0
-
-
-def _report_html(args: argparse.Namespace) -> int:
-    from harness.report.forms import rebuild_html
-
-    print(f"wrote {rebuild_html(args.run_dir, args.ledger)}")
-    return 0
-
-
-def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.report.diff import DEFAULT_MIN_GROWTH_S, DEFAULT_RATIO
-
-    report = sub.add_parser("report", help="work with the reports of earlier runs")
-    commands = report.add_subparsers(dest="report_command", required=True)
-    diff = commands.add_parser("diff", help="regressions of run AFTER against run BEFORE")
-    diff.add_argument("before", help="run id in the ledger, or a results.json / run folder")
-    diff.add_argument("after", help="run id in the ledger, or a results.json / run folder")
-    diff.add_argument("--ledger", type=Path, default=Path("reports/ledger.json"))
-    diff.add_argument(
-        "--ratio", type=float, default=DEFAULT_RATIO, help="time-to-alert growth that regresses"
-    )
-    diff.add_argument(
-        "--min-growth",
-        type=float,
-        default=DEFAULT_MIN_GROWTH_S,
-        help="seconds time-to-alert must grow by, besides the ratio",
-    )
-    diff.set_defaults(func=_report_diff)
-    html = commands.add_parser("html", help="write report.html again from a run's results.json")
-    html.add_argument("run_dir", type=Path, help="the run folder (or its results.json)")
-    html.add_argument("--ledger", type=Path, default=Path("reports/ledger.json"))
-    html.set_defaults(func=_report_html)
-
-
-def _dashboards(args: argparse.Namespace) -> int:
-    from harness.dashboards.grafana import render_dashboards
-    from harness.dashboards.provisioning import grafana_tree, write_files
-    from harness.errors import ConfigError, Problem
-    from harness.spec.catalog import load_catalog
-
-    catalog = load_catalog(args.scenarios / "catalog")
-    if catalog.dashboards is None:
-        raise ConfigError([Problem(str(args.scenarios / "catalog"), "(file)", "no dashboards")])
-    files = (
-        grafana_tree(catalog.dashboards)
-        if args.provisioning
-        else render_dashboards(catalog.dashboards)
-    )
-    written = write_files(files, args.out)
-    print(f"wrote {len(written)} file(s) under {args.out}")
-    return 0
-
-
-def _add_dashboards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    dash = sub.add_parser("dashboards", help="write the Grafana dashboards of spec §4")
-    dash.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
-    dash.add_argument("--out", type=Path, default=Path("reports/dashboards"))
-    dash.add_argument(
-        "--provisioning",
-        action="store_true",
-        help="also write Grafana provisioning (datasource, provider) as in deploy/grafana/",
-    )
-    dash.set_defaults(func=_dashboards)
-
-
-def _gameday(args: argparse.Namespace) -> int:
-    from harness.gameday.run import GamedayRequest, run_gameday
-    from harness.run.progress import LiveProgress
-
-    request = GamedayRequest(
-        scenario=args.scenario,
-        config_file=args.config,
-        scenarios_dir=args.scenarios,
-        catalog_dir=args.catalog,
-        reports_dir=args.report_dir,
-    )
-    return run_gameday(request, LiveProgress())
-
-
-def _add_gameday(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    day = sub.add_parser(
-        "gameday",
-        help="run one scenario against a deployment given by URLs (exit 3: aborted)",
-    )
-    day.add_argument("scenario", help="scenario name (in --scenarios) or scenario file")
-    day.add_argument("--target", choices=["external"], default="external")
-    day.add_argument("--config", type=Path, required=True, help="game-day target file (YAML)")
-    day.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
-    day.add_argument("--catalog", type=Path, default=None, help="default: the scenario's own")
-    day.add_argument("--report-dir", type=Path, default=Path("reports"))
-    day.set_defaults(func=_gameday)
-
-
-def _sweep(args: argparse.Namespace) -> int:
-    from harness.stack.sweep import sweep
-
-    for leftover in sweep():
-        print(f"removed {leftover}")
-    if not args.docker:
-        return 0
-    from harness.stack.compose_removal import sweep_projects
-    from harness.stack.docker_engine import connect
-
-    swept = sweep_projects(connect(args.docker_host))
-    for project in swept.removed:
-        print(f"removed compose project {project}")
-    for failure in swept.failures:
-        print(f"could not remove {failure}", file=sys.stderr)
-    return 1 if swept.failures else 0
-
-
-def _add_sweep(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sweep = sub.add_parser(
-        "sweep",
-        help="remove what killed runs left behind (runs do this at start too)",
-        description="Removes scratch folders (with their Postgres shared memory), port-lock "
-        "files, and with --docker compose projects, of runs that were killed; what belongs to "
-        "a live run, or to another host, is never touched.",
-    )
-    sweep.add_argument("--docker", action="store_true", help="also compose projects")
-    sweep.add_argument("--docker-host", default=None, help="Docker engine URL (default: env)")
-    sweep.set_defaults(func=_sweep)
-
-
 def _add_run_options(run: argparse.ArgumentParser) -> None:
     """What a run of the suite takes; `run_arguments` turns them back into a command line."""
     run.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
@@ -396,18 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of the webhook receivers (<url>/hook/<receiver>)",
     )
     rules.set_defaults(func=_rules)
-    _add_report(sub)
-    _add_gameday(sub)
-    _add_dashboards(sub)
-    _add_sweep(sub)
-    from harness.contract.cli import add_commands as add_contract_commands
-    from harness.importers.cli import add_commands as add_import_commands
-    from harness.sandbox.up import add_commands as add_up_commands
+    from harness.contract.rules_cli import add_check_option
 
-    add_contract_commands(sub)
-    add_import_commands(sub)
-    add_up_commands(sub)
+    add_check_option(rules)
+    _add_other_commands(sub)
     return parser
+
+
+def _add_other_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Each package's own subcommands, in the order `wrkh --help` lists them."""
+    from harness.contract import cli as contract
+    from harness.dashboards import cli as dashboards
+    from harness.gameday import cli as gameday
+    from harness.importers import cli as importers
+    from harness.report import cli as report
+    from harness.sandbox import up
+    from harness.stack import cli as stack
+
+    for package in (report, gameday, dashboards, stack, contract, importers, up):
+        package.add_commands(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

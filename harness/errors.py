@@ -7,6 +7,8 @@ HarnessError                    anything the harness raises on purpose; `wrkh` e
 │   ├── ServiceStartError       one service failed to become ready (carries its log tail)
 │   ├── ComponentDied           a process of the stack exited while the run needed it
 │   └── Cancelled               (stack.readiness) a wait abandoned while a start is aborted
+├── PreflightFailed             (contract.preflight) gaps of the target block the chosen
+│                               scenarios; the run stops before any of them (exit 1)
 ├── FaultError                  a fault could not be applied or rolled back
 ├── LoadError                   the load generator failed
 ├── ObserveError                Prometheus / Alertmanager / logs / database could not be read
@@ -19,11 +21,29 @@ Outside the tree, on purpose:
   checks failing is a verdict, not an error.
 - http_client.Unavailable (httpx's TransportError): no answer to one request, turned into
   the caller's own error (StackError, FaultError, ObserveError) with what was being asked.
+- spec.promql.PromQLError (a ValueError; PromQLTooComplex beneath it) and
+  spec.yaml_limits.InputLimitExceeded (a yaml.MarkedYAMLError): raised and caught inside
+  validation, where each becomes a `Problem` of a ConfigError.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+__all__ = [
+    "ComponentDied",
+    "ConfigError",
+    "FaultError",
+    "HarnessError",
+    "Interrupted",
+    "LoadError",
+    "ObserveError",
+    "Problem",
+    "ReportError",
+    "ServiceStartError",
+    "StackError",
+    "ToolMissingError",
+]
 
 
 class HarnessError(Exception):

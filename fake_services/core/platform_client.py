@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from fake_services import defects
 from fake_services.observability import (
     ErrorCode,
     PlatformCallMetrics,
@@ -60,6 +61,8 @@ class PlatformClient:
         self._metrics = metrics
         self._enabled = enabled
         self._sender = Sender(base_url, timeout_s, transport, max_connections=100)
+        self._untimed = defects.active(defects.Defect.PLATFORM_LATENCY_UNTIMED)
+        self._answered_is_success = defects.active(defects.Defect.PLATFORM_ERRORS_SUCCEED)
 
     async def aclose(self) -> None:
         await self._sender.aclose()
@@ -107,6 +110,9 @@ class PlatformClient:
         with self._tracer.start_as_current_span(f"platform.{call}", kind=SpanKind.CLIENT):
             try:
                 response = await self._send(call, method, path, payload, headers)
+                if self._untimed:
+                    started = time.perf_counter()
+                success = self._answered_is_success
                 body = _json_object(call, response)
                 if required is not None and not isinstance(body.get(required), str):
                     raise _failure(call, ErrorCode.WRK_PLATFORM_ERROR, f"no {required}")

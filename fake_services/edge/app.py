@@ -3,6 +3,7 @@ to core, except the edge's own lever, /v1/admin/rate-limit."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,14 +12,22 @@ from fastapi import FastAPI, Request, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from fake_services import routes
+from fake_services import defects, routes
 from fake_services.edge.forward import CoreForwarder
 from fake_services.edge.guard import Guard
 from fake_services.edge.levers import lever_router
 from fake_services.edge.ratelimit import RateLimiter
 from fake_services.edge.settings import EdgeSettings
-from fake_services.observability import ErrorCode, ServiceError, Telemetry, create_service_app
+from fake_services.observability import (
+    ErrorCode,
+    ServiceError,
+    Telemetry,
+    create_service_app,
+    get_logger,
+)
 from fake_services.observability.edge_metrics import AuthFailureMetrics, RateLimitMetrics
+
+_log = get_logger(__name__)
 
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -69,6 +78,7 @@ class Forwarding:
         self._limiter = limiter
         self._metrics = metrics
         self._forwarder = forwarder
+        self._log_key = defects.active(defects.Defect.LOG_SECRET_BASE64)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -76,6 +86,9 @@ class Forwarding:
             raise ServiceError(ErrorCode.NOT_FOUND, "no such route")
         headers = first_values(scope)
         grant = self._guard.admit(headers, scope)
+        if self._log_key:  # defect log_secret_base64: a "client fingerprint" that is the key
+            token = headers.get("authorization", "").removeprefix("Bearer ").encode()
+            _log.info("client identified", client_fingerprint=base64.b64encode(token).decode())
         _enforce(self._limiter, self._metrics, grant.tenant_id, path)
         body = await Request(scope, receive).body()
         upstream = await self._forwarder.forward(

@@ -69,11 +69,13 @@ class HttpMetrics:
             ["route", "method", "status"],
             registry=registry,
         )
+        coarse = defects.active(defects.Defect.COARSE_BUCKETS)  # the library's defaults then
+        self._no_route = defects.active(defects.Defect.DROP_ROUTE_LABEL)
         self.duration = Histogram(
             "http_request_duration_seconds",
             "HTTP request duration in seconds, by route template and method.",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
+            ["method"] if self._no_route else ["route", "method"],
+            buckets=Histogram.DEFAULT_BUCKETS if coarse else LATENCY_BUCKETS,
             registry=registry,
         )
         self.client_errors = Counter(
@@ -113,7 +115,9 @@ class HttpMetrics:
             errors = self.server_errors.labels(route=route)
         children = (
             self.requests.labels(route=route, method=method, status=str(status)),
-            self.duration.labels(route=route, method=method),
+            self.duration.labels(method=method)
+            if self._no_route
+            else self.duration.labels(route=route, method=method),
             errors,
         )
         if len(self._children) < MAX_BOUND_CHILDREN:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fake_services import defects
+
 REDACTED = "[REDACTED]"
 
 SENSITIVE_KEY_PARTS = (
@@ -141,6 +143,8 @@ class Redactor:
     _usable: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # str key -> (the key as logged, whether its value is hidden)
     _keys: dict[str, tuple[str, bool]] = field(init=False, repr=False, compare=False)
+    # Defect log_signature_pair (fake_services.defects): a redactor blind to header pairs.
+    _pairs_missed: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         usable = sorted((v for v in self.secret_values if len(v) >= MIN_SECRET_LENGTH), key=len)
@@ -149,6 +153,8 @@ class Redactor:
         object.__setattr__(self, "_values_pattern", re.compile(pattern) if pattern else None)
         object.__setattr__(self, "_usable", tuple(usable))
         object.__setattr__(self, "_keys", {})
+        missed = defects.active(defects.Defect.LOG_SIGNATURE_PAIR)
+        object.__setattr__(self, "_pairs_missed", missed)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
@@ -207,6 +213,16 @@ class Redactor:
             self._keys[key] = verdict
         return verdict
 
+    def _sensitive_pair(self, value: list[Any] | tuple[Any, ...]) -> bool:
+        """A header as frameworks list them, (name, value): hidden by its name like a mapping's
+        value, since a signature or bearer token is no value the redactor knows."""
+        if len(value) != 2 or self._pairs_missed:
+            return False
+        name = value[0]
+        if isinstance(name, bytes | bytearray):
+            name = name.decode("utf-8", errors="replace")
+        return isinstance(name, str) and is_sensitive_key(name)
+
     def redact(self, value: Any) -> Any:
         """A redacted copy of `value`; containers are rebuilt, the input is never mutated."""
         if isinstance(value, str):
@@ -215,6 +231,8 @@ class Redactor:
             return dict(value)  # a log line's usual fields: one screen for all of them
         if isinstance(value, Mapping):
             return self._mapping(value)
+        if isinstance(value, list | tuple) and self._sensitive_pair(value):
+            return [self.redact(value[0]), REDACTED]  # ("Authorization", "Bearer ...")
         if isinstance(value, list | tuple | set | frozenset):
             return [self.redact(item) for item in value]
         if isinstance(value, bytes | bytearray):

@@ -84,14 +84,14 @@ def admin_router(
     @router.put(routes.PLATFORM_RUN_EVENTS)
     async def put_stream(body: StreamConfig) -> SenderStatus:
         require_webhook()
-        tenant = body.tenant_id or sender.stream.tenant_id
-        sender.set_stream(Stream(body.rate_per_s, tenant, list(body.automation_ids)))
+        tenants = (body.tenant_id,) if body.tenant_id else sender.stream.tenant_ids
+        sender.set_stream(Stream(body.rate_per_s, tenants, list(body.automation_ids)))
         return status()
 
     @router.post(routes.PLATFORM_RUN_EVENTS_BATCH, status_code=202)
     async def send_batch(body: BatchRequest) -> BatchSent:
         require_webhook()
-        tenant = body.tenant_id or sender.stream.tenant_id
+        tenant = body.tenant_id or sender.stream.tenant_ids[0]
         ids = sender.send_batch(body.count, tenant, list(body.automation_ids))
         _log.info("run event batch submitted", count=len(ids), batch_tenant=tenant)
         return BatchSent(event_ids=ids)

@@ -53,8 +53,12 @@ class Stream:
     """The steady stream of run events (PUT /admin/run-events)."""
 
     rate_per_s: float = 0.0
-    tenant_id: str = "tenant-1"
+    tenant_ids: tuple[str, ...] = ("tenant-1",)  # events take turns, the rate is the total
     automation_ids: list[str] = field(default_factory=list)
+
+    @property
+    def tenant_id(self) -> str:
+        return ",".join(self.tenant_ids)
 
 
 def new_event(tenant_id: str, automation_ids: list[str]) -> dict[str, Any]:
@@ -80,7 +84,7 @@ class RunEventSender:
     ) -> None:
         self.settings = settings
         self.stats = DeliveryStats()
-        self.stream = Stream(settings.rate_per_s, settings.tenant_id)
+        self.stream = Stream(settings.rate_per_s, settings.tenant_ids)
         self._metrics = metrics
         self._tracer = tracer
         self._transport = transport
@@ -132,6 +136,7 @@ class RunEventSender:
     async def _run_stream(self) -> None:
         """Emit events at the configured rate; a rate change takes effect immediately."""
         next_at = time.monotonic()
+        turn = 0
         while True:
             rate = self.stream.rate_per_s
             if rate <= 0:
@@ -142,7 +147,9 @@ class RunEventSender:
             next_at = max(next_at + 1 / rate, time.monotonic() - 1)  # catch up at most 1 s
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             if self.stream.rate_per_s > 0:
-                self._submit(new_event(self.stream.tenant_id, self.stream.automation_ids))
+                tenants = self.stream.tenant_ids
+                turn += 1
+                self._submit(new_event(tenants[turn % len(tenants)], self.stream.automation_ids))
 
     async def _deliver(self, event: dict[str, Any]) -> None:
         body = json.dumps(event, separators=(",", ":")).encode()

@@ -15,7 +15,7 @@ class RunEventSettings:
     webhook_url: str | None = None
     secret: str | None = None
     rate_per_s: float = 0.0  # 0: no steady stream; batches can still be sent
-    tenant_id: str = "tenant-1"
+    tenant_ids: tuple[str, ...] = ("tenant-1",)  # the steady stream's events take turns
     timeout_s: float = 5.0
     # Backoff between attempts doubles from 0.2 s up to this cap.
     retry_max_s: float = 5.0
@@ -31,7 +31,7 @@ class RunEventSettings:
             # Without a URL there is nothing to sign; with one the secret is required.
             secret=envvars.require(env, "WRK_WEBHOOK_SECRET") if url else None,
             rate_per_s=envvars.non_negative_float(env, "WRK_RUN_EVENT_RATE", 0.0),
-            tenant_id=envvars.optional(env, "WRK_RUN_EVENT_TENANT", "tenant-1"),
+            tenant_ids=_tenants(envvars.optional(env, "WRK_RUN_EVENT_TENANT", "tenant-1")),
             timeout_s=envvars.positive_float(env, "WRK_WEBHOOK_TIMEOUT_S", 5.0),
             retry_max_s=envvars.positive_float(env, "WRK_WEBHOOK_RETRY_MAX_S", 5.0),
             retry_deadline_s=envvars.positive_float(env, "WRK_WEBHOOK_RETRY_DEADLINE_S", 3600.0),
@@ -40,3 +40,11 @@ class RunEventSettings:
 
     def secrets(self) -> frozenset[str]:
         return frozenset({self.secret} if self.secret else ())
+
+
+def _tenants(raw: str) -> tuple[str, ...]:
+    """WRK_RUN_EVENT_TENANT: one tenant or several, comma-separated."""
+    tenants = tuple(t.strip() for t in raw.split(",") if t.strip())
+    if not tenants:
+        raise envvars.ConfigError("WRK_RUN_EVENT_TENANT names no tenant")
+    return tenants

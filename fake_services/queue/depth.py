@@ -25,7 +25,9 @@ from collections.abc import Iterable
 
 import redis.asyncio as redis
 
+from fake_services import defects
 from fake_services.observability.queue_metrics import QueueDepthMetrics
+from fake_services.queue.names import QueueName
 from fake_services.queue.reliable import queue_depth
 
 SAMPLE_INTERVAL_S = 0.5
@@ -46,6 +48,14 @@ class QueueDepthSampler:
         self._client = client
         self._metrics = metrics
         self._queues = tuple(queues)
+        if defects.active(defects.Defect.QUEUE_DEPTH_UNEXPORTED):
+            self._queues = tuple(q for q in self._queues if q != QueueName.NOTIFICATIONS)
+        # The Redis key prefix each queue is read from (its own name, but for a defect).
+        self._keys = {q: q for q in self._queues}
+        if defects.active(defects.Defect.QUEUE_DEPTH_WRONG_KEY):
+            usage = QueueName.USAGE_AGGREGATION
+            self._keys[usage] = usage.replace("-", "_")
+        self._dead_stuck = defects.active(defects.Defect.DEAD_LETTER_GAUGE_STUCK)
         self._timeout_s = timeout_s
         self._max_age_s = max_age_s
         self._sampled_at = float("-inf")
@@ -54,13 +64,12 @@ class QueueDepthSampler:
         """Read every queue, then publish them together; raises when Redis cannot be read."""
         try:
             async with asyncio.timeout(self._timeout_s):
-                depths = [await queue_depth(self._client, queue) for queue in self._queues]
+                depths = [await queue_depth(self._client, self._keys[q]) for q in self._queues]
         except Exception:
             if time.monotonic() - self._sampled_at > self._max_age_s:
                 self._metrics.clear()
             raise
         for queue, depth in zip(self._queues, depths, strict=True):
-            self._metrics.set(
-                queue, waiting=depth.waiting, in_flight=depth.in_flight, dead=depth.dead
-            )
+            dead = 0 if self._dead_stuck else depth.dead
+            self._metrics.set(queue, waiting=depth.waiting, in_flight=depth.in_flight, dead=dead)
         self._sampled_at = time.monotonic()

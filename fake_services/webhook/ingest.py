@@ -19,6 +19,7 @@ import asyncpg
 from fastapi import Request
 from pydantic import ValidationError
 
+from fake_services import defects
 from fake_services.observability import ErrorCode, ServiceError, current, get_logger
 from fake_services.observability.domain_metrics import RunEventMetrics
 from fake_services.queue import Producer
@@ -61,9 +62,17 @@ class RunEventIngestion:
         self._producer = producer
         self._receipts = receipts
         self._metrics = metrics
+        misfiled = defects.active(defects.Defect.SIGNATURE_FAILURES_MISFILED)
+        self._misfiled = "missing_signature" if misfiled else None
+        self._reasons = dict(_STORE_FAILURE_REASONS)
+        if defects.active(defects.Defect.TIMEOUTS_MISFILED):
+            self._reasons[ErrorCode.DB_TIMEOUT] = "db_unavailable"
+        self._log_headers = defects.active(defects.Defect.LOG_SIGNATURE_PAIR)
 
     async def ingest(self, request: Request) -> dict[str, Any]:
         received_at = time.time()
+        if self._log_headers:  # defect log_signature_pair: headers as (name, value) pairs
+            _log.info("run event delivery", headers=list(request.headers.items()))
         body = await self._read(request)
         self._authenticate(request, body, received_at)
         event = self._parse(body)
@@ -107,7 +116,7 @@ class RunEventIngestion:
                 window_s=self._settings.replay_window_s,
             )
         except signature.SignatureFailure as failure:
-            self._metrics.failed(failure.reason)
+            self._metrics.failed(self._misfiled or failure.reason)
             raise ServiceError(failure.code, failure.message) from None
 
     def _parse(self, body: bytes) -> RunEvent:
@@ -136,7 +145,7 @@ class RunEventIngestion:
         try:
             return await self._store.store(event, first_seen, request_id, enqueue_usage)
         except ServiceError as exc:
-            reason = _STORE_FAILURE_REASONS.get(exc.code)
+            reason = self._reasons.get(exc.code)
             if reason is None:
                 raise
             self._metrics.failed(reason)

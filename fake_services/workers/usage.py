@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 
+from fake_services import defects
 from fake_services.observability import CollectorRegistry, get_logger
 from fake_services.observability.domain_metrics import UsageMetrics
 from fake_services.queue import Job, QueueName
@@ -35,6 +36,12 @@ _UPSERT = (
     f" run_count = GREATEST({TABLE}.run_count, EXCLUDED.run_count), updated_at = now()"
     " RETURNING run_count"
 )
+# Defect usage_double_count: adds the day's count to the stored one, as a worker that
+# "increments" would; every later event counts the earlier ones again.
+_ADD = _UPSERT.replace(
+    f"GREATEST({TABLE}.run_count, EXCLUDED.run_count)", f"{TABLE}.run_count + EXCLUDED.run_count"
+)
+SKIPPED_TENANT = "tenant-2"  # defect usage_skips_tenant
 
 
 class UsageAggregationWorker(JobHandler):
@@ -42,6 +49,10 @@ class UsageAggregationWorker(JobHandler):
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._metrics = UsageMetrics(registry)
+        # Deliberate defects (fake_services.defects), off unless WRK_DEFECTS names them.
+        self._no_write = defects.active(defects.Defect.USAGE_NO_WRITE)
+        self._skips = defects.active(defects.Defect.USAGE_SKIPS_TENANT)
+        self._upsert = _ADD if defects.active(defects.Defect.USAGE_DOUBLE_COUNT) else _UPSERT
 
     async def handle(self, job: Job) -> None:
         usage = payload_of(job, AggregateUsage)
@@ -55,8 +66,11 @@ class UsageAggregationWorker(JobHandler):
             start,
             start + timedelta(days=1),
         )
-        async with self.ctx.db.query("upsert", TABLE) as conn:
-            run_count = await conn.fetchval(_UPSERT, *args)
+        if self._no_write or (self._skips and usage.tenant_id == SKIPPED_TENANT):
+            run_count = None  # the job still succeeds, as a worker that lost the write would
+        else:
+            async with self.ctx.db.query("upsert", TABLE) as conn:
+                run_count = await conn.fetchval(self._upsert, *args)
         self._metrics.aggregated(time.time() - usage.received_at)
         _log.info(
             "usage aggregated",

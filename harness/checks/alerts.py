@@ -28,6 +28,9 @@ class AlertLifecycle:
     time_to_resolved_notification_s: float | None
     waited_for_firing_s: float
     waited_for_resolve_s: float | None
+    # From routing.yaml (the spec), not from the catalogue that generated the routing.
+    expected_severity: str | None = None
+    notified_severity: str | None = None  # the `severity` label of the delivered alert
 
     def check(self, kind: str, scenario: str, passed: bool, message: str) -> Check:
         return Check(
@@ -74,6 +77,7 @@ def fires_within_budget(scenario: str, lc: AlertLifecycle) -> Check:
 
 
 def delivered_to_receiver(scenario: str, lc: AlertLifecycle) -> Check:
+    """Delivered in budget to the receiver, and with the severity, the spec's table names."""
     want, b = lc.expected_receiver, lc.budget
     if lc.time_to_notification_s is None:
         msg = (
@@ -81,9 +85,15 @@ def delivered_to_receiver(scenario: str, lc: AlertLifecycle) -> Check:
             f"{b.budget_s:.2f} s; none arrived"
         )
         return lc.check("alert_delivered", scenario, False, msg)
-    ok = lc.notified_receiver == want and lc.time_to_notification_s <= b.budget_s
+    severity_ok = lc.expected_severity in (None, lc.notified_severity)
+    ok = lc.notified_receiver == want and severity_ok and lc.time_to_notification_s <= b.budget_s
+    severity = (
+        ""
+        if lc.expected_severity is None
+        else f" with severity {lc.notified_severity!r} (expected {lc.expected_severity!r})"
+    )
     msg = (
-        f"{lc.alert} notified to receiver {lc.notified_receiver!r} "
+        f"{lc.alert} notified to receiver {lc.notified_receiver!r}{severity} "
         f"{_s(lc.time_to_notification_s)} after the fault (expected {want!r} within "
         f"{b.budget_s:.2f} s)"
     )

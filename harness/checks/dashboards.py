@@ -7,6 +7,7 @@ the panel by their titles: what the on-call engineer would be looking at.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,13 +37,23 @@ def dashboard_checks(
     """One check per panel of `have_data`, then one per panel of `moves`."""
     by_key = {c.spec.key: c for c in captured}
     checks = [panel_has_data(scenario, plan.panel(k), by_key, windows) for k in plan.have_data]
-    checks += [panel_moves(scenario, plan.panel(k), m, by_key, windows) for k, m in plan.moves]
+    for key, move in plan.moves:
+        panel = plan.panel(key)
+        if not move.each:
+            checks.append(panel_moves(scenario, panel, move, by_key, windows))
+            continue
+        checks += [
+            value_moves(scenario, panel, move, selector, captured=by_key, windows=windows)
+            for selector in move.label_values
+        ]
     return checks
 
 
-def _check(kind: str, scenario: str, panel: PanelPlan, passed: bool, message: str) -> Check:
+def _check(
+    kind: str, scenario: str, panel: PanelPlan, passed: bool, message: str, *, item: str = ""
+) -> Check:
     return Check(
-        f"{scenario}::{kind}::{panel.key}", kind, scenario, passed, f"{panel.name}: {message}"
+        f"{scenario}::{kind}::{panel.key}{item}", kind, scenario, passed, f"{panel.name}: {message}"
     )
 
 
@@ -123,3 +134,68 @@ def panel_moves(
         return _check(MOVES, scenario, panel, False, f"{expected}; {missing}")
     seen = f"saw {before:.4g} -> {after:.4g} ({_ratio(before, after)})"
     return _check(MOVES, scenario, panel, moved(before, after, move), f"{expected}; {seen}")
+
+
+def _only(series: CapturedSeries, label: str, value: str) -> CapturedSeries:
+    sets = tuple(s for s in series.sets if s.labels.get(label) == value)
+    return dataclasses.replace(series, sets=sets)
+
+
+def _query_moved(
+    series: CapturedSeries, move: Move, windows: Windows, f1: float
+) -> tuple[bool, str]:
+    """Whether one query's series (already narrowed to one label value) moved, and what was
+    seen, as a message part naming the query."""
+    name = f"query {series.spec.expr!r}"
+    if series.error:
+        return False, f"{name} failed: {series.error}"
+    if not series.sets:
+        return False, f"{name} has no series for it"
+    assert windows.fault_start is not None
+    before = panel_total([series], windows.baseline_start, windows.baseline_end)
+    after = panel_total([series], windows.fault_start, f1)
+    if before is None or after is None:
+        return False, f"{name}: no samples in the baseline or the fault window"
+    seen = f"{before:.4g} -> {after:.4g} ({_ratio(before, after)})"
+    ok = moved(before, after, move)
+    return ok, f"{name} {'moved' if ok else 'did not move'}: {seen}"
+
+
+def value_moves(
+    scenario: str,
+    panel: PanelPlan,
+    move: Move,
+    selector: tuple[str, str],
+    *,
+    captured: Mapping[str, CapturedSeries],
+    windows: Windows,
+) -> Check:
+    """The panel's series for `label`=`value` move, in every query of the panel: the total
+    of all values cannot stand in for one of them, nor one query (a counter) for another
+    (a gauge stuck at 0). `selector`: (label, value)."""
+    label, value = selector
+    verb = "rise" if move.direction is Direction.UP else "fall"
+    item = f"[{label}={value}]"
+    head = f"{label}={value} expected to {verb} by x {move.ratio:g} or more in every query"
+    if windows.fault_start is None:
+        return _check(
+            MOVES, scenario, panel, False, f"{head}; the scenario had no fault", item=item
+        )
+    f1 = windows.fault_end if windows.fault_end is not None else math.inf
+    context = (
+        f"in the fault window ({f1 - windows.fault_start:.1f} s) against the "
+        f"{windows.baseline_end - windows.baseline_start:.1f} s baseline before it"
+    )
+    results = []
+    for query in panel.queries:
+        found = captured.get(query.key)
+        if found is None:
+            results.append((False, f"query {query.expr!r} was not captured"))
+        else:
+            results.append(_query_moved(_only(found, label, value), move, windows, f1))
+    passed = all(ok for ok, _ in results)
+    # A failure lists the queries that did not move first: the message names the cause.
+    parts = [m for ok, m in results if not ok] + [m for ok, m in results if ok]
+    return _check(
+        MOVES, scenario, panel, passed, f"{head} {context}; {'; '.join(parts)}", item=item
+    )

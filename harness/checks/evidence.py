@@ -12,11 +12,14 @@ at all" is exactly the failure an instrumentation regression produces.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from harness.checks.buckets import LatencyThreshold, latency_buckets
+from harness.checks.config_drift import DriftReader, config_drift
 from harness.checks.correlation import CorrelationHop, request_id_correlation
 from harness.checks.error_codes import log_error_codes
+from harness.checks.label_values import label_values_present
 from harness.checks.log_fields import log_fields
 from harness.checks.metrics import metrics_present
 from harness.checks.results import Check, PhaseTimes
@@ -63,6 +66,9 @@ class EvidenceSources:
     metrics: Mapping[str, Metric]
     jobs: Collection[str] | None = None  # Prometheus jobs scraped (the target's services)
     secrets: tuple[Secret, ...] = ()
+    latency_thresholds: tuple[LatencyThreshold, ...] = ()  # judged with the metrics
+    drift: DriftReader | None = None  # the target's rules and routing, judged with the metrics
+    signatures: Callable[[], frozenset[str]] = frozenset  # hex digests the run's load sent
 
 
 def _logs_checks(scenario: str, plan: EvidencePlan, logs: LogStore, p: PhaseTimes) -> list[Check]:
@@ -135,10 +141,26 @@ def evidence_checks(
                 jobs=sources.jobs,
             )
         )
+        if sources.drift is not None:
+            checks.append(config_drift(scenario, sources.drift))
+        if sources.latency_thresholds:
+            checks.append(
+                latency_buckets(scenario, sources.query, sources.latency_thresholds, phases.end)
+            )
+        # Every named value (queue, status...) as the healthy baseline ends.
+        at = phases.baseline_end
+        checks.append(
+            label_values_present(scenario, sources.query, sources.metrics, at=at, only=plan.metrics)
+        )
     if plan.no_secrets and logs is not None:
         checks.append(
             no_secret_in_logs(
-                scenario, sources.secrets, logs, sources.spans, since=phases.load_start
+                scenario,
+                sources.secrets,
+                logs,
+                sources.spans,
+                since=phases.load_start,
+                signatures=sources.signatures(),
             )
         )
     return checks

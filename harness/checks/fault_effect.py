@@ -109,7 +109,11 @@ def fault_effective(
         why = found.error if found is not None and found.error else "not captured"
         return Check.of(scenario, KIND, False, f"{head}: {expected}; {why}", probe.fault)
     before = window_stats(found, windows.baseline_start, windows.baseline_end)
-    during = window_stats(found, f0, (f1 if f1 is not None else found.end) + probe.lag_s)
+    # A rise is read as far as the signal trails the fault; a fall is not: once the fault is
+    # removed, what it held back comes through at once (retried deliveries), and that burst
+    # would be averaged into the fall.
+    lag = probe.lag_s if probe.direction is Direction.UP else 0.0
+    during = window_stats(found, f0, (f1 if f1 is not None else found.end) + lag)
     if before is None or during is None:
         seen = "no samples in the baseline or the fault window"
         return Check.of(scenario, KIND, False, f"{head}: {expected}; {seen}", probe.fault)

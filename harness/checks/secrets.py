@@ -1,7 +1,9 @@
 """The run's secrets: finding them where they must not be, hiding them where reports copy text.
 
-- no_secret_in_logs (spec §2.1): no API key, webhook secret or payload canary in any log line
-  or span, in any form it could be written (`Secret.forms`: raw, JSON-escaped, percent-encoded).
+- no_secret_in_logs (spec §2.1): no secret the run knows (API keys, webhook secret, the
+  signatures it sent, payload canary) in any log line or span, in any form it could be written
+  (`Secret.forms`: raw, JSON-escaped, percent-encoded, hex, base64 at any alignment), nor the
+  value of a sensitive header logged as a (name, value) pair, whatever it is.
 - `Masker`: the one way a report hides them. Whatever a report copies from logs, spans, Locust
   output or Prometheus goes through it (results and every form derived from them, Allure steps
   and attachments, the run folder's files, terminal summaries), and it finds exactly what the
@@ -10,12 +12,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
@@ -27,6 +30,9 @@ from harness.observe.logs import LogEvent, LogStore
 from harness.observe.traces import SpanStore
 
 MIN_SECRET_CHARS = 4  # shorter values would match ordinary words and ids
+# A secret shorter than this (bytes) is searched raw only: its hex or base64 form would be
+# short enough to turn up in trace ids or ordinary text by chance.
+MIN_ENCODED_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,13 @@ class Secret:
         return f"{head}***({len(self.value)} chars, sha256 {self._digest}…)"
 
     def forms(self) -> set[str]:
-        """The value as it may appear in a line: raw, JSON-escaped, percent-encoded."""
-        return {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
+        """The value as it may appear in a line: raw, JSON-escaped, percent-encoded, hex
+        (either case) and base64 (standard and URL-safe alphabets)."""
+        raw = self.value.encode()
+        found = {self.value, json.dumps(self.value)[1:-1], quote(self.value, safe="")}
+        if len(raw) < MIN_ENCODED_CHARS:
+            return found  # its encodings are short enough to turn up in ids by chance
+        return found | {raw.hex(), raw.hex().upper()} | base64_cores(raw)
 
     @property
     def placeholder(self) -> str:
@@ -54,6 +65,20 @@ class Secret:
     @property
     def _digest(self) -> str:
         return hashlib.sha256(self.value.encode()).hexdigest()[:8]
+
+
+def base64_cores(raw: bytes) -> set[str]:
+    """The base64 characters that encode `raw` alone wherever it starts in an encoded blob
+    (its offset modulo 3 decides them), without the characters shared with its neighbours:
+    `Basic base64(user:key)` or a base64-encoded JSON body holds one of these."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        first = -(-offset * 8 // 6)  # the first character made of `raw`'s bits only
+        last = (offset + len(raw)) * 8 // 6  # past the last one
+        core = encoded[first:last]
+        cores |= {core, core.replace("+", "-").replace("/", "_")}
+    return cores
 
 
 Forms = Callable[[Secret], Iterable[str]]
@@ -140,6 +165,48 @@ class Masker:
         return self._by_form[found.decode()].placeholder.encode()
 
 
+# Request headers whose value is a credential whatever it is: one logged as a (name, value)
+# pair (a header list in JSON or a tuple's repr) or under its name must be hidden.
+SENSITIVE_HEADERS = (
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+    "x-wrk-signature", "x-client-secret",
+)  # fmt: skip
+_Q = r"\\?[\"']"  # a quote, JSON-escaped or not
+_HEADER_VALUE = re.compile(
+    rf"(?i)(?:[\[(]\s*b?{_Q}(?P<pair>{'|'.join(SENSITIVE_HEADERS)}){_Q}\s*,"
+    rf"|{_Q}(?P<key>{'|'.join(SENSITIVE_HEADERS)}){_Q}\s*:)\s*b?{_Q}(?P<value>[^\"'\\]*)"
+)
+# What a redactor puts in place of a value: it and punctuation are all a hidden value holds.
+_MARKERS = re.compile(r"(?i)redacted|masked|hidden|filtered|removed|\W|_")
+MAX_MARKER_RESIDUE = 3  # `sha256=[REDACTED]` keeps its scheme; a real value is far longer
+
+
+# A SHA-256 HMAC in hex, as the webhook's signature header carries it (`sha256=<hex>`).
+_HEX_DIGEST = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
+SENT_SIGNATURE = "webhook signature the run sent"
+HEADER_VALUE = " header value"
+
+
+def sent_signature(text: str, signatures: Collection[str]) -> str | None:
+    """A signature of `signatures` (lower-case hex) that `text` holds. One lookup per
+    digest-shaped token: the run may send thousands, too many for one alternation."""
+    if not signatures:
+        return None
+    for match in _HEX_DIGEST.finditer(text):
+        if match.group().lower() in signatures:
+            return match.group()
+    return None
+
+
+def unredacted_header(text: str) -> str | None:
+    """The name of a sensitive header whose value `text` shows, as a pair or under its name."""
+    for match in _HEADER_VALUE.finditer(text):
+        value = re.sub(r"(?i)^(sha256=|bearer\s+|basic\s+)", "", match["value"])
+        if len(_MARKERS.sub("", value)) > MAX_MARKER_RESIDUE:
+            return (match["pair"] or match["key"]).lower()
+    return None
+
+
 @dataclass(frozen=True)
 class Leak:
     secret: Secret
@@ -150,8 +217,10 @@ class Leak:
 
     def describe(self) -> str:
         at = f" in {self.where}" if self.where else ""
+        # A header's value is not the run's to know: the label names the header, that is all.
+        shown = "unmasked" if self.secret.label.endswith(HEADER_VALUE) else self.secret.masked
         return (
-            f"secret {self.secret.label!r} ({self.secret.masked}) found in {self.service}'s "
+            f"secret {self.secret.label!r} ({shown}) found in {self.service}'s "
             f"{self.file.name} line {self.line_no}{at}"
         )
 
@@ -189,19 +258,30 @@ def find_leaks(
     logs: LogStore,
     spans: SpanStore | None = None,
     since: float | None = None,
+    signatures: Collection[str] = frozenset(),
 ) -> list[Leak]:
     """Every line of every service (and every span) holding a secret, first one first."""
     masker = Masker(secrets)
-    if not masker:
-        return []
     leaks: list[Leak] = []
     for text in _texts(logs, spans, since):
-        secret = masker.find(text.raw)
-        if secret is None:
-            continue
-        where = _holder(text.fields, secret.forms())
-        leaks.append(Leak(secret, text.service, text.file, text.line_no, where))
+        for secret in _found(text.raw, masker, signatures):
+            where = _holder(text.fields, secret.forms())
+            leaks.append(Leak(secret, text.service, text.file, text.line_no, where))
     return leaks
+
+
+def _found(raw: str, masker: Masker, signatures: Collection[str]) -> list[Secret]:
+    """What `raw` leaks, one secret of each kind: a known secret, a signature the run sent,
+    and (when neither explains it) a sensitive header's value."""
+    found = []
+    if (secret := masker.find(raw)) is not None:
+        found.append(secret)
+    if (digest := sent_signature(raw, signatures)) is not None:
+        found.append(Secret(SENT_SIGNATURE, digest))
+    elif (header := unredacted_header(raw)) is not None:
+        # Its value is unknown to the run (a signature it did not make): name it only.
+        found.append(Secret(f"{header}{HEADER_VALUE}", header))
+    return found
 
 
 def no_secret_in_logs(
@@ -210,8 +290,11 @@ def no_secret_in_logs(
     logs: LogStore,
     spans: SpanStore | None = None,
     since: float | None = None,
+    *,
+    signatures: Collection[str] = frozenset(),
 ) -> Check:
-    """None of `secrets` appears in any log line or span of any service (from `since`)."""
+    """None of `secrets`, nor of the webhook `signatures` the run sent (hex), appears in any
+    log line or span of any service (from `since`)."""
     skipped = [s.label for s in secrets if len(s.value) < MIN_SECRET_CHARS]
     note = (
         f" ({len(skipped)} value(s) shorter than {MIN_SECRET_CHARS} characters not searched: "
@@ -221,17 +304,21 @@ def no_secret_in_logs(
     )
     if len(skipped) == len(secrets):
         return Check.of(scenario, "no_secret_in_logs", False, f"no secret to search for{note}")
-    leaks = find_leaks(secrets, logs, spans, since)
+    leaks = find_leaks(secrets, logs, spans, since, signatures)
     searched = "log lines" + (" and spans" if spans is not None else "")
     if not leaks:
         labels = ", ".join(s.label for s in secrets if s.label not in skipped)
         count = len(secrets) - len(skipped)
-        msg = f"none of {count} secret(s) ({labels}) in any of the {searched}{note}"
+        sent = f" nor any of {len(signatures)} {SENT_SIGNATURE}(s)" if signatures else ""
+        msg = f"none of {count} secret(s) ({labels}){sent} in any of the {searched}{note}"
         return Check.of(scenario, "no_secret_in_logs", True, msg)
-    where = Counter(leak.service for leak in leaks)
+    lines = {(leak.file, leak.line_no): leak.service for leak in leaks}
+    where = Counter(lines.values())
     spread = ", ".join(f"{s} x{n}" for s, n in sorted(where.items()))
+    which = Counter(leak.secret.label for leak in leaks)
+    kinds = ", ".join(f"{label!r} x{n}" for label, n in sorted(which.items()))
     msg = (
         f"expected no secret in the {searched}; {leaks[0].describe()}; "
-        f"{len(leaks)} line(s) leak in all ({spread}){note}"
+        f"{len(lines)} line(s) leak in all ({spread}; {kinds}){note}"
     )
     return Check.of(scenario, "no_secret_in_logs", False, msg)

@@ -12,10 +12,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from harness.checks.label_cause import missing_label
 from harness.checks.results import Check
+from harness.checks.tenants import per_tenant
 from harness.errors import ObserveError
 from harness.load.runner import LoadResult, RouteStats
-from harness.observe.database import fetch_latencies
+from harness.observe.database import fetch_items
 from harness.observe.prometheus import PrometheusClient
 from harness.spec.slo import AsyncSlo, AvailabilitySlo, LatencySlo, Slo
 
@@ -52,7 +54,12 @@ def _check(
                  passed=passed, message=msg, window=window.name)  # fmt: skip
 
 
-def _nothing(slo: Slo, what: str, w: Window) -> str:
+def _nothing(slo: Slo, what: str, w: Window, ctx: SloContext | None = None, expr: str = "") -> str:
+    """Nothing to judge; when a metric lacks a label the query selects on, that is the cause
+    the message names, not an empty window."""
+    cause = missing_label(ctx.prometheus.query, expr, w.until) if ctx and expr else None
+    if cause is not None:
+        return f"{slo.name}: not measurable: {cause}"
     return f"{slo.name}: no {what} in the {w.name} window: nothing to judge"
 
 
@@ -78,7 +85,8 @@ def _availability(ctx: SloContext, slo: AvailabilitySlo, w: Window, want_held: b
     total = ctx.prometheus.scalar(slo.total_at(w.seconds), at=w.until) or 0.0
     errors = ctx.prometheus.scalar(slo.errors_at(w.seconds), at=w.until) or 0.0
     if total <= 0:
-        return _check(ctx, slo, "slo_availability", False, _nothing(slo, "requests", w), window=w)
+        msg = _nothing(slo, "requests", w, ctx, slo.total_at(w.seconds))
+        return _check(ctx, slo, "slo_availability", False, msg, window=w)
     result = slo.verdict(total, errors)
     ok, verdict = _expectation(result.held, want_held)
     ratio = f"{(result.ratio or 0) * 100:.3f}%"
@@ -91,9 +99,11 @@ def _availability(ctx: SloContext, slo: AvailabilitySlo, w: Window, want_held: b
 
 
 def _latency(ctx: SloContext, slo: LatencySlo, w: Window, want_held: bool) -> Check:
-    observed = ctx.prometheus.scalar(slo.quantile_at(w.seconds), at=w.until)
+    query = slo.quantile_at(w.seconds)
+    observed = ctx.prometheus.scalar(query, at=w.until)
     if observed is None or math.isnan(observed):  # NaN: no requests in the window
-        return _check(ctx, slo, "slo_latency", False, _nothing(slo, "requests", w), window=w)
+        msg = _nothing(slo, "requests", w, ctx, query)
+        return _check(ctx, slo, "slo_latency", False, msg, window=w)
     ok, verdict = _expectation(slo.held(observed), want_held)
     msg = (
         f"{slo.name} {verdict}: p{slo.quantile * 100:g} {observed * 1000:.1f} ms over the "
@@ -108,17 +118,24 @@ def _async(ctx: SloContext, slo: AsyncSlo, w: Window, want_held: bool) -> Check:
         return _check(ctx, slo, "slo_async", False, reason, window=w)
     threshold = slo.threshold_at(ctx.time_scale)
     # Only items that had their whole (scaled) threshold to finish before the query.
-    latencies = fetch_latencies(ctx.database_url, slo.sql, w.since, w.until - threshold)
-    if not latencies:
+    items = fetch_items(ctx.database_url, slo.sql, w.since, w.until - threshold)
+    if not items:
         return _check(ctx, slo, "slo_async", False, _nothing(slo, "items", w), window=w)
-    result = slo.verdict(latencies, ctx.time_scale)
-    ok, verdict = _expectation(result.held, want_held)
+    result = slo.verdict([i.latency_s for i in items], ctx.time_scale)
+    tenants = per_tenant(items, threshold)
+    # A tenant that sees none of its items fails a held SLO whatever the overall share.
+    held = result.held and not tenants.missing
+    ok, verdict = _expectation(held, want_held)
     share = (result.share_within or 0) * 100
     msg = (
         f"{slo.name} {verdict}: {result.within}/{result.count} items ({share:.1f}%) within "
         f"{threshold:.3g} s (= {slo.threshold_s:g} s at scale {ctx.time_scale:g}; objective "
         f"{slo.percentile * 100:g}%) in the {w.name} window"
     )
+    if tenants.missing:
+        msg += f"; tenant(s) seeing none of their items: {', '.join(tenants.missing)}"
+    if tenants.named:
+        msg += f"; {tenants.describe()}"
     return _check(ctx, slo, "slo_async", ok, msg, window=w)
 
 
@@ -144,6 +161,11 @@ def latency_crosscheck(ctx: SloContext, slo: LatencySlo, w: Window, load: LoadRe
     kind = "slo_latency_crosscheck"
     routes = [r for r in client_routes(slo, load) if r.requests > 0]
     server = ctx.prometheus.scalar(slo.quantile_at(w.seconds), at=w.until)
+    cause = None
+    if server is None or math.isnan(server):
+        cause = missing_label(ctx.prometheus.query, slo.quantile_at(w.seconds), w.until)
+    if cause is not None:
+        return _check(ctx, slo, kind, False, f"{slo.name}: not measurable: {cause}", window=w)
     if not routes or server is None or math.isnan(server):
         return _check(ctx, slo, kind, False,
                       f"{slo.name}: nothing to compare (client routes: {len(routes)}, server "

@@ -1,10 +1,10 @@
 """Preflight, alerting: Prometheus runs the catalogue's rules, Alertmanager routes them.
 
-Rules are compared with the catalogue rendered at the target's time scale: the same
-expression (both printed by the PromQL parser, so spacing and quoting do not matter), the
-same `for`, healthy. Routing is asked of the running Alertmanager itself, through
-`amtool config routes test --alertmanager.url`: for each alert's labels, the receiver its
-routing tree picks must be the catalogue's.
+Rules are compared with the catalogue rendered at the target's time scale (expr, for, labels;
+harness.contract.drift) and must be healthy. Routing is read twice from the running
+Alertmanager: its configuration (`/api/v2/status`), walked for each alert's labels and
+compared with routing.yaml and the group timings; and, when amtool is installed, its own
+answer (`amtool config routes test --alertmanager.url`) for the receiver.
 """
 
 from __future__ import annotations
@@ -13,68 +13,67 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from harness.contract.drift import routing_drift, rule_drift, rules_from_api
 from harness.contract.gaps import Gap
 from harness.contract.model import Contract
+from harness.observe.alertmanager import AlertmanagerClient
 from harness.observe.prometheus import PrometheusClient
-from harness.spec import promql
 from harness.spec.burn_rate import BurnRateAlert
 from harness.spec.catalog import Catalog
-from harness.spec.timescale import Timing, format_duration
+from harness.spec.timescale import Timing
 from harness.stack import tools
 
 AMTOOL_TIMEOUT_S = 10.0
 
 
-def _loaded(prom: PrometheusClient) -> dict[str, list[dict[str, Any]]]:
-    rules: dict[str, list[dict[str, Any]]] = {}
-    for group in prom.rule_groups():
-        for rule in group.get("rules", []):
-            rules.setdefault(str(rule.get("name")), []).append(rule)
-    return rules
-
-
-def _same_expr(a: str, b: str) -> bool:
-    try:
-        return promql.canonical(a) == promql.canonical(b)
-    except ValueError:
-        return a == b
-
-
 def check_rules(
     catalog: Catalog, contract: Contract, prom: PrometheusClient, timing: Timing
 ) -> list[Gap]:
-    loaded = _loaded(prom)
-    gaps: list[Gap] = []
-    for alert in catalog.alerts:
-        blocks = contract.blocked_by_alert(alert.name)
-        scale = alert.effective_scale(timing)
-        rules = [r for r in loaded.get(alert.name, []) if r.get("type") == "alerting"]
-        if not rules:
-            gaps.append(Gap("rule", alert.name, "alert not loaded by Prometheus", blocks))
-            continue
-        rule = rules[0]
-        expected_for = alert.for_s / scale
-        if rule.get("health") == "err":
-            reason = f"rule unhealthy: {rule.get('lastError', '')}"
-            gaps.append(Gap("rule", alert.name, reason, blocks))
-        elif not _same_expr(str(rule.get("query", "")), alert.expr_at(scale)):
-            reason = f"runs another expression than the catalogue's at time scale {scale:g}"
-            gaps.append(Gap("rule", alert.name, reason, blocks))
-        elif abs(float(rule.get("duration", 0.0)) - expected_for) > 1e-3:
-            got = format_duration(float(rule.get("duration", 0.0)))
-            reason = f"for: {got}, the catalogue's is {format_duration(expected_for)}"
-            gaps.append(Gap("rule", alert.name, reason, blocks))
-    for ratio in catalog.recorded_ratios(timing):
-        if not any(r.get("type") == "recording" for r in loaded.get(ratio.record, [])):
-            users = [
-                a.name
-                for a in catalog.alerts
-                if isinstance(a, BurnRateAlert) and a.slo == ratio.slo
-            ]
-            blocks = tuple(s for a in users for s in contract.blocked_by_alert(a))
-            reason = f"recording rule for SLO {ratio.slo} not loaded by Prometheus"
-            gaps.append(Gap("rule", ratio.record, reason, tuple(dict.fromkeys(blocks))))
+    """Each difference between the rules Prometheus runs and the catalogue at `timing`,
+    named by alert and field (harness.contract.drift), plus rules Prometheus reports
+    unhealthy."""
+    groups = prom.rule_groups()
+    gaps = [
+        Gap(
+            "rule",
+            d.item,
+            f"{d.field}: runs {d.running}, expected {d.expected}",
+            _blocks(catalog, contract, d.item),
+        )
+        for d in rule_drift(catalog, timing, rules_from_api(groups))
+    ]
+    for group in groups:
+        for rule in group.get("rules", []):
+            if rule.get("health") == "err" and rule.get("name") in catalog.alert_names:
+                name = str(rule["name"])
+                reason = f"rule unhealthy: {rule.get('lastError', '')}"
+                gaps.append(Gap("rule", name, reason, contract.blocked_by_alert(name)))
     return gaps
+
+
+def _blocks(catalog: Catalog, contract: Contract, item: str) -> tuple[str, ...]:
+    """Scenarios an alert's drift blocks; a recorded ratio's: those of the alerts reading it."""
+    if item in catalog.alert_names:
+        return contract.blocked_by_alert(item)
+    slo = item.partition("{slo=")[2].rstrip("}")
+    users = [a.name for a in catalog.alerts if isinstance(a, BurnRateAlert) and a.slo == slo]
+    return tuple(dict.fromkeys(s for a in users for s in contract.blocked_by_alert(a)))
+
+
+def check_routing_config(
+    catalog: Catalog, contract: Contract, config: Mapping[str, Any], timing: Timing
+) -> list[Gap]:
+    """The routing tree Alertmanager runs (its /api/v2/status config) against routing.yaml
+    and the catalogue's group timings at `timing`, by alert and field."""
+    return [
+        Gap(
+            "routing",
+            d.item,
+            f"{d.field}: runs {d.running}, expected {d.expected}",
+            contract.blocked_by_alert(d.item),
+        )
+        for d in routing_drift(catalog, timing, config)
+    ]
 
 
 def routed_to(alertmanager_url: str, labels: Mapping[str, str]) -> list[str]:
@@ -112,3 +111,17 @@ def check_routing(catalog: Catalog, contract: Contract, alertmanager_url: str) -
             reason = f"routed to {got}, not to {alert.receiver.value}"
             gaps.append(Gap("routing", alert.name, reason, blocks))
     return gaps
+
+
+def live_drift(
+    catalog: Catalog, prom: PrometheusClient, alertmanager_url: str, timing: Timing
+) -> list[str]:
+    """Every difference between what the target runs and the catalogue, one line each."""
+    running = rules_from_api(prom.rule_groups())
+    client = AlertmanagerClient(alertmanager_url)
+    try:
+        config = client.config()
+    finally:
+        client.close()
+    found = rule_drift(catalog, timing, running) + routing_drift(catalog, timing, config)
+    return [str(d) for d in found]

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.contract.build import build_contract
-from harness.contract.check_alerting import check_routing, check_rules
+from harness.contract.check_alerting import check_routing, check_routing_config, check_rules
+from harness.contract.check_buckets import check_latency_edges
 from harness.contract.check_live import check_levers, check_proxies
 from harness.contract.check_metrics import (
     check_metrics,
@@ -30,6 +31,7 @@ from harness.contract.gaps import Gap, PreflightReport
 from harness.contract.levers import Lever
 from harness.contract.model import Contract
 from harness.errors import HarnessError, ObserveError
+from harness.observe.alertmanager import AlertmanagerClient
 from harness.observe.logs import parse_rfc3339
 from harness.observe.prometheus import PrometheusClient
 from harness.spec.catalog import Catalog
@@ -132,12 +134,27 @@ def _prometheus_checks(
     metrics, notes = check_metrics(contract, expect.catalog.metrics, prom, up)
     _add(report, metrics, f"{len(contract.metrics)} metric(s) with their labels and buckets")
     report.notes += notes
+    edges, notes = check_latency_edges(expect.catalog, contract, prom)
+    _add(report, edges, "every latency SLO and alert threshold is a bucket edge of its histogram")
+    report.notes += notes
     rules = check_rules(expect.catalog, contract, prom, expect.timing)
     scale = expect.timing.time_scale
     _add(report, rules, f"{len(contract.alerts)} alert rule(s) loaded as at time scale {scale:g}")
 
 
 def _routing_checks(report: PreflightReport, expect: Expectations, alertmanager_url: str) -> None:
+    client = AlertmanagerClient(alertmanager_url)
+    try:
+        config = client.config()
+    except ObserveError as exc:
+        every = tuple(s.name for s in expect.contract.scenarios if s.alerts)
+        report.gaps.append(Gap("backend", "alertmanager", str(exc), every))
+        config = None
+    finally:
+        client.close()
+    if config is not None:
+        drift = check_routing_config(expect.catalog, expect.contract, config, expect.timing)
+        _add(report, drift, "Alertmanager's routing tree: receivers and group timings as specified")
     if tools.find("amtool") is None:  # routing is then proven by the scenarios' deliveries
         report.notes.append("routing unverified: amtool (prometheus-alertmanager) not installed")
         return

@@ -4,6 +4,10 @@
       have_data: all                    # or a list of panels: each must show data in the baseline
       moves:                            # each must move in the fault window vs the baseline
         5xx by route: {direction: up, ratio: 2}
+        Queue depth per queue: {each: {queue: [build-requests, notifications]}}
+
+`each` judges a panel per label value rather than by its total: one queue's backlog rising
+must not hide another's that stays flat (a gauge stuck at 0, a queue no longer exported).
 
 A panel is named by its title or its key `<dashboard uid>/<slug>`; both are resolved to the
 key here, so an unknown panel is rejected when the scenario is loaded, not when it has run.
@@ -11,13 +15,14 @@ key here, so an unknown panel is rejected when the scenario is loaded, not when 
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from harness.dashboards.model import DashboardsFile
-from harness.spec.fields import StrictModel
+from harness.spec.fields import LabelName, StrictModel
 
 ALL_PANELS: Final = "all"
 
@@ -64,6 +69,14 @@ def _every_panel(value: object, info: ValidationInfo) -> object:
 PanelRef = Annotated[str, AfterValidator(_resolve)]
 
 
+def _keeps(expr: str, label: str) -> bool:
+    """Whether an aggregation of `expr` groups by `label` (`by (..., label, ...)`)."""
+    return any(
+        label in (n.strip() for n in group.split(","))
+        for group in re.findall(r"\bby\s*\(([^)]*)\)", expr)
+    )
+
+
 class Direction(StrEnum):
     UP = "up"
     DOWN = "down"
@@ -75,6 +88,14 @@ class Move(StrictModel):
     direction: Direction = Direction.UP
     ratio: float = Field(default=2.0, gt=1.0)
     """up: fault >= ratio x baseline; down: fault <= baseline / ratio."""
+    each: dict[LabelName, tuple[str, ...]] = {}
+    """Label -> values: each value's series must move on its own, in every query of the panel
+    (one check per value); empty: the panel's total must move."""
+
+    @property
+    def label_values(self) -> tuple[tuple[str, str], ...]:
+        """(label, value) pairs of `each`, in order."""
+        return tuple((label, v) for label, values in self.each.items() for v in values)
 
 
 class DashboardExpect(StrictModel):
@@ -84,6 +105,26 @@ class DashboardExpect(StrictModel):
     """`all` or a list of panels (title or key)."""
     moves: dict[PanelRef, Move] = {}
     """Panel (title or key) -> how it must move while the faults are active."""
+
+    @model_validator(mode="after")
+    def _each_label_is_grouped_by(self, info: ValidationInfo) -> DashboardExpect:
+        """A label of `each` that a query does not keep would match no series: every value
+        would fail, so it is refused when the scenario is loaded."""
+        file = _dashboards(info)
+        if file is None:
+            return self
+        exprs = {
+            d.panel_key(p): [t.expr for t in p.targets] for d in file.dashboards for p in d.panels
+        }
+        problems = [
+            f"panel {key!r}: a query does not group by {label!r}"
+            for key, move in self.moves.items()
+            for label in move.each
+            if not all(_keeps(expr, label) for expr in exprs.get(key, ()))
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def panels(self) -> tuple[str, ...]:

@@ -5,11 +5,15 @@ whole interpreter (gevent), which the harness process must not suffer. Settings 
 environment the runner sets (a locustfile's user classes are built at import time):
 
     WRKH_API_KEY         the run's API key (Authorization: Bearer ...)
+    WRKH_API_KEYS        every tenant's key, comma-separated: user N takes key N modulo their
+                         number, so the load comes from every tenant at the same total rate
     WRKH_CANARY          a secret-looking value sent in every request; no log may contain it
     WRKH_SOURCE_IP       the X-Forwarded-For address of brute-force load
     WRKH_MIX             JSON task name -> weight
     WRKH_RATE_PER_USER   requests per second per user
     WRKH_SPAWNED_FILE    written once every user runs (see the end of this file)
+    WRKH_SIGNATURES_FILE each webhook signature this load sends is appended to it, so the
+                         leak check can search the logs for what the run itself signed
 """
 
 from __future__ import annotations
@@ -56,6 +60,34 @@ def _version_write(user: WrkUser) -> None:
         "/v1/automation-versions", json=body, headers=_headers(user),
         name="POST /v1/automation-versions",
     )  # fmt: skip
+
+
+def _version_archive(user: WrkUser) -> None:
+    """Archives the version this user created on its previous turn (built by now, so core
+    deactivates its workflow on the WRK Platform), then creates the next one (a build). A
+    failed archive is retried on the next turn, so deactivations go on while the platform
+    fails (a new version would not be built then, and would need no deactivation)."""
+    if user.version_id is not None:
+        resp = user.client.patch(
+            f"/v1/automation-versions/{user.version_id}", json={"status": "archived"},
+            headers=_headers(user), name="PATCH /v1/automation-versions/{version_id}",
+        )  # fmt: skip
+        if resp.status_code >= 500:  # the deactivation failed: try the same version again
+            return
+        user.version_id = None
+    if user.automation_id is None:
+        user.automation_id = _create_automation(user)
+        if user.automation_id is None:
+            return
+    body = {"automation_id": user.automation_id, "notes": "archived next"}
+    with user.client.post(
+        "/v1/automation-versions", json=body, headers=_headers(user),
+        name="POST /v1/automation-versions", catch_response=True,
+    ) as resp:  # fmt: skip
+        if resp.status_code == 201:
+            user.version_id = str(resp.json()["id"])
+        else:
+            resp.failure(f"could not create a version: {resp.status_code}")
 
 
 def _create_automation(user: WrkUser) -> str | None:
@@ -117,6 +149,7 @@ def _webhook_bad_signature(user: WrkUser) -> None:
     body = json.dumps(event).encode()
     ts = str(int(time.time()))
     wrong = hmac.new(b"not-the-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    _record_signature(wrong)
     headers = {
         "Content-Type": "application/json", "X-WRK-Timestamp": ts,
         "X-WRK-Signature": f"sha256={wrong}", "X-Client-Secret": user.canary,
@@ -126,6 +159,13 @@ def _webhook_bad_signature(user: WrkUser) -> None:
         name="POST /v1/webhooks/run-events (bad signature)", catch_response=True,
     ) as resp:  # fmt: skip
         _expect(resp, 401)
+
+
+def _record_signature(digest: str) -> None:
+    path = os.environ.get("WRKH_SIGNATURES_FILE")
+    if path:
+        with open(path, "a") as sent:
+            sent.write(digest + "\n")
 
 
 def _expect(resp: Any, status: int) -> None:
@@ -140,6 +180,7 @@ TASKS: dict[str, Callable[[WrkUser], None]] = {
     "studio_read": _studio_read,
     "studio_write": _studio_write,
     "version_write": _version_write,
+    "version_archive": _version_archive,
     "admin_read": _admin_read,
     "admin_write": _admin_write,
     "quote_sign": _quote_sign,
@@ -169,13 +210,16 @@ class WrkUser(FastHttpUser):
     tasks = _weighted_tasks()
 
     def on_start(self) -> None:
-        self.api_key = os.environ.get("WRKH_API_KEY", "")
+        slot = next(_SLOTS)
+        keys = [k for k in os.environ.get("WRKH_API_KEYS", "").split(",") if k]
+        self.api_key = keys[slot % len(keys)] if keys else os.environ.get("WRKH_API_KEY", "")
         self.canary = os.environ.get("WRKH_CANARY", "")
         self.source_ip = os.environ.get("WRKH_SOURCE_IP", "203.0.113.7")
         self.automation_id: str | None = None
+        self.version_id: str | None = None  # created, to be archived next (version_archive)
         runner = self.environment.runner
         users = runner.target_user_count if runner is not None else 1
-        self.beat = Beat(RATE_PER_USER, next(_SLOTS), max(1, users))
+        self.beat = Beat(RATE_PER_USER, slot, max(1, users))
         time.sleep(self.beat.first_wait())  # gevent's sleep: Locust has patched the process
 
     def wait_time(self) -> float:

@@ -59,6 +59,16 @@ class LoadIdentity:
     api_key: str
     canary: str
     source_ip: str = "203.0.113.7"  # one fixed documentation address for brute-force load
+    # The other tenants' keys: users take the keys in turn, so the load (same total rate)
+    # comes from every tenant and per-tenant checks have each one to judge.
+    other_api_keys: tuple[str, ...] = ()
+    # Where the load appends each webhook signature it sends (None: nowhere); kept out of
+    # the report folder, as the signatures are secrets the leak check searches for.
+    signatures_file: Path | None = None
+
+    @property
+    def api_keys(self) -> tuple[str, ...]:
+        return (self.api_key, *self.other_api_keys)
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,8 @@ class LoadRun:
         ident = self._identity
         env.update(
             WRKH_API_KEY=ident.api_key,
+            WRKH_API_KEYS=",".join(ident.api_keys),
+            WRKH_SIGNATURES_FILE=str(ident.signatures_file or ""),
             WRKH_CANARY=ident.canary,
             WRKH_SOURCE_IP=ident.source_ip,
             WRKH_MIX=json.dumps(self.profile.mix),

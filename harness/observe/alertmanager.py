@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import yaml
 
 from harness import http_client
 from harness.errors import ObserveError
@@ -54,6 +55,18 @@ class AlertmanagerClient:
         except (httpx.HTTPError, ValueError) as exc:
             raise ObserveError(f"alertmanager {self.url}/api/v2/alerts: {exc}") from exc
         return [parse_held_alert(a) for a in body]
+
+    def config(self) -> dict[str, Any]:
+        """The configuration Alertmanager runs, from `/api/v2/status` (`config.original`)."""
+        try:
+            resp = self._http.get("/api/v2/status")
+            resp.raise_for_status()
+            doc = yaml.safe_load(resp.json()["config"]["original"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            raise ObserveError(f"alertmanager {self.url}/api/v2/status: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ObserveError(f"alertmanager {self.url}/api/v2/status: no configuration")
+        return doc
 
     def close(self) -> None:
         self._http.close()

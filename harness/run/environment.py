@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -62,6 +64,17 @@ class RunEnvironment(Generic[Deliveries]):
         self.tripwire = Tripwire()  # tripped by the stack when one of its processes dies
         self.tripwire.on_trip(self._died)
 
+    def sent_signatures(self) -> frozenset[str]:
+        """The webhook signatures (hex digests) the run's load has sent so far."""
+        path = self.identity.signatures_file if self.identity is not None else None
+        try:
+            text = path.read_text() if path is not None else ""
+        except FileNotFoundError:
+            return frozenset()  # the load signed nothing
+        except OSError as exc:
+            raise HarnessError(f"cannot read the signatures the load sent: {exc}") from exc
+        return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
     def defer(self, step: Callable[[], None]) -> None:
         """Run `step` at `close`, before every step deferred earlier."""
         self._cleanups.append(step)
@@ -74,7 +87,12 @@ class RunEnvironment(Generic[Deliveries]):
         self.toxiproxy = ToxiproxyAPI(target.toxiproxy_url)
         self.defer(self.toxiproxy.close)
         canary = f"wrk-canary-{secrets.token_hex(12)}"
-        self.identity = LoadIdentity(target.credentials[0].api_key, canary)
+        keys = [c.api_key for c in target.credentials]
+        sent = Path(tempfile.mkdtemp(prefix="wrkh-sent-")) / "signatures"
+        self.defer(lambda: shutil.rmtree(sent.parent, ignore_errors=True))
+        self.identity = LoadIdentity(
+            keys[0], canary, other_api_keys=tuple(keys[1:]), signatures_file=sent
+        )
         self.secrets = run_secrets(target, canary)
         self.masker = Masker(self.secrets)
         return self.prometheus, self.toxiproxy

@@ -36,6 +36,7 @@ class ExpectedAlert:
     name: str
     receiver: str
     budget: AlertBudget
+    severity: str | None = None  # routing.yaml's, like `receiver`
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,9 @@ def build_plan(
     onset = scenario.expect.onset
 
     def expected(name: str) -> ExpectedAlert:
-        alert = catalog.alert(name)
-        return ExpectedAlert(name, alert.receiver.value, alert.budget(timing).after(onset))
+        route = catalog.expected_route(name)  # the spec's table, not the alert's own fields
+        after = catalog.alert(name).budget(timing).after(onset)
+        return ExpectedAlert(name, route.receiver, after, route.severity)
 
     def signal(name: str) -> SeriesSpec:
         alert = catalog.alert(name)

@@ -360,6 +360,8 @@ class ScenarioRunner:
             ),
             waited_for_firing_s=(f1 or now) - f0,
             waited_for_resolve_s=now - f1 if f1 is not None else None,
+            expected_severity=e.severity,
+            notified_severity=_severity(note, e.name),
         )
 
     def _resolved_at(self, alert: str, f1: float | None, firing: list[float]) -> float | None:
@@ -383,6 +385,14 @@ class ScenarioRunner:
                 lc = lcs.get(f"{e.name}@mitigation")
                 checks.append(resolves_under_mitigation(plan.scenario, e.name, lc))
         return checks
+
+
+def _severity(note: Notification | None, alert: str) -> str | None:
+    """The `severity` label the notification carried for `alert`."""
+    for a in note.alerts if note is not None else ():
+        if a.name == alert and a.status == "firing":
+            return a.labels.get("severity")
+    return None
 
 
 def _since(origin: float | None, moment: float | None) -> float | None:

@@ -8,15 +8,18 @@ cannot leak the rest). The pytest plugin and the CLI both drive this object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.checks.buckets import latency_thresholds
 from harness.checks.coverage import coverage
 from harness.checks.evidence import EvidenceSources
 from harness.checks.results import ScenarioResult
 from harness.checks.secrets import Masker
+from harness.contract.check_alerting import live_drift
 from harness.contract.levers import Lever, load_levers
 from harness.contract.preflight import Expectations, PreflightFailed, run_preflight, write_report
 from harness.errors import ComponentDied, ConfigError, HarnessError, Problem, ReportError
@@ -268,6 +271,11 @@ class ConformanceSession:
             metrics=self.catalog.metrics,
             jobs=set(target.services),
             secrets=self._env.secrets,
+            latency_thresholds=latency_thresholds(self.catalog.slos, self.catalog.alerts),
+            drift=functools.partial(
+                live_drift, self.catalog, prometheus, target.alertmanager_url, self.timing
+            ),
+            signatures=self._env.sent_signatures,
         )
 
     def run_file(self, path: Path) -> ScenarioResult:

@@ -13,6 +13,9 @@ Files in `scenarios/catalog/`, one source of truth for every alert, SLO and dash
   contract (see `harness.dashboards`).
 - `effects.yaml` (optional): how each kind of fault shows in the system's signals, which
   `fault_effective` checks (see `harness.spec.effects`).
+- `routing.yaml` (optional): each category of alert -> receiver and severity, written from
+  spec §5 and §6.1; alerts.yaml must agree and deliveries are judged against it (see
+  `harness.spec.routing`).
 
 The harness renders Prometheus rules from these at any time scale (see `harness.spec.rules`) and
 computes every alert's budget from the same numbers, so the catalogue is the single source.
@@ -63,6 +66,7 @@ from harness.spec.metrics import (
     load_metrics,
     vocabulary_of,
 )
+from harness.spec.routing import ROUTING_FILE, Route, RoutingTable, load_routing, routing_problems
 from harness.spec.slo import SLOS_FILE, AvailabilitySlo, Slo, load_slos
 from harness.spec.timescale import (
     AlertBudget,
@@ -97,6 +101,9 @@ class Catalog(StrictModel):
     effects: EffectsFile | None = None
     """How faults show in the system's signals (effects.yaml; optional), see
     harness.spec.effects."""
+    routing: RoutingTable | None = None
+    """Receiver and severity of each alert as the spec says (routing.yaml), see
+    harness.spec.routing."""
 
     @model_validator(mode="after")
     def _names_unique(self) -> Catalog:
@@ -117,6 +124,15 @@ class Catalog(StrictModel):
             if candidate.name == name:
                 return candidate
         raise KeyError(name)
+
+    def expected_route(self, name: str) -> Route:
+        """Receiver and severity `name` must be delivered with: routing.yaml's, written from
+        the spec; the alert's own only for a catalogue without that table."""
+        route = self.routing.expected(name) if self.routing is not None else None
+        if route is not None:
+            return route
+        alert = self.alert(name)
+        return Route("(alerts.yaml)", alert.receiver.value, alert.severity.value)
 
     def select(self, names: Iterable[str] | None) -> tuple[Alert, ...]:
         """The alerts called `names`, in that order; every alert when `names` is None."""
@@ -218,6 +234,11 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
     problems += more
     effects, more = load_effects(directory / EFFECTS_FILE, vocabulary)
     problems += more + _requests_problems(directory / EFFECTS_FILE, effects, metrics)
+    routing, more = load_routing(directory / ROUTING_FILE)
+    problems += more
+    if routing is not None and alerts is not None:
+        where = (directory / ROUTING_FILE, directory / ALERTS_FILE)
+        problems += routing_problems(routing, alerts, *where)
     if problems or metrics is None or slos is None or alerts is None:
         raise ConfigError(problems)
     return Catalog(
@@ -227,6 +248,7 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
         tables=slos.tables,
         dashboards=dashboards,
         effects=effects,
+        routing=routing,
     )
 
 

@@ -23,6 +23,9 @@ class Task(StrEnum):
     STUDIO_READ = "studio_read"  # GET /v1/automations
     STUDIO_WRITE = "studio_write"  # POST /v1/automations (calls the WRK Platform)
     VERSION_WRITE = "version_write"  # POST /v1/automation-versions (enqueues a build)
+    # The previous version archived (core deactivates its workflow on the WRK Platform), then a
+    # new one created (a build).
+    VERSION_ARCHIVE = "version_archive"
     ADMIN_READ = "admin_read"  # GET /v1/admin/clients
     ADMIN_WRITE = "admin_write"  # POST /v1/admin/quotes
     QUOTE_SIGN = "quote_sign"  # a quote sent and signed: enqueues a notification

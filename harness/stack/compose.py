@@ -8,8 +8,8 @@ healthy. What a harness run changes against the file, and why:
 - a project name of its own per run (`wrkh-<run id>-<random>`): containers, network and
   volumes of two runs never meet, and teardown finds everything by the project label;
 - every published port gets a free 127.0.0.1 port (ports.py) instead of the file's fixed one;
-- secrets are generated per run and fill the file's `${WRK_API_KEYS}`, `${WRK_WEBHOOK_SECRET}`
-  and `${WRK_REDACT_VALUES}`;
+- secrets are generated per run and fill the file's `${WRK_API_KEYS}`, `${WRK_WEBHOOK_SECRET}`,
+  `${WRK_REDACT_VALUES}` and `${WRK_RUN_EVENT_TENANT}` (the tenants run events come from);
 - Prometheus and Alertmanager run on the host network, listening on 127.0.0.1: Alertmanager
   must reach the harness's webhook receiver, which listens on 127.0.0.1 only. Prometheus then
   scrapes every service through its published port, exactly as in the local stack, with the
@@ -112,6 +112,7 @@ class RunSecrets:
             "WRK_API_KEYS": api_keys_json(self.credentials),
             "WRK_WEBHOOK_SECRET": self.webhook_secret,
             "WRK_REDACT_VALUES": ",".join(redact),
+            "WRK_RUN_EVENT_TENANT": ",".join(c.tenant_id for c in self.credentials),
         }
 
 

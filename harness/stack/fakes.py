@@ -9,6 +9,7 @@ address book, resolved once all ports are known:
     {api_keys_json}   the run's API keys, as edge expects them in WRK_API_KEYS
     {redact_values}   the run's secrets, comma-separated (values logs must never contain)
     {webhook_secret}  the run's HMAC secret for run-event webhooks
+    {tenant_ids}      the run's tenants, comma-separated (the platform's run events take turns)
 
 A literal brace in a template is written twice (`{{`), as with `str.format`.
 """
@@ -59,7 +60,16 @@ class ProxyRoute:
 # the Python services start side by side and the stack's cold start is not a chain of them.
 _DB = "postgresql://postgres@{proxy[postgres]}/wrk"
 _WORKER_DEPS = ("postgres", "redis", "toxiproxy")
-_WORKER_ENV = {"WRK_DATABASE_URL": _DB, "WRK_REDIS_URL": "redis://{proxy[redis_workers]}/0"}
+# Three attempts, retried after 0.25 s then 0.5 s at most (not five, from 2 s to 60 s): a job
+# failing every attempt reaches the dead-letter list within about a second of work, inside a
+# fault window at time scale 60 even on a loaded machine.
+_WORKER_ENV = {
+    "WRK_DATABASE_URL": _DB,
+    "WRK_REDIS_URL": "redis://{proxy[redis_workers]}/0",
+    "WRK_MAX_ATTEMPTS": "3",
+    "WRK_RETRY_BASE_S": "0.25",
+    "WRK_RETRY_MAX_S": "2",
+}
 RUN_EVENTS_PER_S = "5"  # the fake platform's steady run-event traffic (RunEventsSilent's input)
 
 DEFAULT_FAKES: tuple[FakeService, ...] = (
@@ -79,6 +89,7 @@ DEFAULT_FAKES: tuple[FakeService, ...] = (
             "WRK_WEBHOOK_URL": "http://{proxy[webhook]}/v1/webhooks/run-events",
             "WRK_WEBHOOK_SECRET": "{webhook_secret}",
             "WRK_RUN_EVENT_RATE": RUN_EVENTS_PER_S,
+            "WRK_RUN_EVENT_TENANT": "{tenant_ids}",
         },
     ),
     FakeService(
@@ -136,6 +147,7 @@ class AddressBook:
     api_keys_json: str = "{}"
     redact_values: str = ""
     webhook_secret: str = ""
+    tenant_ids: str = "tenant-1"
 
     def render(self, template: str) -> str:
         return template.format(
@@ -144,6 +156,7 @@ class AddressBook:
             api_keys_json=self.api_keys_json,
             redact_values=self.redact_values,
             webhook_secret=self.webhook_secret,
+            tenant_ids=self.tenant_ids,
         )
 
 

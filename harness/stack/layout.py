@@ -135,6 +135,7 @@ def build_layout(
         api_keys_json=api_keys_json(credentials),
         redact_values=",".join(v for v in (*(c.api_key for c in credentials), webhook_secret) if v),
         webhook_secret=webhook_secret,
+        tenant_ids=",".join(c.tenant_id for c in credentials) or "tenant-1",
     )
     specs += [_fake(config, run, ports, fake, book) for fake in config.fakes]
     urls = {name: f"http://{addr[name]}" for name in (*EXTRA_JOBS, *(f.name for f in config.fakes))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -345,6 +346,22 @@ def test_a_steady_stream_follows_the_configured_rate(logs: CapturedLogs) -> None
         time.sleep(0.3)
         assert client.get("/admin/run-events/status").json()["generated"] == generated
     assert 25 <= generated <= 75
+
+
+def test_the_configured_stream_takes_its_tenants_in_turn_at_the_same_total_rate(
+    logs: CapturedLogs,
+) -> None:
+    webhook = FakeWebhook()
+    tenants = RunEventSettings.from_env({"WRK_RUN_EVENT_TENANT": "tenant-1, tenant-2"}).tenant_ids
+    assert tenants == ("tenant-1", "tenant-2")
+    with sender_client(webhook, rate_per_s=50, tenant_ids=tenants) as client:
+        time.sleep(1.0)
+        client.put("/admin/run-events", json={"rate_per_s": 0})
+        generated = wait_status(client, pending=0)["generated"]
+    assert 25 <= generated <= 75  # the rate is the total, not per tenant
+    per_tenant = Counter(e["tenant_id"] for e in webhook.received)
+    assert set(per_tenant) == {"tenant-1", "tenant-2"}
+    assert abs(per_tenant["tenant-1"] - per_tenant["tenant-2"]) <= 1
 
 
 def test_run_event_levers_need_a_webhook(client: TestClient) -> None:

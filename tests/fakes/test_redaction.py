@@ -265,3 +265,40 @@ def test_a_url_password_never_shows_even_unconfigured(
 )
 def test_urls_without_a_password_are_kept(text: str) -> None:
     assert Redactor().text(text) == text
+
+
+_SENSITIVE_HEADERS = st.sampled_from(
+    ["Authorization", "authorization", "X-WRK-Signature", "x-api-key", "Cookie",
+     "Proxy-Authorization", "X-Client-Secret", "x-auth-token"]
+)  # fmt: skip
+_ORDINARY_HEADERS = st.sampled_from(["accept", "content-type", "x-request-id", "user-agent"])
+_HEADER_VALUES = st.text(min_size=6, max_size=40).filter(lambda v: v.strip() != "")
+
+
+@given(
+    name=_SENSITIVE_HEADERS,
+    value=_HEADER_VALUES,
+    others=st.lists(st.tuples(_ORDINARY_HEADERS, st.text(max_size=20)), max_size=4),
+    as_bytes=st.booleans(),
+    container=st.sampled_from([list, tuple]),
+    position=st.integers(min_value=0, max_value=4),
+)
+def test_a_sensitive_header_logged_as_a_name_value_pair_is_hidden(
+    *,
+    name: str,
+    value: str,
+    others: list[tuple[str, str]],
+    as_bytes: bool,
+    container: type,
+    position: int,
+) -> None:
+    """Frameworks list headers as (name, value) pairs; a signature or token in one is no value
+    the redactor was told, so the pair's name alone must hide it, however the list is built."""
+    pair: tuple[object, object] = (name.encode(), value.encode()) if as_bytes else (name, value)
+    headers = list(others)
+    headers.insert(min(position, len(headers)), pair)  # type: ignore[arg-type]
+    logged = Redactor().redact({"headers": container(container(p) for p in headers)})
+    hidden = [p for p in logged["headers"] if p[0].lower() == name.lower()]
+    assert hidden == [[name, REDACTED]]
+    kept = [p for p in logged["headers"] if p[0].lower() != name.lower()]
+    assert kept == [[n, Redactor().text(v)] for n, v in others]

@@ -45,32 +45,58 @@ def _failed(results: dict[str, Any]) -> dict[str, str]:
     return {kind: "\n".join(messages) for kind, messages in failed.items()}
 
 
-def _defect(tmp_path: Path, defect: str) -> dict[str, str]:
+# Each defect breaks a different part of the contract, read by a different check; one run
+# with all four injected tells each check's verdict as well as four runs would.
+DEFECTS = ("rename_metric", "drop_log_field", "no_request_id_propagation", "log_secret")
+
+
+@pytest.fixture(scope="module")
+def defects_failed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Failed checks of one healthy-baseline run with every defect of DEFECTS injected."""
     # --preflight warn: the scenario's own checks must name the defect, not only the preflight.
-    args = ("--fake-env", f"WRK_DEFECTS={defect}", "--preflight", "warn")
-    return _failed(_run(tmp_path, "healthy-baseline", *args))
+    args = ("--fake-env", f"WRK_DEFECTS={','.join(DEFECTS)}", "--preflight", "warn")
+    return _failed(_run(tmp_path_factory.mktemp("defects"), "healthy-baseline", *args))
 
 
-def test_a_renamed_metric_is_reported_by_name(tmp_path: Path) -> None:
-    failed = _defect(tmp_path, "rename_metric")
-    assert "http_5xx_count" in failed["metrics_present"]
+def test_a_renamed_metric_is_reported_by_name(defects_failed: dict[str, str]) -> None:
+    assert "http_5xx_count" in defects_failed["metrics_present"]
 
 
-def test_a_dropped_log_field_is_reported(tmp_path: Path) -> None:
-    failed = _defect(tmp_path, "drop_log_field")
-    assert "tenant_id" in failed["log_fields"]
+def test_a_dropped_log_field_is_reported(defects_failed: dict[str, str]) -> None:
+    assert "tenant_id" in defects_failed["log_fields"]
 
 
-def test_a_lost_request_id_breaks_correlation(tmp_path: Path) -> None:
-    failed = _defect(tmp_path, "no_request_id_propagation")
-    assert "edge→core" in failed["request_id_correlation"]
+def test_a_lost_request_id_breaks_correlation(defects_failed: dict[str, str]) -> None:
+    assert "edge→core" in defects_failed["request_id_correlation"]
 
 
-def test_a_logged_secret_is_reported_without_printing_it(tmp_path: Path) -> None:
-    failed = _defect(tmp_path, "log_secret")
-    message = failed["no_secret_in_logs"]
+def test_a_logged_secret_is_reported_without_printing_it(defects_failed: dict[str, str]) -> None:
+    message = defects_failed["no_secret_in_logs"]
     assert "API key" in message
     assert "wrk_" not in message.split("API key", 1)[1][:40]  # masked, never the key itself
+
+
+def test_a_base64_encoded_key_in_a_log_is_reported_without_printing_it(tmp_path: Path) -> None:
+    failed = _defect(tmp_path, "log_secret_base64")
+    message = failed["no_secret_in_logs"]
+    assert "API key of tenant-" in message and "field 'client_fingerprint'" in message
+    # Neither the key nor its encoding reaches any report.
+    for name in ("results.json", "junit.xml", "report.html"):
+        report = tmp_path / "latest" / name
+        if report.exists():
+            assert 'client_fingerprint":"d3JrX' not in report.read_text()
+
+
+def test_a_signature_header_logged_as_a_pair_is_reported(tmp_path: Path) -> None:
+    failed = _defect(tmp_path, "log_signature_pair")
+    assert "x-wrk-signature header value" in failed["no_secret_in_logs"]
+    assert "found in webhook's" in failed["no_secret_in_logs"]
+
+
+def test_a_forged_signature_the_run_sent_is_found_in_the_webhook_log(tmp_path: Path) -> None:
+    args = ("--fake-env", "WRK_DEFECTS=log_signature_pair", "--preflight", "warn")
+    failed = _failed(_run(tmp_path, "bad-webhook-signatures", *args))
+    assert "webhook signature the run sent" in failed["no_secret_in_logs"]
 
 
 def test_a_raised_alert_threshold_means_the_alert_never_fires(tmp_path: Path) -> None:
@@ -126,3 +152,23 @@ def test_a_rule_true_throughout_a_healthy_baseline_fails_it_by_name(tmp_path: Pa
     assert "ApiHighLatencyP95 firing" in longer["message"]
     assert "ApiHighLatencyP95 pending throughout the baseline" in shorter["message"]
     assert "firing" not in shorter["message"]
+
+
+def test_a_worker_that_skips_a_tenant_fails_the_usage_slo_naming_it(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_skips_tenant")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "tenant(s) seeing none of their items: tenant-2" in message
+    assert "no usage aggregate for its automation and day" in message
+    assert "tenant-1 " in message  # the served tenant is shown too, not named as missing
+
+
+def test_a_worker_that_finishes_without_writing_fails_the_usage_slo(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_no_write")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "tenant(s) seeing none of their items: tenant-1, tenant-2" in message
+
+
+def test_an_aggregate_that_counts_runs_twice_fails_the_usage_slo(tmp_path: Path) -> None:
+    message = _defect(tmp_path, "usage_double_count")["slo_async"]
+    assert "usage-aggregation-latency violated (expected held)" in message
+    assert "usage aggregate counts more runs than were stored" in message

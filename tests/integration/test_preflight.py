@@ -69,7 +69,7 @@ def healthy() -> Iterator[PreflightReport]:
 def test_the_fakes_meet_the_contract(healthy: PreflightReport) -> None:
     assert healthy.gaps == [], "\n".join(healthy.lines())
     print(f"preflight of the healthy fakes: {healthy.duration_s:.2f} s")
-    assert len(healthy.checked) == 6
+    assert len(healthy.checked) == 8
 
 
 def test_a_renamed_metric_a_missing_lever_and_a_missing_proxy_are_exactly_the_gaps() -> None:

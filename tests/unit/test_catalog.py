@@ -320,7 +320,13 @@ def test_catalogue_answers_the_runner() -> None:
         catalog.availability_slo("studio-api-read-latency")
     with pytest.raises(KeyError):
         catalog.slo("nope")
-    assert set(catalog.tables) == {"job_runs", "run_events"}
+    assert set(catalog.tables) == {
+        "automation_versions",
+        "job_runs",
+        "notifications",
+        "run_events",
+        "usage_aggregates",
+    }
     assert catalog.select(["QueueDepthHigh"]) == (catalog.alert("QueueDepthHigh"),)
 
 

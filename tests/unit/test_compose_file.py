@@ -64,6 +64,7 @@ def compose_book() -> AddressBook:
         api_keys_json="${WRK_API_KEYS:?set WRK_API_KEYS (JSON, see the header of this file)}",
         redact_values="${WRK_REDACT_VALUES:-}",
         webhook_secret="${WRK_WEBHOOK_SECRET:-dev-webhook-secret}",
+        tenant_ids="${WRK_RUN_EVENT_TENANT:-tenant-1}",
     )
 
 

@@ -82,7 +82,13 @@ def test_what_each_scenario_needs(doc: dict[str, Any]) -> None:
     assert outage["metrics"] == ["http_request_count", "http_5xx_count", "wrk_platform_calls_total"]
     assert outage["error_codes"] == ["wrk_platform_unavailable"]
     assert needs["mitigation-flag-off"]["levers"] == ["feature-flags"]
-    assert needs["healthy-baseline"]["tables"] == ["job_runs", "run_events"]
+    assert needs["healthy-baseline"]["tables"] == [
+        "automation_versions",
+        "job_runs",
+        "notifications",
+        "run_events",
+        "usage_aggregates",
+    ]
 
 
 def test_a_bad_levers_file_is_refused_with_file_field_and_reason(

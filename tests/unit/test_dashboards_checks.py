@@ -130,3 +130,50 @@ def test_one_check_per_panel_of_the_plan() -> None:
     checks = dashboard_checks("s", plan, [captured("api/5xx-by-route", steps(0, 3))], WINDOWS)
     assert [c.kind for c in checks] == [HAS_DATA, MOVES]
     assert all(c.passed for c in checks)
+
+
+def by_queue(key: str, values: dict[str, dict[float, float]]) -> CapturedSeries:
+    sets = tuple(SeriesPoints({"queue": q}, tuple(sorted(v.items()))) for q, v in values.items())
+    return CapturedSeries(spec(key), 90.0, 130.0, 1.0, sets)
+
+
+EACH = Move(each={"queue": ("build-requests", "notifications")})
+
+
+def test_each_value_is_judged_on_its_own() -> None:
+    # build-requests rises enough to lift the total x 2; notifications stays flat.
+    series = by_queue(
+        "api/5xx-by-route", {"build-requests": steps(1, 10), "notifications": steps(1, 1)}
+    )
+    plan = DashboardPlan(panels=(panel(),), have_data=(), moves=(("api/5xx-by-route", EACH),))
+    checks = dashboard_checks("s", plan, [series], WINDOWS)
+    assert [c.id for c in checks] == [
+        "s::dashboard_panel_moves::api/5xx-by-route[queue=build-requests]",
+        "s::dashboard_panel_moves::api/5xx-by-route[queue=notifications]",
+    ]
+    rose, flat = checks
+    assert rose.passed and "1 -> 10" in rose.message
+    assert not flat.passed
+    assert "queue=notifications expected to rise" in flat.message
+    assert "did not move: 1 -> 1" in flat.message
+
+
+def test_a_value_without_series_fails_naming_it() -> None:
+    series = by_queue("api/5xx-by-route", {"build-requests": steps(0, 3)})
+    plan = DashboardPlan(panels=(panel(),), have_data=(), moves=(("api/5xx-by-route", EACH),))
+    _, missing = dashboard_checks("s", plan, [series], WINDOWS)
+    assert not missing.passed
+    assert "queue=notifications" in missing.message
+    assert "has no series for it" in missing.message
+
+
+def test_every_query_must_move_for_the_value() -> None:
+    # A counter query rises, the gauge query of the same panel stays at 0: not moved.
+    two = panel("api/x/A", "api/x/B")
+    gauge = by_queue("api/x/A", {"build-requests": steps(0, 0)})
+    counter = by_queue("api/x/B", {"build-requests": steps(0, 5)})
+    move = Move(each={"queue": ("build-requests",)})
+    plan = DashboardPlan(panels=(two,), have_data=(), moves=(("api/5xx-by-route", move),))
+    (check,) = dashboard_checks("s", plan, [gauge, counter], WINDOWS)
+    assert not check.passed
+    assert check.message.index("did not move: 0 -> 0") < check.message.index("moved: 0 -> 5")

@@ -105,7 +105,19 @@ def test_the_plan_captures_each_checked_panel_query_at_the_run_scale(catalog: Ca
 
 
 def test_scenarios_without_dashboards_capture_no_panel(catalog: Catalog) -> None:
-    s = load_scenario(ROOT / "scenarios" / "slow_database.yaml", catalog)
+    s = load_scenario(ROOT / "scenarios" / "database_outage.yaml", catalog)
     plan = build_plan(s, catalog, catalog.timing(60))
     assert plan.dashboards is None
     assert not [q for q in plan.series if q.kind == PANEL_KIND]
+
+
+def test_each_needs_a_label_every_query_groups_by(tmp_path: Path, catalog: Catalog) -> None:
+    ok = {"Queue depth per queue": {"each": {"queue": ["notifications"]}}}
+    expect = load_scenario(write(tmp_path, scenario({"moves": ok})), catalog).expect.dashboards
+    assert expect is not None
+    move = expect.moves["wrk-worker-queue/queue-depth-per-queue"]
+    assert move.label_values == (("queue", "notifications"),)
+    bad = {"Queue depth per queue": {"each": {"route": ["/v1/automations"]}}}
+    found = problems(tmp_path, scenario({"moves": bad}), catalog)
+    reason = next(iter(found.values()))
+    assert "'wrk-worker-queue/queue-depth-per-queue': a query does not group by 'route'" in reason

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -26,7 +27,7 @@ from harness.checks.evidence import (
 )
 from harness.checks.log_fields import log_fields
 from harness.checks.metrics import metrics_present
-from harness.checks.secrets import Secret, no_secret_in_logs
+from harness.checks.secrets import Masker, Secret, no_secret_in_logs
 from harness.checks.traces import trace_continuity
 from harness.checks.wording import SAMPLE_CHARS
 from harness.errors import ObserveError
@@ -523,7 +524,8 @@ def test_a_leaked_canary_is_located_and_never_printed(tmp_path: Path) -> None:
     assert not check.passed
     assert "secret 'payload canary' (wrk***(27 chars, sha256" in check.message
     assert "found in core's core.log line 4 in field 'name'" in check.message
-    assert "2 line(s) leak in all (core x1, edge x1)" in check.message
+    assert "2 line(s) leak in all (core x1, edge x1; " in check.message
+    assert "'API key of tenant-1' x1, 'payload canary' x1)" in check.message
     assert CANARY.value not in check.message and API_KEY.value not in check.message
     assert CANARY.value not in repr(CANARY)
 
@@ -614,6 +616,7 @@ def test_evidence_checks_run_each_check_over_its_window(tmp_path: Path) -> None:
         "request_id_correlation",
         "trace_continuity",
         "metrics_present",
+        "metric_label_values",
         "no_secret_in_logs",
     ]
     # The 503 came in the baseline, not during the fault.
@@ -637,7 +640,7 @@ def test_without_a_fault_the_error_code_is_sought_where_the_fault_would_have_bee
 
 def test_evidence_checks_fail_when_the_target_has_no_logs_or_spans(tmp_path: Path) -> None:
     checks = evidence_checks("s", FULL_PLAN, sources(tmp_path, logs=False, spans=False), Times())
-    unavailable = [c for c in checks if c.kind != "metrics_present"]
+    unavailable = [c for c in checks if c.kind not in {"metrics_present", "metric_label_values"}]
     assert [c.id for c in unavailable] == [
         "s::log_fields",
         "s::log_error_codes::wrk_platform_unavailable",
@@ -652,3 +655,74 @@ def test_evidence_checks_fail_when_the_target_has_no_logs_or_spans(tmp_path: Pat
 
 def test_an_empty_plan_runs_nothing(tmp_path: Path) -> None:
     assert evidence_checks("s", EvidencePlan(), sources(tmp_path), Times()) == []
+
+
+# -- every encoding of a secret, and header values logged as pairs -------------------------
+
+ENCODED_KEY = Secret("API key of tenant-2", "wrk_5f0c1e2d3a4b59687a8b9c0d1e2f3a4b")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda v: base64.b64encode(v.encode()).decode(),
+        lambda v: base64.urlsafe_b64encode(v.encode()).decode().rstrip("="),
+        lambda v: base64.b64encode(f"user-1:{v}".encode()).decode(),  # Basic credentials
+        lambda v: base64.b64encode(json.dumps({"key": v}).encode()).decode(),
+        lambda v: v.encode().hex(),
+        lambda v: v.encode().hex().upper(),
+        lambda v: quote(v, safe=""),
+    ],
+)
+def test_a_secret_is_found_and_masked_in_every_common_encoding(
+    tmp_path: Path, encode: Callable[[str], str]
+) -> None:
+    logged = line(T0, message="client identified", fingerprint=encode(ENCODED_KEY.value))
+    write(tmp_path / "edge.log", logged)
+    check = no_secret_in_logs("s", [ENCODED_KEY], LogStore(tmp_path))
+    assert not check.passed
+    assert "API key of tenant-2" in check.message and "field 'fingerprint'" in check.message
+    masked = Masker([ENCODED_KEY]).text(logged)
+    assert Masker([ENCODED_KEY]).find(masked) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "header"),
+    [
+        ({"headers": [["x-wrk-signature", "sha256=9f86d081884c7d659a2feaa0c55ad015"]]},
+         "x-wrk-signature"),
+        ({"message": str([("Authorization", "Bearer wrk_abc123def456")])}, "authorization"),
+        ({"cookie": "session=6f1ed002ab5595859014ebf0951522d9"}, "cookie"),
+    ],
+)  # fmt: skip
+def test_a_sensitive_header_value_unknown_to_the_run_is_still_a_leak(
+    tmp_path: Path, fields: dict[str, object], header: str
+) -> None:
+    write(tmp_path / "webhook.log", line(T0, **fields))
+    check = no_secret_in_logs("s", [CANARY], LogStore(tmp_path))
+    assert not check.passed
+    assert f"{header} header value" in check.message
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"headers": [["x-wrk-signature", "[REDACTED]"], ["accept", "*/*"]]},
+        {"headers": [["authorization", "***"]]},
+        {"message": "authorization failed: no bearer token", "signature": "sha256=[REDACTED]"},
+    ],
+)
+def test_a_hidden_header_value_is_no_leak(tmp_path: Path, fields: dict[str, object]) -> None:
+    write(tmp_path / "webhook.log", line(T0, **fields))
+    assert no_secret_in_logs("s", [CANARY], LogStore(tmp_path)).passed
+
+
+def test_a_webhook_signature_the_run_sent_is_a_leak_in_any_line(tmp_path: Path) -> None:
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    write(tmp_path / "webhook.log", line(T0, message=f"signature mismatch: got sha256={digest}"))
+    check = no_secret_in_logs("s", [CANARY], LogStore(tmp_path), signatures={digest})
+    assert not check.passed
+    assert "'webhook signature the run sent'" in check.message and digest not in check.message
+    other = no_secret_in_logs("s", [CANARY], LogStore(tmp_path), signatures={"ab" * 32})
+    assert other.passed, other.message
+    assert "nor any of 1 webhook signature the run sent(s)" in other.message

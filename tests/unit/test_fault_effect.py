@@ -202,3 +202,20 @@ def test_an_effect_the_signal_shows_only_as_the_fault_ends_counts_within_its_lag
     assert not _check(probe, found).passed  # without the lag: outside the fault window
     lagging = EffectProbe(probe.fault, probe.where, SPEC, at_least=0.5, lag_s=1.5)
     assert _check(lagging, found).passed
+
+
+def test_a_fall_is_not_spoiled_by_the_burst_after_the_fault() -> None:
+    """Run events held back by an outage arrive at once when it ends: inside the lag, the
+    burst would lift the fault window's mean above half the baseline's."""
+    assert WINDOWS.fault_end is not None
+    end = WINDOWS.fault_end
+
+    def value(t: float) -> float:
+        if t < WINDOWS.baseline_end or t >= end + 3:
+            return 5.0
+        return 0.0 if t < end else 40.0  # the burst of retried deliveries
+
+    points = tuple((T0 + t, value(T0 + t)) for t in range(0, 46))
+    found = CapturedSeries(SPEC, T0, T0 + 45, 1.0, (SeriesPoints({}, points),))
+    probe = EffectProbe("cut", "outage of proxy webhook", SPEC, Direction.DOWN, lag_s=3.0)
+    assert _check(probe, found).passed

@@ -6,9 +6,11 @@ import asyncio
 import math
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -257,7 +259,7 @@ def test_async_thresholds_are_scaled_and_request_latencies_are_not(catalog: Cata
     assert isinstance(build, AsyncSlo)
     assert build.verdict([4.0] * 19 + [6.0], scale=60).held is True  # 5 min -> 5 s
     assert build.verdict([4.0] * 18 + [6.0] * 2, scale=60).held is False
-    assert build.tables == {"job_runs"}
+    assert build.tables == {"automation_versions"}
 
 
 # -- problems in slos.yaml ------------------------------------------------------------------
@@ -299,10 +301,11 @@ def test_slo_problems_name_the_field(
 
 
 def test_async_queries_may_read_only_declared_tables(tmp_path: Path) -> None:
-    build = "FROM job_runs\n      WHERE queue = 'build-requests'"
-    fields = problems_with(tmp_path, build, build.replace("job_runs", "jobs"))
+    build = "FROM automation_versions\n      WHERE status"
+    fields = problems_with(tmp_path, build, build.replace("automation_versions", "versions"))
     assert fields["slos[9].sql"] == (
-        "reads undeclared table(s) ['jobs']; declared: ['job_runs', 'run_events']"
+        "reads undeclared table(s) ['versions']; declared: ['automation_versions', 'job_runs',"
+        " 'notifications', 'run_events', 'usage_aggregates']"
     )
 
 
@@ -397,59 +400,110 @@ def at(seconds: float | None) -> datetime | None:
     return None if seconds is None else T0 + timedelta(seconds=seconds)
 
 
-# (event_id, received_at, stored_at) and (queue, job_id, enqueued_at, finished_at, status)
-RUN_EVENTS = [("e1", 0, 1), ("e2", 10, 45), ("e3", 20, None), ("e0", -100, -99)]
-JOB_RUNS = [
-    ("usage-aggregation", "e1", 2, 60, "succeeded"),
-    ("usage-aggregation", "e2", 46, 400, "succeeded"),
-    ("usage-aggregation", "e2", 46, 50, "failed"),  # a failed attempt row does not count
-    ("build-requests", "b1", 0, 100, "succeeded"),
-    ("build-requests", "b2", 0, 20, "failed"),
-    ("build-requests", "b3", 0, None, "running"),
-    ("build-requests", "b0", -500, -400, "succeeded"),  # enqueued before the window
-    ("notifications", "n1", 5, 6.5, "succeeded"),
+# (event_id, tenant, automation, received_at = occurred_at, stored_at)
+RUN_EVENTS = [
+    ("e1", "t1", "a1", 0, 1),
+    ("e2", "t1", "a1", 10, 45),
+    ("e3", "t2", "a1", 20, None),  # no aggregate for t2: a skipped tenant
+    ("e4", "t1", "a2", 30, 31),  # its aggregate counts more runs than were stored
+    ("e0", "t1", "a1", -100, -99),  # before the window, in the same day's aggregate
 ]
+USAGE = [("t1", "a1", 3), ("t1", "a2", 5)]  # (tenant, automation, run_count) of T0's day
+# (queue, job_id, tenant, enqueued_at, finished_at, status)
+JOB_RUNS = [
+    ("usage-aggregation", "e1", "t1", 2, 60, "succeeded"),
+    ("usage-aggregation", "e2", "t1", 46, 400, "succeeded"),
+    ("usage-aggregation", "e2", "t1", 46, 50, "failed"),  # a failed attempt row does not count
+    ("usage-aggregation", "e3", "t2", 21, 22, "succeeded"),  # finished, yet nothing to see
+    ("usage-aggregation", "e4", "t1", 31, 32, "succeeded"),
+    ("notifications", "n1", "t1", 5, 6.5, "succeeded"),
+    ("notifications", "n2", "t2", 7, 8, "succeeded"),  # no delivered record
+]
+# (id, tenant, status, workflow_id, created_at, updated_at)
+VERSIONS = [
+    ("v1", "t1", "active", "wf-1", 0, 100),
+    ("v2", "t1", "build_failed", None, 0, 20),
+    ("v3", "t2", "building", None, 0, 0),
+    ("v0", "t1", "active", "wf-0", -500, -400),  # created before the window
+    ("v4", "t1", "draft", None, 10, 10),  # no build asked for
+]
+NOTIFICATIONS = [("n1", "t1", 6.5)]
 EXPECTED_DELAYS: dict[str, list[float | None]] = {
-    "run-event-storage-latency": [1.0, 35.0, None],
-    "usage-aggregation-latency": [60.0, 390.0, None],
+    "run-event-storage-latency": [1.0, 1.0, 35.0, None],
+    "usage-aggregation-latency": [60.0, 390.0, None, None],
     "build-job-latency": [100.0, None, None],
-    "notification-latency": [1.5],
+    "notification-latency": [1.5, None],
+}
+EXPECTED_PROBLEMS = {
+    "usage-aggregation-latency": [
+        ("t1", "usage aggregate counts more runs than were stored"),
+        ("t2", "no usage aggregate for its automation and day"),
+    ],
+    "build-job-latency": [("t1", "version build_failed"), ("t2", "version building")],
+    "notification-latency": [("t2", "no delivered notification")],
 }
 
 
-async def run_async_queries(url: str, catalog: Catalog) -> dict[str, list[float | None]]:
+async def _fill(conn: Any, catalog: Catalog) -> None:
+    for table, columns in catalog.tables.items():
+        ddl = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        await conn.execute(f"CREATE TABLE {table} ({ddl})")
+    await conn.executemany(
+        "INSERT INTO run_events (event_id, tenant_id, automation_id, occurred_at, received_at,"
+        " stored_at) VALUES ($1, $2, $3, $4, $4, $5)",
+        [(e, t, a, at(r), at(s)) for e, t, a, r, s in RUN_EVENTS],
+    )
+    await conn.executemany(
+        "INSERT INTO usage_aggregates (tenant_id, automation_id, period, run_count)"
+        " VALUES ($1, $2, $3, $4)",
+        [(t, a, T0.date(), n) for t, a, n in USAGE],
+    )
+    await conn.executemany(
+        "INSERT INTO job_runs (queue, job_id, tenant_id, enqueued_at, finished_at, status,"
+        " attempts) VALUES ($1, $2, $3, $4, $5, $6, 1)",
+        [(q, j, t, at(e), at(f), s) for q, j, t, e, f, s in JOB_RUNS],
+    )
+    await conn.executemany(
+        "INSERT INTO automation_versions (id, tenant_id, status, workflow_id, created_at,"
+        " updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(uuid.uuid5(uuid.NAMESPACE_URL, v), t, st, w, at(c), at(u))
+         for v, t, st, w, c, u in VERSIONS],
+    )  # fmt: skip
+    await conn.executemany(
+        "INSERT INTO notifications (job_id, tenant_id, sent_at) VALUES ($1, $2, $3)",
+        [(j, t, at(sent)) for j, t, sent in NOTIFICATIONS],
+    )
+
+
+async def run_async_queries(
+    url: str, catalog: Catalog
+) -> tuple[dict[str, list[float | None]], dict[str, list[tuple[str, str]]]]:
     import asyncpg  # the harness's own Postgres client
 
     conn = await asyncpg.connect(url)
     try:
-        for table, columns in catalog.tables.items():
-            ddl = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-            await conn.execute(f"CREATE TABLE {table} ({ddl})")
-        await conn.executemany(
-            "INSERT INTO run_events (event_id, received_at, stored_at) VALUES ($1, $2, $3)",
-            [(e, at(r), at(s)) for e, r, s in RUN_EVENTS],
-        )
-        await conn.executemany(
-            "INSERT INTO job_runs (queue, job_id, enqueued_at, finished_at, status, attempts)"
-            " VALUES ($1, $2, $3, $4, $5, 1)",
-            [(q, j, at(e), at(f), s) for q, j, e, f, s in JOB_RUNS],
-        )
-        found = {}
+        await _fill(conn, catalog)
+        found, problems = {}, {}
         for slo in catalog.slos:
             if isinstance(slo, AsyncSlo):
                 rows = await conn.fetch(slo.sql, at(0), at(60))
                 found[slo.name] = [r["latency_s"] for r in rows]
-        return found
+                if "problem" in rows[0]:
+                    problems[slo.name] = sorted(
+                        (r["tenant_id"], r["problem"]) for r in rows if r["problem"]
+                    )
+        return found, problems
     finally:
         await conn.close()
 
 
 def test_async_sql_measures_end_to_end_delays(postgres_url: str, catalog: Catalog) -> None:
-    found = asyncio.run(run_async_queries(postgres_url, catalog))
+    found, problems = asyncio.run(run_async_queries(postgres_url, catalog))
+    assert problems == EXPECTED_PROBLEMS
     assert {k: sorted(v, key=lambda x: math.inf if x is None else x) for k, v in found.items()} == (
         EXPECTED_DELAYS
     )
     storage = catalog.slo("run-event-storage-latency")
     assert isinstance(storage, AsyncSlo)
     verdict = storage.verdict(found[storage.name], scale=1)
-    assert (verdict.count, verdict.within, verdict.held) == (3, 1, False)
+    assert (verdict.count, verdict.within, verdict.held) == (4, 2, False)

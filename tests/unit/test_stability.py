@@ -267,7 +267,8 @@ def test_a_given_run_id_is_refused_when_it_cannot_name_a_new_report_folder(
 def test_every_run_option_reaches_the_pytest_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     import pytest as pytest_module
 
-    from harness import cli, pytest_plugin
+    from harness import cli
+    from harness.pytest_plugin import options
 
     seen: list[list[str]] = []
     monkeypatch.setattr(pytest_module, "main", lambda argv: seen.append(argv) or 0)
@@ -277,7 +278,7 @@ def test_every_run_option_reaches_the_pytest_plugin(monkeypatch: pytest.MonkeyPa
     ]  # fmt: skip
     assert cli.main(given) == 0
     flags = [part for part in seen[0] if part.startswith("--wrk-")]
-    source = Path(pytest_plugin.__file__).read_text()
+    source = Path(options.__file__).read_text()
     assert all(f'"{flag}"' in source for flag in flags), flags
     assert len(flags) == 9  # report dir, target, preflight, and the six given
     assert seen[0][-1] == "-x"
