@@ -45,6 +45,13 @@ def _failed(results: dict[str, Any]) -> dict[str, str]:
     return {kind: "\n".join(messages) for kind, messages in failed.items()}
 
 
+def _defect(tmp_path: Path, defect: str) -> dict[str, str]:
+    """Failed checks of one healthy-baseline run with `defect` alone injected."""
+    # --preflight warn: the scenario's own checks must name the defect, not only the preflight.
+    args = ("--fake-env", f"WRK_DEFECTS={defect}", "--preflight", "warn")
+    return _failed(_run(tmp_path, "healthy-baseline", *args))
+
+
 # Each defect breaks a different part of the contract, read by a different check; one run
 # with all four injected tells each check's verdict as well as four runs would.
 DEFECTS = ("rename_metric", "drop_log_field", "no_request_id_propagation", "log_secret")
