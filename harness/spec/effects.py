@@ -10,7 +10,7 @@ its Prometheus, never from the fakes' internals):
   Platform): that dependency's `failing` signal (a fault mode's injected answers, counted by
   the services calling it);
 - extra load (`kind: load`): the requests the loaded service answers (`requests`, a counter
-  of the contract by service) rise by at least half the load's planned rate.
+  of the contract by service) rise by at least a quarter of the load's planned rate.
 
 Any fault may state its own `effect` in its scenario instead (a data change shows in the data's
 own gauge); one that can be given none is refused when the scenario is loaded. Queries use

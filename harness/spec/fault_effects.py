@@ -59,5 +59,7 @@ def _requests(fault: LoadFaultSpec, catalog: Catalog) -> Signal | str:
             f"{metric.series} (only {', '.join(metric.jobs)} do)"
         )
     query = f'sum(rate({metric.series}{{job="{fault.service}"}}[{{{{window}}}}]))'
+    # A quarter, not all: Locust on a starved 2-core machine sends well under its plan, and
+    # the check asks whether the load arrived at all; the alert checks judge whether it was enough.
     planned = fault.users * fault.rate_per_user
-    return Signal.model_construct(query=query, direction=Direction.UP, at_least=planned / 2)
+    return Signal.model_construct(query=query, direction=Direction.UP, at_least=planned / 4)
