@@ -139,7 +139,7 @@ class ScenarioRunner:
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
         series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
-        captured = series.capture(plan.captured, load_start, end)
+        captured = series.capture(plan.captured, load_start, self._capture_end(plan, end))
         windows = Windows(b0, b1, f0, f1)
         if plan.dashboards is not None:
             checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
@@ -149,6 +149,14 @@ class ScenarioRunner:
         result.series = captured
         self.obs.tripwire.check()  # a verdict judged on a dead component's answers is none
         return result
+
+    def _capture_end(self, plan: Plan, end: float) -> float:
+        """`end`, or later by as far as a fault's signal trails it (a gauge refreshed once a
+        second under a fault held for less): waits until Prometheus can hold that scrape."""
+        tail = max((p.lag_s for p in plan.effects), default=0.0)
+        until = end + tail
+        self.obs.tripwire.sleep(max(0.0, until + self.timing.scrape_interval_s - time.time()))
+        return until
 
     def _track(self, plan: Plan) -> None:
         if self.live is None:
