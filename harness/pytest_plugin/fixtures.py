@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from harness.observe.receiver import NotificationReceiver
     from harness.observe.traces import SpanStore
     from harness.run.faults import FaultInjector
-    from harness.run.runner import Observers
+    from harness.run.observers import Observers
     from harness.run.session import ConformanceSession
     from harness.stack.target import Target
 

@@ -30,8 +30,9 @@ from harness.load.runner import LoadIdentity
 from harness.observe.alert_watch import AlertWatcher
 from harness.observe.prometheus import PrometheusClient
 from harness.run.faults import FaultContext, FaultInjector
+from harness.run.observers import DeliveryLog, Observers
 from harness.run.progress import LiveProgress
-from harness.run.runner import DeliveryLog, Observers, Progress, ScenarioRunner
+from harness.run.runner import Progress, ScenarioRunner
 from harness.run.toxiproxy import ToxiproxyAPI
 from harness.run.tripwire import Tripwire
 from harness.spec.timescale import Timing

@@ -10,11 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Protocol
-
-from typing_extensions import TypeVar  # TypeVar defaults (PEP 696) before Python 3.13
 
 from harness.checks.alerts import (
     AlertLifecycle,
@@ -25,21 +21,19 @@ from harness.checks.alerts import (
     resolves_within_budget,
 )
 from harness.checks.dashboards import Windows, dashboard_checks
-from harness.checks.evidence import EvidenceSources, evidence_checks
+from harness.checks.evidence import evidence_checks
 from harness.checks.fault_effect import fault_effective
 from harness.checks.quiet import Baseline, lookback_s, quiet_in_baseline
 from harness.checks.results import Check, PhaseTimes, ScenarioResult
 from harness.checks.slo import SloContext, Window, check_slo, client_routes, latency_crosscheck
 from harness.errors import HarnessError
 from harness.load.runner import LoadResult, LoadRun
-from harness.observe.alert_watch import AlertWatcher
-from harness.observe.prometheus import PrometheusClient
-from harness.observe.receiver import Notification, NotificationReceiver
+from harness.observe.receiver import Notification
 from harness.observe.series import SeriesCapture
-from harness.run.faults import ActiveFault, FaultInjector, send_all
+from harness.run.faults import ActiveFault, send_all
+from harness.run.observers import DeliveryLog, Observers
 from harness.run.plan import ExpectedAlert, MitigationStep, Plan
 from harness.run.progress import AlertTracker, LiveProgress, WatchedAlert
-from harness.run.tripwire import Tripwire
 from harness.spec.slo import LatencySlo
 from harness.spec.timescale import Timing
 from harness.stack.target import Target
@@ -48,31 +42,6 @@ log = logging.getLogger("harness.run.runner")
 Progress = Callable[[str], None]
 # Announces the mitigation step; a progress reader (the game-day timeline) keys on it.
 MITIGATION_APPLIED = "mitigation: "
-
-
-class DeliveryLog(Protocol):
-    """Where Alertmanager's deliveries are observed: the harness's own webhook receiver, or
-    Alertmanager's API when the harness does not own the receivers (a real deployment)."""
-
-    def notifications(self, since: float = 0.0) -> list[Notification]: ...
-    def first(self, alertname: str, status: str, since: float) -> Notification | None: ...
-
-
-# The harness's own receiver unless stated, so `Observers` alone keeps meaning the local kind.
-Deliveries_co = TypeVar(
-    "Deliveries_co", bound=DeliveryLog, default=NotificationReceiver, covariant=True
-)
-
-
-@dataclass(frozen=True)
-class Observers(Generic[Deliveries_co]):
-    prometheus: PrometheusClient
-    watcher: AlertWatcher
-    receiver: Deliveries_co
-    faults: FaultInjector
-    evidence: EvidenceSources | None = None
-    tripwire: Tripwire = field(default_factory=Tripwire)  # tripped by a dead component
-    reset: Callable[[], None] | None = None  # empties the scenario series (run/isolation.py)
 
 
 class ScenarioRunner:

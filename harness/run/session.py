@@ -31,9 +31,9 @@ from harness.report.results import RunResult, new_run_id, summary_lines, write_r
 from harness.report.revision import current_revision
 from harness.run.environment import RunEnvironment
 from harness.run.isolation import SeriesReset
+from harness.run.observers import Observers
 from harness.run.plan import build_plan
 from harness.run.progress import LiveProgress
-from harness.run.runner import Observers
 from harness.sandbox.start import make_stack, stack_proxies
 from harness.spec.catalog import Catalog, load_catalog
 from harness.spec.discovery import scenario_files
