@@ -21,7 +21,7 @@ LINT_PATHS := harness fake_services tests scenarios scripts benchmarks
 help:
 	@echo 'make setup     install missing prerequisites (apt packages, toxiproxy, .venv); idempotent'
 	@echo 'make lock      write requirements.lock again from pyproject.toml (LOCK_ARGS=--upgrade)'
-	@echo 'make test      setup, then all tests (unit + integration); extra args: PYTEST_ARGS=...'
+	@echo 'make test      setup, then all tests (unit + integration); PYTEST_ARGS=..., TEST_WORKERS=2'
 	@echo 'make run       setup, then the conformance suite (wrkh run); extra args: RUN_ARGS=...'
 	@echo 'make lint      setup, then ruff check, ruff format --check and mypy'
 	@echo 'make bench     setup, then every benchmark in turn (about 25 min; quiet machine)'
@@ -45,11 +45,21 @@ lock: setup
 # Only here: conformance scenarios at real time scale run for many minutes.
 TEST_TIMEOUT_S ?= 900
 
+# Test files are spread over TEST_WORKERS processes, each file whole on one worker (its module
+# fixtures, such as a shared stack, start once). Most integration time is spent waiting on
+# scrapes and rule evaluations, so two workers share two cores well. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+ifeq ($(TEST_WORKERS),0)
+PARALLEL :=
+else
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+endif
+
 # pytest exits 5 when it collects nothing: a wrong path or a broken plugin would otherwise
 # look like a pass in a log that is only skimmed, so say it plainly.
 test: setup
-	$(info $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS))
-	@rc=0; $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS) || rc=$$?; \
+	$(info $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PARALLEL) $(PYTEST_ARGS))
+	@rc=0; $(PYTHON) -m pytest tests -p no:locust --timeout=$(TEST_TIMEOUT_S) $(PARALLEL) $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then \
 		echo 'make test: FAILED, pytest ran no tests (exit 5: nothing collected, or all deselected)' >&2; \
 	fi; \
