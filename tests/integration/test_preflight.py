@@ -48,17 +48,18 @@ def _preflight(fake_env: dict[str, str], wiring: Wiring | None = None) -> Prefli
     catalog, scenarios, levers = load_inputs(ROOT / "scenarios")
     timing = catalog.timing(SCALE)
     # Not tmp_path: Postgres runs as user `postgres`, which cannot enter pytest's 0700 folder.
-    root = Path(tempfile.mkdtemp(prefix="wrkh-preflight-"))
-    root.chmod(0o755)
-    started: StartedStack = start_stack(
-        "local", catalog, timing, stack_dir=root, run_id="preflight", fake_env=fake_env,
-        wiring=wiring,
-    )  # fmt: skip
-    try:
-        expect = Expectations.of(catalog, scenarios, levers, timing)
-        return run_preflight(started.target, expect)
-    finally:
-        started.stop()
+    with tempfile.TemporaryDirectory(prefix="wrkh-preflight-") as name:
+        root = Path(name)
+        root.chmod(0o755)
+        started: StartedStack = start_stack(
+            "local", catalog, timing, stack_dir=root, run_id="preflight", fake_env=fake_env,
+            wiring=wiring,
+        )  # fmt: skip
+        try:
+            expect = Expectations.of(catalog, scenarios, levers, timing)
+            return run_preflight(started.target, expect)
+        finally:
+            started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -52,18 +52,19 @@ def test_drifted_rules_routing_and_buckets_are_named(monkeypatch: pytest.MonkeyP
     catalog, scenarios, levers = load_inputs(ROOT / "scenarios")
     timing = catalog.timing(SCALE)
     monkeypatch.setattr(start, "render_alertmanager_config", _security_to_oncall)
-    root = Path(tempfile.mkdtemp(prefix="wrkh-preflight-drift-"))
-    root.chmod(0o755)  # Postgres runs as `postgres`, which cannot enter pytest's 0700 folder
-    started = start.start_stack(
-        "local", _deployed(catalog), timing, stack_dir=root, run_id="preflight-drift",
-        fake_env={"WRK_DEFECTS": "coarse_buckets"},
-    )  # fmt: skip
-    try:
-        report: PreflightReport = run_preflight(
-            started.target, Expectations.of(catalog, scenarios, levers, timing)
-        )
-    finally:
-        started.stop()
+    with tempfile.TemporaryDirectory(prefix="wrkh-preflight-drift-") as name:
+        root = Path(name)
+        root.chmod(0o755)  # Postgres runs as `postgres`, which cannot enter pytest's 0700 folder
+        started = start.start_stack(
+            "local", _deployed(catalog), timing, stack_dir=root, run_id="preflight-drift",
+            fake_env={"WRK_DEFECTS": "coarse_buckets"},
+        )  # fmt: skip
+        try:
+            report: PreflightReport = run_preflight(
+                started.target, Expectations.of(catalog, scenarios, levers, timing)
+            )
+        finally:
+            started.stop()
     gaps = {(g.kind, g.item, g.reason) for g in report.gaps}
     text = "\n".join(report.lines())
     assert ("rule", "QueueDepthHigh", "for: runs 1s, expected 10s (time scale 60)") in gaps, text

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,18 @@ def _wait_for(path: Path, up: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture
+def state() -> Iterator[Path]:
+    """`wrkh up`'s state folder, removed afterwards. Not tmp_path: Postgres runs as user
+    `postgres`, which cannot enter pytest's 0700 folder."""
+    with tempfile.TemporaryDirectory(prefix="wrkh-up-") as name:
+        path = Path(name)
+        path.chmod(0o755)
+        yield path
+
+
 @pytest.mark.parametrize("stop", ["wrkh down", "Ctrl-C"])
-def test_up_serves_a_game_day_target_then_stops_leaving_nothing(stop: str) -> None:
-    # Not tmp_path: Postgres runs as user `postgres`, which cannot enter pytest's 0700 folder.
-    state = Path(tempfile.mkdtemp(prefix="wrkh-up-"))
-    state.chmod(0o755)
+def test_up_serves_a_game_day_target_then_stops_leaving_nothing(stop: str, state: Path) -> None:
     log = state / "up.log"
     with log.open("wb") as out:
         up = subprocess.Popen(
@@ -108,8 +116,7 @@ def test_up_serves_a_game_day_target_then_stops_leaving_nothing(stop: str) -> No
             up.wait(timeout=90)
 
 
-def test_down_without_up_says_so() -> None:
-    state = Path(tempfile.mkdtemp(prefix="wrkh-up-"))
+def test_down_without_up_says_so(state: Path) -> None:
     done = subprocess.run(
         [*WRKH, "down", "--state-dir", str(state)],
         cwd=ROOT,
