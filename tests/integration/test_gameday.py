@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +29,7 @@ from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.target import Target
+from tests.open_dirs import open_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 WRKH = [sys.executable, "-m", "harness.cli"]
@@ -46,23 +45,18 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    # Not tmp_path: Postgres runs as user `postgres`, which cannot enter pytest's 0700 folder.
-    root = Path(tempfile.mkdtemp(prefix="wrkh-gameday-"))
-    root.chmod(0o755)
-    catalog = load_catalog(ROOT / "scenarios" / "catalog")
-    timing = Timing.for_scale(60, catalog.shortest_window_s())
-    rules = root / "rules.yml"
-    rules.write_text(render_rules(catalog, timing))
-    am = root / "alertmanager.yml"
-    am.write_text(render_alertmanager_config(catalog, UNREACHABLE_RECEIVERS, timing))
-    config = LocalStackConfig(
-        base_dir=root / "stack", timing=timing, alertmanager_config=am, rules_file=rules
-    )
-    try:
+    with open_tempdir("wrkh-gameday-") as root:
+        catalog = load_catalog(ROOT / "scenarios" / "catalog")
+        timing = Timing.for_scale(60, catalog.shortest_window_s())
+        rules = root / "rules.yml"
+        rules.write_text(render_rules(catalog, timing))
+        am = root / "alertmanager.yml"
+        am.write_text(render_alertmanager_config(catalog, UNREACHABLE_RECEIVERS, timing))
+        config = LocalStackConfig(
+            base_dir=root / "stack", timing=timing, alertmanager_config=am, rules_file=rules
+        )
         with LocalStack(config) as stack:
             yield stack.target
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _config(target: Target, path: Path, max_percent: float = 50.0) -> Path:

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from harness.sandbox.start import StartedStack, Wiring, start_stack
 from harness.stack import tools
 from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
+from tests.open_dirs import open_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 60.0
@@ -47,10 +47,7 @@ def _direct(fakes: tuple[FakeService, ...], proxy: str, upstream: str) -> tuple[
 def _preflight(fake_env: dict[str, str], wiring: Wiring | None = None) -> PreflightReport:
     catalog, scenarios, levers = load_inputs(ROOT / "scenarios")
     timing = catalog.timing(SCALE)
-    # Not tmp_path: Postgres runs as user `postgres`, which cannot enter pytest's 0700 folder.
-    with tempfile.TemporaryDirectory(prefix="wrkh-preflight-") as name:
-        root = Path(name)
-        root.chmod(0o755)
+    with open_tempdir("wrkh-preflight-") as root:
         started: StartedStack = start_stack(
             "local", catalog, timing, stack_dir=root, run_id="preflight", fake_env=fake_env,
             wiring=wiring,

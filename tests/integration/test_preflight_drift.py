@@ -4,7 +4,6 @@ default buckets. Each is a gap naming the alert (or metric) and the field (or th
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from harness.spec.catalog import Catalog
 from harness.spec.timescale import Timing
 from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
+from tests.open_dirs import open_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 60.0
@@ -52,9 +52,7 @@ def test_drifted_rules_routing_and_buckets_are_named(monkeypatch: pytest.MonkeyP
     catalog, scenarios, levers = load_inputs(ROOT / "scenarios")
     timing = catalog.timing(SCALE)
     monkeypatch.setattr(start, "render_alertmanager_config", _security_to_oncall)
-    with tempfile.TemporaryDirectory(prefix="wrkh-preflight-drift-") as name:
-        root = Path(name)
-        root.chmod(0o755)  # Postgres runs as `postgres`, which cannot enter pytest's 0700 folder
+    with open_tempdir("wrkh-preflight-drift-") as root:
         started = start.start_stack(
             "local", _deployed(catalog), timing, stack_dir=root, run_id="preflight-drift",
             fake_env={"WRK_DEFECTS": "coarse_buckets"},

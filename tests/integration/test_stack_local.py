@@ -10,12 +10,10 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ from harness.stack.fakes import DEFAULT_FAKES, DEFAULT_PROXIES, FakeService
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
 from harness.stack.shared_memory import recorded_segment, segments
+from tests.open_dirs import open_tempdir
 
 pytestmark = [
     pytest.mark.integration,
@@ -127,15 +126,12 @@ class Files:
 
 @pytest.fixture
 def files() -> Iterator[Files]:
-    # Not tmp_path: Postgres runs as user `postgres`, which cannot enter pytest's 0700 folder.
-    root = Path(tempfile.mkdtemp(prefix="wrkh-stack-"))
-    root.chmod(0o755)
-    stand_in = root / "stand_in.py"
-    stand_in.write_text(STAND_IN)
-    alertmanager = root / "alertmanager.yml"
-    alertmanager.write_text(ALERTMANAGER)
-    yield Files(root / "runs", stand_in, alertmanager)
-    shutil.rmtree(root, ignore_errors=True)
+    with open_tempdir("wrkh-stack-") as root:
+        stand_in = root / "stand_in.py"
+        stand_in.write_text(STAND_IN)
+        alertmanager = root / "alertmanager.yml"
+        alertmanager.write_text(ALERTMANAGER)
+        yield Files(root / "runs", stand_in, alertmanager)
 
 
 def stand_in_fakes(files: Files) -> tuple[FakeService, ...]:

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 
 from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
+from tests.open_dirs import open_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 WRKH = [sys.executable, "-m", "harness.cli"]
@@ -51,11 +51,8 @@ def _wait_for(path: Path, up: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture
 def state() -> Iterator[Path]:
-    """`wrkh up`'s state folder, removed afterwards. Not tmp_path: Postgres runs as user
-    `postgres`, which cannot enter pytest's 0700 folder."""
-    with tempfile.TemporaryDirectory(prefix="wrkh-up-") as name:
-        path = Path(name)
-        path.chmod(0o755)
+    """`wrkh up`'s state folder, removed afterwards."""
+    with open_tempdir("wrkh-up-") as path:
         yield path
 
 

@@ -6,9 +6,7 @@ import dataclasses
 import json
 import os
 import pwd
-import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +26,7 @@ from harness.stack.layout import (
 from harness.stack.readiness import Exited, HttpReady, PostgresReady, RedisReady
 from harness.stack.rundir import check_traversable, create_run_dir
 from harness.stack.service import ServiceSpec
+from tests.open_dirs import open_tempdir
 
 BINARIES = {
     name: f"/opt/bin/{name}"
@@ -287,10 +286,8 @@ def postgres_exists() -> bool:
 @pytest.fixture
 def open_dir() -> Iterator[Path]:
     """A world-searchable folder (pytest's tmp_path sits below a 0700 folder)."""
-    folder = Path(tempfile.mkdtemp(prefix="wrkh-unit-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
+    with open_tempdir("wrkh-unit-") as folder:
+        yield folder
 
 
 @pytest.mark.skipif(not postgres_exists(), reason="no postgres user")
