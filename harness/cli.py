@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+from harness.spec.timescale import DEFAULT_TIME_SCALE
 
 if TYPE_CHECKING:  # the session pulls in the whole harness: imported only when needed
     from harness.run.session import ConformanceSession
@@ -209,7 +210,7 @@ def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
         "--time-scale",
         type=float,
         default=None,
-        help="compress the catalogue's durations by this factor (default 60)",
+        help=f"compress the catalogue's durations by this factor (default {DEFAULT_TIME_SCALE:g})",
     )
     parser.add_argument(
         "--target",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from harness.contract.gaps import EXIT_GAPS, EXIT_OK, PreflightReport
 from harness.errors import ConfigError, Problem
+from harness.spec.timescale import DEFAULT_TIME_SCALE
 
 if TYPE_CHECKING:
     from harness.contract.levers import Lever
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DEFAULT_SCENARIOS = Path("scenarios")
-DEFAULT_LOCAL_SCALE = 60.0
 
 
 def load_inputs(scenarios_dir: Path) -> tuple[Catalog, list[Scenario], tuple[Lever, ...]]:
@@ -121,8 +121,8 @@ def add_commands(sub: _Subparsers) -> None:
     pre.add_argument(
         "--time-scale",
         type=float,
-        default=DEFAULT_LOCAL_SCALE,
-        help="scale of the rules a local or compose stack is started with (default 60)",
+        default=DEFAULT_TIME_SCALE,
+        help="scale of the rules a local or compose stack is started with (default %(default)g)",
     )
     pre.add_argument(
         "--work-dir", type=Path, default=Path("reports/preflight"), help="stack folder (local)"

@@ -16,6 +16,7 @@ from harness.pytest_plugin.state import (
     RUN_ID,
     runs_scenarios,
 )
+from harness.spec.timescale import DEFAULT_TIME_SCALE
 
 if TYPE_CHECKING:
     from harness.run.session import RunOptions
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--wrk-time-scale",
         type=float,
         default=None,
-        help="compress the catalogue's durations by this factor (default 60)",
+        help=f"compress the catalogue's durations by this factor (default {DEFAULT_TIME_SCALE:g})",
     )
     group.addoption("--wrk-report-dir", default="reports", help="where reports are written")
     group.addoption(

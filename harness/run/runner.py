@@ -105,10 +105,11 @@ class ScenarioRunner:
         checks = [quiet, *self._alert_checks(plan, lifecycles), self._stray_check(plan, b1, end)]
         phases = PhaseTimes(load_start, b0, b1, f0, f1, end, self._mitigated_at)
         checks += self._slo_checks(plan, phases, load_result)
+        # Evidence first: reading logs and traces takes the time the capture waits for anyway.
         if self.obs.evidence is not None:
             checks += evidence_checks(plan.scenario, plan.evidence, self.obs.evidence, phases)
         series = SeriesCapture(self.obs.prometheus, self.timing.scrape_interval_s)
-        captured = series.capture(plan.captured, load_start, self._capture_end(plan, end))
+        captured = series.capture(plan.captured, load_start, self._capture_end(plan, f1, end))
         windows = Windows(b0, b1, f0, f1)
         if plan.dashboards is not None:
             checks += dashboard_checks(plan.scenario, plan.dashboards, captured, windows)
@@ -119,11 +120,12 @@ class ScenarioRunner:
         self.obs.tripwire.check()  # a verdict judged on a dead component's answers is none
         return result
 
-    def _capture_end(self, plan: Plan, end: float) -> float:
-        """`end`, or later by as far as a fault's signal trails it (a gauge refreshed once a
-        second under a fault held for less): waits until Prometheus can hold that scrape."""
+    def _capture_end(self, plan: Plan, f1: float | None, end: float) -> float:
+        """`end`, or later if a fault's signal trails the fault's removal further (a gauge
+        refreshed once a second under a fault held for less): waits until Prometheus can hold
+        that scrape. The fault window is judged up to `f1` plus that lag, no further."""
         tail = max((p.lag_s for p in plan.effects), default=0.0)
-        until = end + tail
+        until = max(end, (f1 if f1 is not None else end) + tail)
         self.obs.tripwire.sleep(max(0.0, until + self.timing.scrape_interval_s - time.time()))
         return until
 

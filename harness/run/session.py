@@ -48,17 +48,15 @@ from harness.spec.feasibility import (
 from harness.spec.files import FILE_FIELD, display_path
 from harness.spec.rules import render_alertmanager_config, render_rules
 from harness.spec.scenario import Scenario, read_scenarios
+from harness.spec.timescale import DEFAULT_TIME_SCALE
 from harness.stack.base import Stack
 from harness.stack.signals import TRAP
 from harness.stack.target import Target
 
 __all__ = [
-    "DEFAULT_TIME_SCALE",
     "ConformanceSession",
     "RunOptions",
 ]
-
-DEFAULT_TIME_SCALE = 60.0
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from harness.report.results import new_run_id
 from harness.sandbox.start import StartedStack, start_stack
 from harness.spec.catalog import load_catalog
 from harness.spec.feasibility import COMMAND_LINE, checked_timing
+from harness.spec.timescale import DEFAULT_TIME_SCALE
 from harness.stack.signals import TRAP
 from harness.stack.target import Target
 
@@ -198,7 +199,9 @@ def add_commands(sub: _Subparsers) -> None:
     )
     start.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     start.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    start.add_argument("--time-scale", type=float, default=60.0, help="rules' time scale")
+    start.add_argument(
+        "--time-scale", type=float, default=DEFAULT_TIME_SCALE, help="rules' time scale"
+    )
     start.add_argument(
         "--fake-env", action="append", default=[], metavar="KEY=VALUE",
         help="extra environment for every fake service (e.g. WRK_DEFECTS=...)",
