@@ -5,7 +5,7 @@ evaluation intervals follow from the shortest scaled window so every window hold
 samples; alert budgets are computed from the same numbers (see `budget`).
 
 One run, one scale, one interval; per alert, an *effective* scale. A run has a single time
-scale (default 60) and a single scrape/evaluation interval (`Timing`). Almost every alert runs
+scale (default 150, DEFAULT_TIME_SCALE) and a single scrape/evaluation interval (`Timing`). Almost every alert runs
 at that scale. An alert whose shortest window is far longer than the run's (the 3-day / 6-hour
 ticket burn-rate alerts: 72 minutes at scale 60) may opt into compression (`test_scale:
 compress` in alerts.yaml); its effective scale is then
@@ -45,9 +45,9 @@ MIN_GROUP_INTERVAL_S = 0.1
 # evenly, so every whole-minute duration of the catalogue scales without rounding.
 _MS_PER_MINUTE = 60_000
 PRODUCTION_SCALE = 1.0
-# What a run uses unless told otherwise: 5m windows last 2.5 s, scraped every 0.312 s, so the
-# whole catalogue is proven in about two and a half minutes (measured, see README).
-DEFAULT_TIME_SCALE = 120.0
+# What a run uses unless told otherwise: 5m windows last 2 s, scraped every 0.25 s, so the whole
+# catalogue is proven in about two minutes (measured, see README).
+DEFAULT_TIME_SCALE = 150.0
 
 
 def parse_duration(text: str) -> float:

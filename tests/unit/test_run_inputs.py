@@ -168,7 +168,7 @@ def test_an_unknown_proxy_is_refused_for_the_target_before_anything_starts(
             "hold: until_expectations",
             "hold: 10s",
             "faults[0].hold",
-            "10s lasts 0.0833 s at time scale 120, less than one scrape interval (0.312 s)",
+            "10s lasts 0.0667 s at time scale 150, less than one scrape interval (0.25 s)",
         ),
     ],
 )
