@@ -5,7 +5,7 @@ evaluation intervals follow from the shortest scaled window so every window hold
 samples; alert budgets are computed from the same numbers (see `budget`).
 
 One run, one scale, one interval; per alert, an *effective* scale. A run has a single time
-scale (default 150, DEFAULT_TIME_SCALE) and a single scrape/evaluation interval (`Timing`). Almost every alert runs
+scale (default 150) and a single scrape/evaluation interval (`Timing`). Almost every alert runs
 at that scale. An alert whose shortest window is far longer than the run's (the 3-day / 6-hour
 ticket burn-rate alerts: 72 minutes at scale 60) may opt into compression (`test_scale:
 compress` in alerts.yaml); its effective scale is then
