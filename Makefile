@@ -24,7 +24,7 @@ help:
 	@echo 'make test      setup, then all tests (unit + integration); PYTEST_ARGS=..., TEST_WORKERS=2'
 	@echo 'make run       setup, then the conformance suite (wrkh run); extra args: RUN_ARGS=...'
 	@echo 'make lint      setup, then ruff check, ruff format --check and mypy'
-	@echo 'make bench     setup, then every benchmark in turn (about 25 min; quiet machine)'
+	@echo 'make bench     setup, then every benchmark in turn (about 23 min; quiet machine)'
 	@echo 'make versions  print the versions of the tools the harness runs'
 	@echo 'make clean     remove generated reports (README.md stays) and tool caches'
 

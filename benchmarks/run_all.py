@@ -1,4 +1,4 @@
-"""Every benchmark in turn (`make bench`): about 27 minutes on a 2-core machine.
+"""Every benchmark in turn (`make bench`): about 23 minutes on a 2-core machine.
 
 Each runs in its own process, one after the other, so none measures another's load; run it on a
 quiet machine and read medians and ratios, not single figures. Extra arguments after `--` are
