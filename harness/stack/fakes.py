@@ -62,7 +62,7 @@ _DB = "postgresql://postgres@{proxy[postgres]}/wrk"
 _WORKER_DEPS = ("postgres", "redis", "toxiproxy")
 # Three attempts, retried after 0.25 s then 0.5 s at most (not five, from 2 s to 60 s): a job
 # failing every attempt reaches the dead-letter list within about a second of work, inside
-# wrk-platform-errors' fault window (8m: 3.2 s at the default time scale) on a loaded machine.
+# wrk-platform-errors' fault window (15m: 6 s at the default time scale) on a loaded machine.
 _WORKER_ENV = {
     "WRK_DATABASE_URL": _DB,
     "WRK_REDIS_URL": "redis://{proxy[redis_workers]}/0",
