@@ -1,9 +1,11 @@
 """Every fault proves it acted: a fault that moves nothing fails the run, naming the fault.
 
 The scenario a newcomer writes: the WRK Platform answering 503 to 2% of workflow calls
-through its fault lever, no alert expected, held 15 minutes. Nothing fires either way, so
+through its fault lever, no alert expected, held an hour. Nothing fires either way, so
 only `fault_effective` can tell the fault that acted from the one that did nothing (here the
-same lever pulled at a ratio of 0).
+same lever pulled at a ratio of 0). An hour is 24 s at the default time scale, about 480
+workflow calls: the chance that none of them fails is 0.98^480, below 1 in 10,000 (15 minutes,
+6 s, left it at 1 in 11).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ phases:
 faults:
   - name: platform-503s
     kind: http
-    hold: 15m
+    hold: 60m
     apply:
       service: platform
       method: PUT
