@@ -1,16 +1,16 @@
-"""The conformance slice end to end: real stack, real load, real fault, real alert.
+"""The conformance slice end to end: real stack, real load, real fault, real alert; and the
+ledger across real runs: the same scenario with one alert broken on purpose is a regression
+naming that alert.
 
-Each test runs `wrkh run` as a user would, in a subprocess, and reads results.json.
+Each test runs `wrkh` as a user would, in a subprocess, and reads results.json.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,31 +18,44 @@ from typing import Any
 import pytest
 
 from ._procs import alive, descendants
+from ._wrkh import ROOT, WRKH, Run, raise_threshold, run, wrkh
 
-ROOT = Path(__file__).resolve().parents[2]
-WRKH = [sys.executable, "-m", "harness.cli"]
+SCENARIO = "wrk-platform-outage"
 pytestmark = pytest.mark.integration
 
 
-def _wrkh(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*WRKH, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One report folder, so one ledger, for the passing run and the broken one."""
+    return tmp_path_factory.mktemp("reports")
 
 
-def _results(report_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((report_dir / "latest" / "results.json").read_text())
-    return data
+def _suite(root: Path) -> Path:
+    suite = root / "scenarios"
+    shutil.copytree(ROOT / "scenarios", suite)
+    return suite
+
+
+@pytest.fixture(scope="module")
+def passing(tmp_path_factory: pytest.TempPathFactory, reports: Path) -> Run:
+    suite = _suite(tmp_path_factory.mktemp("good"))
+    return run(reports, "--scenario", SCENARIO, "--scenarios", str(suite), want=0)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory, reports: Path, passing: Run) -> Run:
+    """The same scenario after the passing run, ApiHigh5xxRate's threshold raised to 50%."""
+    suite = _suite(tmp_path_factory.mktemp("broken"))
+    raise_threshold(suite)
+    return run(reports, "--scenario", SCENARIO, "--scenarios", str(suite), want=1)
 
 
 def _check(results: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in results["checks"] if c["kind"] == kind)
 
 
-def test_platform_outage_fires_delivers_resolves_and_baseline_is_quiet(tmp_path: Path) -> None:
-    proc = _wrkh("run", "--report-dir", str(tmp_path), "--scenario", "wrk-platform-outage")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = _results(tmp_path)
+def test_platform_outage_fires_delivers_resolves_and_baseline_is_quiet(passing: Run) -> None:
+    results = passing.results
     assert results["passed"] is True
     assert results["stack"]["cold_start_s"] > 0
     fires = _check(results, "alert_fires")
@@ -54,18 +67,31 @@ def test_platform_outage_fires_delivers_resolves_and_baseline_is_quiet(tmp_path:
     assert _check(results, "baseline_quiet")["passed"] is True
 
 
+def test_a_raised_alert_threshold_means_the_alert_never_fires(broken: Run) -> None:
+    fires = broken.failed()["alert_fires"]
+    assert "expected ApiHigh5xxRate firing within" in fires and "never" in fires
+
+
+def test_breaking_an_alert_is_a_regression_naming_it(
+    reports: Path, passing: Run, broken: Run
+) -> None:
+    ledger = str(reports / "ledger.json")
+    diff = wrkh("report", "diff", passing.run_id, broken.run_id, "--ledger", ledger)
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert "alert_no_longer_fires" in diff.stdout and "ApiHigh5xxRate" in diff.stdout
+    assert "WrkPlatformFailureRate" not in diff.stdout  # the other alert still works
+    same = wrkh("report", "diff", passing.run_id, passing.run_id, "--ledger", ledger)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
 def test_without_the_fault_the_fires_check_fails_and_says_why(tmp_path: Path) -> None:
-    proc = _wrkh(
-        "run", "--report-dir", str(tmp_path), "--scenario", "wrk-platform-outage",
-        "--without-faults",
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    fires = _check(_results(tmp_path), "alert_fires")
+    unfaulted = run(tmp_path, "--scenario", SCENARIO, "--without-faults", want=1)
+    fires = _check(unfaulted.results, "alert_fires")
     assert fires["passed"] is False
     assert fires["time_to_firing_s"] is None
     assert "expected ApiHigh5xxRate firing within" in fires["message"]
     assert "never went pending" in fires["message"]
-    assert "alert_fires" in proc.stdout  # the one-screen summary names the failed check
+    assert "alert_fires" in unfaulted.output  # the one-screen summary names the failed check
 
 
 def test_malformed_scenarios_are_rejected_before_anything_starts(tmp_path: Path) -> None:
@@ -80,7 +106,7 @@ def test_malformed_scenarios_are_rejected_before_anything_starts(tmp_path: Path)
     (suite / "a_bad_duration.yaml").write_text(bad_duration)
     (suite / "b_unknown_alert.yaml").write_text(bad_alert)
     reports = tmp_path / "reports"
-    proc = _wrkh("run", "--scenarios", str(suite), "--report-dir", str(reports), timeout=60)
+    proc = wrkh("run", "--scenarios", str(suite), "--report-dir", str(reports), timeout=60)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "a_bad_duration.yaml" in out and "phases.baseline" in out
@@ -90,7 +116,7 @@ def test_malformed_scenarios_are_rejected_before_anything_starts(tmp_path: Path)
 
 def test_sigterm_mid_fault_leaves_no_process_and_rolls_the_fault_back(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [*WRKH, "run", "--report-dir", str(tmp_path), "--scenario", "wrk-platform-outage"],
+        [*WRKH, "run", "--report-dir", str(tmp_path), "--scenario", SCENARIO],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip

@@ -2,29 +2,25 @@
 
 The scenario a newcomer writes: the WRK Platform answering 503 to 2% of workflow calls
 through its fault lever, no alert expected, held an hour. Nothing fires either way, so
-only `fault_effective` can tell the fault that acted from the one that did nothing (here the
-same lever pulled at a ratio of 0). An hour is 24 s at the default time scale, about 480
-workflow calls: the chance that none of them fails is 0.98^480, below 1 in 10,000 (15 minutes,
-6 s, left it at 1 in 11).
+only `fault_effective` can tell the fault that acted from the one that did nothing: the
+same lever pulled at a ratio of 0 (held 15 minutes), a second scenario of the same run.
+An hour is 24 s at the default time scale, about 480 workflow calls: the chance that none
+of them fails is 0.98^480, below 1 in 10,000 (15 minutes, 6 s, left it at 1 in 11).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._wrkh import Run, copy_catalog, run
+
 pytestmark = pytest.mark.integration
 
 NEWCOMER = """
-name: platform-flaky
-description: The WRK Platform answers 503 to 2% of workflow calls
+name: {name}
+description: The WRK Platform answers 503 to {percent}% of workflow calls
 load:
   users: 20
   rate_per_user: 5
@@ -35,7 +31,7 @@ phases:
 faults:
   - name: platform-503s
     kind: http
-    hold: 60m
+    hold: {hold}
     apply:
       service: platform
       method: PUT
@@ -51,31 +47,36 @@ expect:
 """
 
 
-def _run(tmp_path: Path, ratio: float) -> tuple[int, dict[str, Any], str]:
-    suite = tmp_path / "scenarios"
-    shutil.copytree(ROOT / "scenarios" / "catalog", suite / "catalog")
-    (suite / "platform_flaky.yaml").write_text(NEWCOMER.format(ratio=ratio))
-    reports = tmp_path / "reports"
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--scenarios", str(suite),
-         "--report-dir", str(reports)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    results = json.loads((reports / "latest" / "results.json").read_text())
-    check = next(c for c in results["checks"] if c["kind"] == "fault_effective")
-    return proc.returncode, check, proc.stdout + proc.stderr
+# name -> (ratio, hold); a lever that does nothing shows nothing however long it is held.
+FAULTS = {"platform-flaky": (0.02, "60m"), "platform-flaky-off": (0.0, "15m")}
 
 
-def test_the_fault_that_acted_is_shown_acting(tmp_path: Path) -> None:
-    _, check, output = _run(tmp_path, 0.02)
-    assert check["passed"] is True, check["message"] + output[-3000:]
+@pytest.fixture(scope="module")
+def flaky(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = tmp_path_factory.mktemp("flaky")
+    suite = copy_catalog(root)
+    for name, (ratio, hold) in FAULTS.items():
+        scenario = NEWCOMER.format(name=name, percent=f"{ratio * 100:g}", ratio=ratio, hold=hold)
+        (suite / f"{name}.yaml").write_text(scenario)
+    return run(root / "reports", "--scenarios", str(suite), want=1)
+
+
+def _fault_effective(flaky: Run, scenario: str) -> dict[str, Any]:
+    (check,) = flaky.checks("fault_effective", scenario)
+    return check
+
+
+def test_the_fault_that_acted_is_shown_acting(flaky: Run) -> None:
+    check = _fault_effective(flaky, "platform-flaky")
+    assert check["passed"] is True, check["message"] + flaky.output[-3000:]
     assert check["id"] == "platform-flaky::fault_effective::platform-503s"
     assert 'wrk_platform_calls_total{outcome="failure"}' in check["message"]
+    assert not flaky.failed("platform-flaky"), flaky.failed("platform-flaky")
 
 
-def test_a_fault_made_ineffective_fails_the_run_naming_it(tmp_path: Path) -> None:
-    code, check, output = _run(tmp_path, 0.0)
-    assert code == 1, output[-3000:]
+def test_a_fault_made_ineffective_fails_the_run_naming_it(flaky: Run) -> None:
+    check = _fault_effective(flaky, "platform-flaky-off")
     assert check["passed"] is False
     assert check["message"].startswith("fault platform-503s (PUT platform/admin/faults) showed no")
-    assert "FAIL fault_effective" in output
+    assert "FAIL fault_effective" in flaky.output
+    assert list(flaky.failed("platform-flaky-off")) == ["fault_effective"]  # the only one

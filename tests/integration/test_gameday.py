@@ -1,8 +1,8 @@
 """`wrkh gameday` against the local stack used as an external target: URLs only.
 
-The stack is started here with the catalogue's rules at scale 60 and an Alertmanager whose
-receivers point at an address nobody listens on, so the game day can only see deliveries
-through Alertmanager's API, as against a real deployment.
+The stack is started here with the catalogue's rules at the default time scale and an
+Alertmanager whose receivers point at an address nobody listens on, so the game day can only
+see deliveries through Alertmanager's API, as against a real deployment.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from harness.observe.alert_watch import wait_until
 from harness.run.toxiproxy import ToxiproxyAPI
 from harness.spec.catalog import load_catalog
 from harness.spec.rules import render_alertmanager_config, render_rules
-from harness.spec.timescale import Timing
+from harness.spec.timescale import DEFAULT_TIME_SCALE, Timing
 from harness.stack import tools
 from harness.stack.layout import REQUIRED_TOOLS
 from harness.stack.local import LocalStack, LocalStackConfig
@@ -34,6 +34,7 @@ from tests.open_dirs import open_tempdir
 ROOT = Path(__file__).resolve().parents[2]
 WRKH = [sys.executable, "-m", "harness.cli"]
 SCENARIO = Path(__file__).with_name("gameday") / "platform_blip.yaml"
+SCALE = DEFAULT_TIME_SCALE
 UNREACHABLE_RECEIVERS = "http://127.0.0.1:9"  # the discard port: nothing answers
 pytestmark = [
     pytest.mark.integration,
@@ -47,7 +48,7 @@ pytestmark = [
 def target() -> Iterator[Target]:
     with open_tempdir("wrkh-gameday-") as root:
         catalog = load_catalog(ROOT / "scenarios" / "catalog")
-        timing = Timing.for_scale(60, catalog.shortest_window_s())
+        timing = Timing.for_scale(SCALE, catalog.shortest_window_s())
         rules = root / "rules.yml"
         rules.write_text(render_rules(catalog, timing))
         am = root / "alertmanager.yml"
@@ -71,7 +72,7 @@ def _config(target: Target, path: Path, max_percent: float = 50.0) -> Path:
             "unexpected_severity": "SEV-1",
             "error_budget_burned": {"slo": "studio-api-availability", "max_percent": max_percent},
         },
-        "time_scale": 60,
+        "time_scale": SCALE,
     }
     path.write_text(yaml.safe_dump(doc))
     return path

@@ -8,10 +8,6 @@ Defects that act on different series share a run, and each is asserted on its ow
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +17,15 @@ import yaml
 from harness.checks.dashboards import MOVES
 from harness.checks.label_values import KIND as LABEL_VALUES
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._wrkh import ROOT, Run, copy_catalog, defects, run
+
 pytestmark = pytest.mark.integration
+ERRORS, BACKLOG = "wrk-platform-errors", "queue-backlog"
 
 
-def _run(reports: Path, scenarios: list[str], defects: str, suite: Path | None = None) -> Any:
-    """`wrkh run` of `scenarios` with the fakes broken by `defects`; it must fail."""
-    args = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(reports),
-            "--fake-env", f"WRK_DEFECTS={defects}", "--preflight", "warn"]  # fmt: skip
-    for name in scenarios:
-        args += ["--scenario", name]
-    if suite is not None:
-        args += ["--scenarios", str(suite)]
-    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=420, check=False)
-    assert proc.returncode == 1, f"the defects went unnoticed:\n{proc.stdout[-3000:]}{proc.stderr}"
-    return json.loads((reports / "latest" / "results.json").read_text())
-
-
-def _checks(results: Any, kind: str) -> dict[str, dict[str, Any]]:
+def _checks(results: Run, kind: str) -> dict[str, dict[str, Any]]:
     """Checks of `kind` by id."""
-    return {c["id"]: c for c in results["checks"] if c["kind"] == kind}
+    return {c["id"]: c for c in results.checks(kind)}
 
 
 def _failed(checks: dict[str, dict[str, Any]], suffix: str) -> str:
@@ -50,11 +35,32 @@ def _failed(checks: dict[str, dict[str, Any]], suffix: str) -> str:
     return str(check["message"])
 
 
-def test_stuck_dead_letters_and_untimed_platform_calls_fail_by_name(tmp_path: Path) -> None:
-    results = _run(
-        tmp_path, ["wrk-platform-errors"], "dead_letter_gauge_stuck,platform_latency_untimed"
+@pytest.fixture(scope="module")
+def stuck(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Platform errors with the dead-letter gauge stuck and platform calls untimed, then a
+    backlog held 15m (every metric required present, no alert expected) with notifications'
+    depth unexported and usage-aggregation's read from the wrong key: the two pairs of
+    defects move different series."""
+    root = tmp_path_factory.mktemp("stuck")
+    suite = copy_catalog(root, "platform_errors.yaml")
+    backlog = yaml.safe_load((ROOT / "scenarios" / "queue_backlog.yaml").read_text())
+    assert backlog["name"] == BACKLOG, "the scenario was renamed; update this test"
+    backlog["expect"]["evidence"] = {"metrics_present": "all"}
+    # The depths must move, QueueDepthHigh need not fire: 6 s of backlog, not ~30 s.
+    for key in ("fires", "onset"):
+        del backlog["expect"][key]
+    for fault in backlog["faults"]:
+        fault["hold"] = "15m"
+    (suite / "queue_backlog.yaml").write_text(yaml.safe_dump(backlog, sort_keys=False))
+    names = "dead_letter_gauge_stuck,platform_latency_untimed,queue_depth_unexported," + (
+        "queue_depth_wrong_key"
     )
-    moves = _checks(results, MOVES)
+    args = defects(names, ERRORS, BACKLOG)
+    return run(root / "reports", *args, "--scenarios", str(suite), want=1)
+
+
+def test_stuck_dead_letters_and_untimed_platform_calls_fail_by_name(stuck: Run) -> None:
+    moves = _checks(stuck, MOVES)
     dead = _failed(moves, "dead-letter-queue-size[queue=build-requests]")
     assert "max by (queue) (dead_letter_queue_depth)' did not move: 0 -> 0" in dead
     assert "worker_dead_letter_count_total" in dead and " moved: 0 -> " in dead  # the counter did
@@ -68,11 +74,11 @@ def test_stuck_dead_letters_and_untimed_platform_calls_fail_by_name(tmp_path: Pa
 
 
 def test_uncounted_failures_and_misfiled_reasons_fail_by_name(tmp_path: Path) -> None:
-    scenarios = ["wrk-platform-errors", "bad-webhook-signatures", "slow-database"]
-    defects = "job_failures_uncounted,signature_failures_misfiled,timeouts_misfiled," + (
+    scenarios = (ERRORS, "bad-webhook-signatures", "slow-database")
+    names = "job_failures_uncounted,signature_failures_misfiled,timeouts_misfiled," + (
         "platform_errors_succeed"
     )
-    results = _run(tmp_path, scenarios, defects)
+    results = run(tmp_path, *defects(names, *scenarios), want=1)
     moves = _checks(results, MOVES)
     rate = _failed(moves, "job-failure-rate-by-queue[queue=build-requests]")
     assert "queue=build-requests expected to rise" in rate
@@ -84,33 +90,26 @@ def test_uncounted_failures_and_misfiled_reasons_fail_by_name(tmp_path: Path) ->
     for reason in ("invalid_signature", "timeout"):
         message = _failed(moves, f"webhook-failures-by-reason[reason={reason}]")
         assert f"reason={reason} expected to rise" in message
-    fires = [c for c in results["checks"] if c["kind"] == "alert_fires"]
+    fires = results.checks("alert_fires")
     signature = next(c for c in fires if c["alert"] == "WebhookSignatureFailures")
     assert signature["passed"], signature["message"]  # it sums both reasons: it cannot tell
 
 
 def test_an_unexported_queue_and_a_depth_read_from_the_wrong_key_fail_by_name(
-    tmp_path: Path,
+    stuck: Run,
 ) -> None:
     """notifications is not exported at all; usage-aggregation is exported, always at 0."""
-    suite = tmp_path / "scenarios"
-    shutil.copytree(ROOT / "scenarios" / "catalog", suite / "catalog")
-    backlog = yaml.safe_load((ROOT / "scenarios" / "queue_backlog.yaml").read_text())
-    backlog["expect"]["evidence"] = {"metrics_present": "all"}
-    (suite / "queue_backlog.yaml").write_text(yaml.safe_dump(backlog, sort_keys=False))
-    defects = "queue_depth_unexported,queue_depth_wrong_key"
-    results = _run(tmp_path / "reports", [backlog["name"]], defects, suite)
-    (values,) = _checks(results, LABEL_VALUES).values()
+    (values,) = stuck.checks(LABEL_VALUES, BACKLOG)
     assert not values["passed"]
     for series in ("queue_depth", "queue_in_flight", "dead_letter_queue_depth"):
         if series != "queue_in_flight":  # not in the contract: not checked
             assert f'{series}{{queue="notifications"}}' in values["message"]
     assert "usage-aggregation" not in values["message"]  # exported: presence cannot tell
-    moves = _checks(results, MOVES)
+    moves = _checks(stuck, MOVES)
     assert "has no series for it" in _failed(moves, "queue-depth-per-queue[queue=notifications]")
-    stuck = _failed(moves, "queue-depth-per-queue[queue=usage-aggregation]")
-    assert "did not move: 0 -> 0" in stuck
+    stuck_depth = _failed(moves, "queue-depth-per-queue[queue=usage-aggregation]")
+    assert "did not move: 0 -> 0" in stuck_depth
     for queue in ("build-requests", "ai-ingestion"):
-        assert moves[
-            f"queue-backlog::{MOVES}::wrk-worker-queue/queue-depth-per-queue[queue={queue}]"
-        ]["passed"]
+        assert moves[f"{BACKLOG}::{MOVES}::wrk-worker-queue/queue-depth-per-queue[queue={queue}]"][
+            "passed"
+        ]

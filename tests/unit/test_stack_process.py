@@ -54,9 +54,12 @@ def test_stop_takes_the_whole_process_group(tmp_path: Path) -> None:
     process = make(
         tmp_path,
         f"""
-        import subprocess, time
+        import os, subprocess, time
         child = subprocess.Popen(["sleep", "60"])
-        open({str(child_pid_file)!r}, "w").write(str(child.pid))
+        # Written whole, then renamed: the test never reads a file created but not yet written.
+        with open({str(child_pid_file)!r} + ".part", "w") as out:
+            out.write(str(child.pid))
+        os.replace({str(child_pid_file)!r} + ".part", {str(child_pid_file)!r})
         time.sleep(60)
         """,
     )
