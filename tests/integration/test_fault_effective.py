@@ -71,7 +71,6 @@ def test_the_fault_that_acted_is_shown_acting(flaky: Run) -> None:
     assert check["passed"] is True, check["message"] + flaky.output[-3000:]
     assert check["id"] == "platform-flaky::fault_effective::platform-503s"
     assert 'wrk_platform_calls_total{outcome="failure"}' in check["message"]
-    assert not flaky.failed("platform-flaky"), flaky.failed("platform-flaky")
 
 
 def test_a_fault_made_ineffective_fails_the_run_naming_it(flaky: Run) -> None:
