@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 BASELINE = "healthy-baseline"
 SIGNATURES = "bad-webhook-signatures"
 
-# defect -> the check that must name it; each run's defects are read by different checks.
+# run -> the defects it injects; no two of one run are read by the same check.
 RUNS = {
     "contract": ("rename_metric", "drop_log_field", "no_request_id_propagation", "log_secret",
                  "usage_skips_tenant"),
