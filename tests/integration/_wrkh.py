@@ -27,10 +27,9 @@ def wrkh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 @dataclass(frozen=True)
 class Run:
-    """One finished `wrkh run`: its report folder, exit code, output and results.json."""
+    """One finished `wrkh run` (its exit code was checked): report folder, output, results."""
 
     reports: Path
-    code: int
     output: str
     results: dict[str, Any]
 
@@ -63,7 +62,7 @@ def run(reports: Path, *args: str, want: int, timeout: float = 420) -> Run:
         f"expected exit {want}, got {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
     )
     results = json.loads((reports / "latest" / "results.json").read_text())
-    return Run(reports, proc.returncode, output, results)
+    return Run(reports, output, results)
 
 
 def defects(names: str, *scenarios: str) -> tuple[str, ...]:

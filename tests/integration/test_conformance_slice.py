@@ -13,12 +13,11 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ._procs import alive, descendants
-from ._wrkh import ROOT, WRKH, Run, raise_threshold, run, wrkh
+from ._wrkh import ROOT, WRKH, Run, copy_catalog, raise_threshold, run, wrkh
 
 SCENARIO = "wrk-platform-outage"
 pytestmark = pytest.mark.integration
@@ -50,21 +49,16 @@ def broken(tmp_path_factory: pytest.TempPathFactory, reports: Path, passing: Run
     return run(reports, "--scenario", SCENARIO, "--scenarios", str(suite), want=1)
 
 
-def _check(results: dict[str, Any], kind: str) -> dict[str, Any]:
-    return next(c for c in results["checks"] if c["kind"] == kind)
-
-
 def test_platform_outage_fires_delivers_resolves_and_baseline_is_quiet(passing: Run) -> None:
-    results = passing.results
-    assert results["passed"] is True
-    assert results["stack"]["cold_start_s"] > 0
-    fires = _check(results, "alert_fires")
+    assert passing.results["passed"] is True
+    assert passing.results["stack"]["cold_start_s"] > 0
+    fires = passing.checks("alert_fires")[0]
     assert fires["alert"] == "ApiHigh5xxRate"
     assert fires["floor_s"] <= fires["time_to_firing_s"] <= fires["budget_s"]
     assert fires["time_to_pending_s"] <= fires["time_to_firing_s"]
-    assert _check(results, "alert_delivered")["time_to_notification_s"] <= fires["budget_s"]
-    assert _check(results, "alert_resolves")["time_to_resolved_s"] is not None
-    assert _check(results, "baseline_quiet")["passed"] is True
+    assert passing.checks("alert_delivered")[0]["time_to_notification_s"] <= fires["budget_s"]
+    assert passing.checks("alert_resolves")[0]["time_to_resolved_s"] is not None
+    assert passing.checks("baseline_quiet")[0]["passed"] is True
 
 
 def test_a_raised_alert_threshold_means_the_alert_never_fires(broken: Run) -> None:
@@ -86,7 +80,7 @@ def test_breaking_an_alert_is_a_regression_naming_it(
 
 def test_without_the_fault_the_fires_check_fails_and_says_why(tmp_path: Path) -> None:
     unfaulted = run(tmp_path, "--scenario", SCENARIO, "--without-faults", want=1)
-    fires = _check(unfaulted.results, "alert_fires")
+    fires = unfaulted.checks("alert_fires")[0]
     assert fires["passed"] is False
     assert fires["time_to_firing_s"] is None
     assert "expected ApiHigh5xxRate firing within" in fires["message"]
@@ -95,8 +89,7 @@ def test_without_the_fault_the_fires_check_fails_and_says_why(tmp_path: Path) ->
 
 
 def test_malformed_scenarios_are_rejected_before_anything_starts(tmp_path: Path) -> None:
-    suite = tmp_path / "scenarios"
-    shutil.copytree(ROOT / "scenarios" / "catalog", suite / "catalog")
+    suite = copy_catalog(tmp_path)
     good = (ROOT / "scenarios" / "platform_outage.yaml").read_text()
     bad_duration = good.replace("name: wrk-platform-outage", "name: bad-one")
     bad_duration = bad_duration.replace("baseline: 5m", "baseline: 5x")

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.integration
 ERRORS, BACKLOG = "wrk-platform-errors", "queue-backlog"
 
 
-def _checks(results: Run, kind: str) -> dict[str, dict[str, Any]]:
+def _checks(broken: Run, kind: str) -> dict[str, dict[str, Any]]:
     """Checks of `kind` by id."""
-    return {c["id"]: c for c in results.checks(kind)}
+    return {c["id"]: c for c in broken.checks(kind)}
 
 
 def _failed(checks: dict[str, dict[str, Any]], suffix: str) -> str:
@@ -78,8 +78,8 @@ def test_uncounted_failures_and_misfiled_reasons_fail_by_name(tmp_path: Path) ->
     names = "job_failures_uncounted,signature_failures_misfiled,timeouts_misfiled," + (
         "platform_errors_succeed"
     )
-    results = run(tmp_path, *defects(names, *scenarios), want=1)
-    moves = _checks(results, MOVES)
+    broken = run(tmp_path, *defects(names, *scenarios), want=1)
+    moves = _checks(broken, MOVES)
     rate = _failed(moves, "job-failure-rate-by-queue[queue=build-requests]")
     assert "queue=build-requests expected to rise" in rate
     dead = _failed(moves, "dead-letter-queue-size[queue=build-requests]")
@@ -90,7 +90,7 @@ def test_uncounted_failures_and_misfiled_reasons_fail_by_name(tmp_path: Path) ->
     for reason in ("invalid_signature", "timeout"):
         message = _failed(moves, f"webhook-failures-by-reason[reason={reason}]")
         assert f"reason={reason} expected to rise" in message
-    fires = results.checks("alert_fires")
+    fires = broken.checks("alert_fires")
     signature = next(c for c in fires if c["alert"] == "WebhookSignatureFailures")
     assert signature["passed"], signature["message"]  # it sums both reasons: it cannot tell
 
