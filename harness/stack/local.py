@@ -10,7 +10,7 @@ Start order and why:
    platform; edge: core).
 
 Every port is reserved before anything starts (see ports.py); every service logs to
-`<run>/logs/<name>.log`. `stop()` tears down in reverse and is idempotent. What each service
+`<run>/logs/<name>.log`. `stop()` stops dependents first and is idempotent. What each service
 is started with is decided in layout.py.
 """
 
@@ -215,7 +215,7 @@ class LocalStack(Stack):
         self._supervisor.watch(on_death)
 
     def stop(self) -> None:
-        """Stop every process (reverse start order), then free the ports. Idempotent."""
+        """Stop every process (dependents first), then free the ports. Idempotent."""
         if self._supervisor is not None:
             self._pids.update(self._supervisor.pids)
             self._supervisor.stop()

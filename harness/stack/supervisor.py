@@ -6,7 +6,7 @@ threads so independent services come up in parallel. A failed start stops everyt
 was started and raises the ServiceStartError of the first service that failed.
 
 Teardown is guaranteed by the context manager, an atexit hook and the signal trap; every
-stop runs in reverse start order and is idempotent.
+stop is idempotent and stops dependents before what they depend on (see `stop_waves`).
 
 Once the stack runs, `watch` reports every service that exits before `stop` (a service killed
 by the OOM killer, a crash): a thread polls each process's exit status (`waitid` with
@@ -176,24 +176,15 @@ class Supervisor:
     # -- stopping ----------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every process (signalled in reverse start order); idempotent, never interrupted."""
+        """Stop every process, wave by wave (`stop_waves`); idempotent, never interrupted."""
         with TRAP.deferred():
             if self._watch is not None:  # first: a process stopped here did not die
                 self._watch.stop()
                 self._watch = None
             with self._lock:
                 processes = list(reversed(self._processes))
-            # Signal all first, then wait for each: shutdowns overlap instead of adding up.
-            for process in processes:
-                try:
-                    process.request_stop()
-                except Exception:
-                    log.exception("signalling %s failed", process.name)
-            for process in processes:
-                try:
-                    process.stop()
-                except Exception:  # keep going: one stubborn process must not spare the rest
-                    log.exception("stopping %s failed", process.name)
+            for wave in stop_waves(processes):
+                _stop_together(wave)
             self._deactivate()
             self._ready.clear()
         TRAP.redeliver_pending()
@@ -237,6 +228,36 @@ class _Watch:
                     self._on_death(ComponentDied(process.name, process.pid, describe_exit(code)))
                 except Exception:  # a listener's bug must not end the watch of the others
                     log.exception("reporting the death of %s failed", process.name)
+
+
+def stop_waves(processes: Sequence[ManagedProcess]) -> list[list[ManagedProcess]]:
+    """`processes` in waves, each stopped once the one before it has exited: first those no
+    other process depends on, then what only they depended on, and so on, as a deployment
+    stops its applications before their databases. Stopped together, a worker whose Redis
+    vanished mid-job kept retrying to hand the job back until it was killed, 5 s later (three
+    full runs in ten). A dependency cycle cannot stall a stop: what is left goes at once."""
+    waves: list[list[ManagedProcess]] = []
+    left = list(processes)
+    while left:
+        needed = {name for process in left for name in process.spec.depends_on}
+        wave = [process for process in left if process.name not in needed] or left
+        waves.append(wave)
+        left = [process for process in left if process not in wave]
+    return waves
+
+
+def _stop_together(processes: Sequence[ManagedProcess]) -> None:
+    """Signal all first, then wait for each: their shutdowns overlap instead of adding up."""
+    for process in processes:
+        try:
+            process.request_stop()
+        except Exception:
+            log.exception("signalling %s failed", process.name)
+    for process in processes:
+        try:
+            process.stop()
+        except Exception:  # keep going: one stubborn process must not spare the rest
+            log.exception("stopping %s failed", process.name)
 
 
 def _await(process: ManagedProcess, hook: Hook | None, cancel: threading.Event) -> float:

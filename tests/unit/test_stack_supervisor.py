@@ -206,3 +206,36 @@ def test_teardown_overlaps_slow_shutdowns(tmp_path: Path) -> None:
     elapsed = time.monotonic() - began
     assert not any(alive(pid) for pid in pids)
     assert 0.5 < elapsed < 1.5, elapsed
+
+
+def test_a_dependency_is_stopped_only_after_its_dependents_have_exited(tmp_path: Path) -> None:
+    """An application gets its stop signal while its database still runs; the database gets
+    its own once the application has exited, however slowly it shuts down."""
+    order = tmp_path / "order"
+
+    def stoppable(name: str, on_stop: str, **kw: object) -> ServiceSpec:
+        marker = tmp_path / f"{name}.ready"
+        script = f"trap '{on_stop}; echo {name} >> {order}; exit 0' TERM; touch {marker}; " + (
+            "while :; do sleep 0.05; done"
+        )
+        return ServiceSpec(
+            name,
+            ["sh", "-c", script],
+            FileReady(marker),
+            tmp_path / name,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    specs = [
+        stoppable("db", "true"),
+        stoppable("app", "sleep 0.5", depends_on=("db",)),
+        stoppable("peer", "true"),  # depends on nothing, nothing depends on it: first wave
+    ]
+    supervisor = Supervisor()
+    supervisor.start_all(specs)
+    pids = list(supervisor.pids.values())
+    supervisor.stop()
+    assert not any(alive(pid) for pid in pids)
+    stopped = order.read_text().split()
+    assert stopped.index("app") < stopped.index("db"), stopped
+    assert stopped.index("peer") < stopped.index("db"), stopped
