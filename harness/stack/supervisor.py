@@ -6,7 +6,7 @@ threads so independent services come up in parallel. A failed start stops everyt
 was started and raises the ServiceStartError of the first service that failed.
 
 Teardown is guaranteed by the context manager, an atexit hook and the signal trap; every
-stop is idempotent and stops dependents before what they depend on (see `stop_waves`).
+stop is idempotent and stops dependents before what they depend on (see `_stop_waves`).
 
 Once the stack runs, `watch` reports every service that exits before `stop` (a service killed
 by the OOM killer, a crash): a thread polls each process's exit status (`waitid` with
@@ -176,14 +176,14 @@ class Supervisor:
     # -- stopping ----------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every process, wave by wave (`stop_waves`); idempotent, never interrupted."""
+        """Stop every process, wave by wave (`_stop_waves`); idempotent, never interrupted."""
         with TRAP.deferred():
             if self._watch is not None:  # first: a process stopped here did not die
                 self._watch.stop()
                 self._watch = None
             with self._lock:
                 processes = list(reversed(self._processes))
-            for wave in stop_waves(processes):
+            for wave in _stop_waves(processes):
                 _stop_together(wave)
             self._deactivate()
             self._ready.clear()
@@ -230,7 +230,7 @@ class _Watch:
                     log.exception("reporting the death of %s failed", process.name)
 
 
-def stop_waves(processes: Sequence[ManagedProcess]) -> list[list[ManagedProcess]]:
+def _stop_waves(processes: Sequence[ManagedProcess]) -> list[list[ManagedProcess]]:
     """`processes` in waves, each stopped once the one before it has exited: first those no
     other process depends on, then what only they depended on, and so on, as a deployment
     stops its applications before their databases. Stopped together, a worker whose Redis

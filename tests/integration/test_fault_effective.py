@@ -1,9 +1,10 @@
 """Every fault proves it acted: a fault that moves nothing fails the run, naming the fault.
 
 The scenario a newcomer writes: the WRK Platform answering 503 to 2% of workflow calls
-through its fault lever, no alert expected, held an hour. Nothing fires either way, so
-only `fault_effective` can tell the fault that acted from the one that did nothing: the
-same lever pulled at a ratio of 0 (held 15 minutes), a second scenario of the same run.
+through its fault lever, no alert expected, held an hour. No alert tells it from the same
+lever pulled at a ratio of 0 (held 15 minutes, a second scenario of the same run): only
+`fault_effective` does, and only it is asserted (2% of writes failing may rightly fire
+ApiHigh5xxRate by chance).
 An hour is 24 s at the default time scale, about 480 workflow calls: the chance that none
 of them fails is 0.98^480, below 1 in 10,000 (15 minutes, 6 s, left it at 1 in 11).
 """

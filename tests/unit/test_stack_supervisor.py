@@ -48,6 +48,23 @@ def service(tmp_path: Path, name: str, *, delay: float = 0.0, **kw: object) -> S
     )
 
 
+STOPPED = "stopped"  # the file `stoppable` services note their names in, in order
+
+
+def stoppable(tmp_path: Path, name: str, on_stop: str, **kw: object) -> ServiceSpec:
+    """A shell service that on SIGTERM runs `on_stop`, notes its name and exits 0."""
+    marker = tmp_path / f"{name}.ready"
+    on_term = f"{on_stop}; echo {name} >> {tmp_path / STOPPED}; exit 0"
+    script = f"trap '{on_term}' TERM; touch {marker}; while :; do sleep 0.05; done"
+    return ServiceSpec(
+        name,
+        ["sh", "-c", script],
+        FileReady(marker),
+        tmp_path / f"{name}.log",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
 def test_dependencies_start_in_order_and_readiness_overlaps(tmp_path: Path) -> None:
     specs = [
         service(tmp_path, "slow_a", delay=0.5),
@@ -192,12 +209,8 @@ def test_a_died_error_says_what_the_run_was_doing() -> None:
 
 def test_teardown_overlaps_slow_shutdowns(tmp_path: Path) -> None:
     """Every process gets its stop signal before the supervisor waits for any of them."""
-    specs = []
-    for name in ("slow_a", "slow_b", "slow_c"):
-        marker = tmp_path / f"{name}.ready"
-        # Exits 0.6 s after SIGTERM: one by one, the three would take 1.8 s.
-        script = f"trap 'sleep 0.6; exit 0' TERM; touch {marker}; while :; do sleep 0.05; done"
-        specs.append(ServiceSpec(name, ["sh", "-c", script], FileReady(marker), tmp_path / name))
+    # Each exits 0.6 s after SIGTERM: one by one, the three would take 1.8 s.
+    specs = [stoppable(tmp_path, name, "sleep 0.6") for name in ("slow_a", "slow_b", "slow_c")]
     supervisor = Supervisor()
     supervisor.start_all(specs)
     pids = list(supervisor.pids.values())
@@ -211,31 +224,16 @@ def test_teardown_overlaps_slow_shutdowns(tmp_path: Path) -> None:
 def test_a_dependency_is_stopped_only_after_its_dependents_have_exited(tmp_path: Path) -> None:
     """An application gets its stop signal while its database still runs; the database gets
     its own once the application has exited, however slowly it shuts down."""
-    order = tmp_path / "order"
-
-    def stoppable(name: str, on_stop: str, **kw: object) -> ServiceSpec:
-        marker = tmp_path / f"{name}.ready"
-        script = f"trap '{on_stop}; echo {name} >> {order}; exit 0' TERM; touch {marker}; " + (
-            "while :; do sleep 0.05; done"
-        )
-        return ServiceSpec(
-            name,
-            ["sh", "-c", script],
-            FileReady(marker),
-            tmp_path / name,
-            **kw,  # type: ignore[arg-type]
-        )
-
     specs = [
-        stoppable("db", "true"),
-        stoppable("app", "sleep 0.5", depends_on=("db",)),
-        stoppable("peer", "true"),  # depends on nothing, nothing depends on it: first wave
+        stoppable(tmp_path, "db", "true"),
+        stoppable(tmp_path, "app", "sleep 0.5", depends_on=("db",)),
+        stoppable(tmp_path, "peer", "true"),  # nothing depends on it, nor it on anything
     ]
     supervisor = Supervisor()
     supervisor.start_all(specs)
     pids = list(supervisor.pids.values())
     supervisor.stop()
     assert not any(alive(pid) for pid in pids)
-    stopped = order.read_text().split()
+    stopped = (tmp_path / STOPPED).read_text().split()
     assert stopped.index("app") < stopped.index("db"), stopped
     assert stopped.index("peer") < stopped.index("db"), stopped
